@@ -1,0 +1,80 @@
+"""Command-line interface: thin argument parsing around library calls.
+
+Each subcommand lives in its own module of this package, listed in ``SUBCOMMANDS``; the module
+defines ``register(subparsers)`` which adds its parser and sets ``func`` to a ``run(args) -> int``.
+Bad input raises an ``AlgoDiscoverError``; ``main`` turns it into one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from ..errors import AlgoDiscoverError
+
+SUBCOMMANDS = ["discover", "verify", "show"]
+
+EXIT_OK, EXIT_NOT_FOUND, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) and exit status 2."""
+
+    def error(self, message):  # noqa: D401
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="algodiscover",
+                            description="Discover, prove, catalogue and render fast matrix-multiplication algorithms.")
+    from .. import __version__
+    parser.add_argument("--version", action="version", version=f"algodiscover {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    sub.required = True
+    for name in SUBCOMMANDS:
+        importlib.import_module(f".{name}", __name__).register(sub)
+    return parser
+
+
+def _run(parser: ArgumentParser, argv) -> int:
+    try:
+        args = parser.parse_args(argv)
+        return int(args.func(args) or 0)
+    except AlgoDiscoverError as e:
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+    except Exception as e:  # a bug, not bad input: say so in one line unless debugging
+        if os.environ.get("ALGODISCOVER_DEBUG"):
+            raise
+        print(f"{parser.prog}: internal error: {type(e).__name__}: {e} "
+              f"(set ALGODISCOVER_DEBUG=1 for a traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def main(argv=None) -> int:
+    """Entry point of ``algodiscover COMMAND ...``."""
+    return _run(build_parser(), argv)
+
+
+def discover_main(argv=None) -> int:
+    """Entry point of ``discover ...`` (same as ``algodiscover discover ...``)."""
+    from . import discover
+    parser = ArgumentParser(prog="discover", description=discover.DESCRIPTION)
+    discover.add_arguments(parser)
+    parser.set_defaults(func=discover.run)
+    return _run(parser, argv)
+
+
+def entry(fn):
+    sys.exit(fn())

@@ -1,0 +1,225 @@
+"""``discover``: search for a proven algorithm for <m,k,n> with a budget of r multiplications."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+from ..core.bounds import lower_bound
+from ..core.canonical import canonical_key
+from ..core.scheme import Scheme
+from ..core.shape import parse_shape
+from ..core.verify import verify
+from ..errors import FormatError, RankError
+from ..search import Budget, Progress, engine_names, run_search
+from .output import ProgressLine, render_scheme
+
+DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most --rank multiplications."
+
+# engine-specific options: passed to the engine only when given on the command line
+ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--shape", required=True, help="matrix shape m x k x n, e.g. 2x2x2 or 2,3,4 (any order)")
+    p.add_argument("--rank", required=True, type=_int_arg("rank"), help="number of multiplications r")
+    p.add_argument("--engine", default="spn", help=f"search engine (default spn; available: {', '.join(engine_names())})")
+    p.add_argument("--seed", type=_int_arg("seed", minimum=0), default=None, help="random seed (same seed, same result)")
+    p.add_argument("--restarts", type=_int_arg("restarts", minimum=1), default=None, help="stop after this many restarts")
+    p.add_argument("--time-limit", type=_float_arg("time-limit"), default=None, help="stop after this many wall-clock seconds")
+    p.add_argument("--count", type=_int_arg("count", minimum=1), default=1, help="stop after this many distinct proven schemes (default 1)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--out", default=None, help="write the scheme to FILE.json, or one file per distinct scheme into DIR/")
+    p.add_argument("--format", default="text", choices=["text", "json", "latex"], help="how to print the result")
+    p.add_argument("--force", action="store_true", help="allow a rank below the proven lower bound")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    g = p.add_argument_group("SPN engine (StrassenNets)")
+    g.add_argument("--batch", type=_int_arg("batch", minimum=1), default=None, help="restarts trained at once")
+    g.add_argument("--steps", type=_int_arg("steps", minimum=1), default=None, help="optimisation steps per restart")
+    g.add_argument("--data", choices=["random", "exhaustive"], default=None, help="training data (default exhaustive)")
+    g.add_argument("--strategy", default=None, help="training schedule name")
+    g.add_argument("--coefficients", choices=["ternary", "integer", "half"], default=None, help="coefficient set")
+    g = p.add_argument_group("flip-graph engine")
+    g.add_argument("--workers", type=_int_arg("workers", minimum=1), default=None, help="parallel walks (default: all cores)")
+    g.add_argument("--ring", choices=["Z", "Z2"], default=None, help="goal ring (default Z)")
+    g.add_argument("--start", default=None, help="start from this scheme file")
+
+
+def _int_arg(name, minimum=None):
+    def conv(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise _ArgError(f"--{name} must be an integer, got {text!r}") from None
+        if minimum is not None and v < minimum:
+            raise _ArgError(f"--{name} must be at least {minimum}, got {v}")
+        return v
+    conv.__name__ = name
+    return conv
+
+
+def _float_arg(name):
+    def conv(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise _ArgError(f"--{name} must be a number of seconds, got {text!r}") from None
+        if not v > 0 or v != v or v == float("inf"):
+            raise _ArgError(f"--{name} must be a positive number of seconds, got {text!r}")
+        return v
+    conv.__name__ = name
+    return conv
+
+
+_ArgError = argparse.ArgumentTypeError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("discover", help="search for a proven algorithm", description=DESCRIPTION)
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+class _Writer:
+    """Writes proven schemes as soon as they are found: one file, or one file per scheme in a directory."""
+
+    def __init__(self, out: str | None, shape):
+        self.dir = None
+        self.file = None
+        if out is None:
+            return
+        path = Path(out)
+        if out.endswith(("/", "\\")) or path.is_dir():
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise FormatError(f"cannot create output directory {out}: {e.strerror or e}") from None
+            self.dir = path
+        else:
+            if not path.parent.exists():
+                raise FormatError(f"cannot write {out}: directory {path.parent} does not exist")
+            self.file = path
+        self.shape = shape
+        self.best_adds = None
+
+    def write(self, scheme: Scheme, key: str) -> Path | None:
+        from ..formats import save
+        if self.dir is not None:
+            s = scheme.shape
+            return save(scheme, self.dir / f"{s.m}x{s.k}x{s.n}-r{scheme.rank}-{key[:12]}.json")
+        if self.file is not None:
+            adds = scheme.additions_naive
+            if self.best_adds is None or adds < self.best_adds:  # keep the sparsest one found
+                self.best_adds = adds
+                return save(scheme, self.file)
+        return None
+
+
+class _Stopper:
+    """SIGINT/SIGTERM ask the search to stop cleanly; a second SIGINT interrupts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = {}
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handler(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handler)
+            except ValueError:  # not in the main thread
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        return False
+
+
+def run(args) -> int:
+    shape = parse_shape(args.shape)
+    rank = args.rank
+    if rank <= 0:
+        raise RankError(f"rank must be positive, got {rank}")
+    lb = lower_bound(shape)
+    if rank < lb and not args.force:
+        raise RankError(f"rank {rank} is below the proven lower bound {lb} for {shape.angle()} (use --force to search anyway)")
+    from ..search import get_engine
+    get_engine(args.engine)  # unknown engine: clear error before anything else
+    from ..search.device import resolve_device
+    device = resolve_device(args.device)
+    writer = _Writer(args.out, shape)
+    out = sys.stdout
+    if rank >= shape.naive_rank:
+        print(f"rank {rank} >= m*k*n = {shape.naive_rank}: the standard algorithm already fits the budget", file=sys.stderr)
+        std = Scheme.standard(shape).with_provenance(engine="standard")
+        verify(std)
+        writer.write(std, canonical_key(std))
+        print(render_scheme(std, args.format), file=out)
+        return 0
+
+    options = {k: getattr(args, k) for k in ENGINE_OPTIONS if getattr(args, k, None) is not None}
+    budget = Budget(restarts=args.restarts, time_limit=args.time_limit, count=args.count)
+    progress = ProgressLine(enabled=not args.quiet and sys.stderr.isatty())
+    seen: dict[str, Scheme] = {}
+    last: list[Progress] = []
+    stopper = _Stopper()
+
+    def on_progress(p: Progress):
+        last[:] = [p]
+        progress.update(p, distinct=len(seen))
+
+    def stop() -> bool:
+        return stopper() or len(seen) >= args.count
+
+    first_printed = False
+    t0 = time.monotonic()
+    interrupted = False
+    with stopper:
+        try:
+            for scheme in run_search(args.engine, shape, rank, seed=args.seed, budget=budget, device=device,
+                                     on_progress=on_progress, stop=stop, **options):
+                v = verify(scheme)  # engines verify; this is the CLI's own guard
+                if not v.ok and not (v.ring == "Z2" and options.get("ring") == "Z2"):
+                    continue
+                key = canonical_key(scheme)
+                if key in seen:
+                    continue
+                seen[key] = scheme
+                writer.write(scheme, key)
+                if not first_printed:
+                    progress.clear()
+                    print(render_scheme(scheme, args.format), file=out)
+                    out.flush()
+                    first_printed = True
+                if len(seen) >= args.count:
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+    progress.clear()
+    interrupted = interrupted or stopper.requested
+    elapsed = time.monotonic() - t0
+    if seen:
+        where = f"; written to {args.out}" if args.out else ""
+        msg = f"proven {len(seen)} distinct scheme(s) for {shape.angle()} of rank {rank} in {elapsed:.1f} s{where}"
+        if interrupted:
+            msg += " (interrupted; everything proven so far is kept)"
+        print(msg, file=sys.stderr)
+        return 0
+    best = last[0].best_residual if last else None
+    best_s = f"{best:.3g}" if isinstance(best, (int, float)) else "n/a"
+    why = "interrupted" if interrupted else "budget ended"
+    print(f"no proven scheme for {shape.angle()} of rank {rank}: {why} after {elapsed:.1f} s; best residual {best_s}",
+          file=sys.stderr)
+    return 1

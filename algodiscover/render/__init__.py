@@ -1,0 +1,1 @@
+"""Renderings of schemes: text formulas, LaTeX, circuit graphs."""

@@ -1,0 +1,76 @@
+"""Shared fixtures: schemes typed from the literature, a temporary catalogue, the shared data folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from algodiscover import Scheme
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Strassen 1969, products m1..m7 as in the paper (A, B, C row-major 2x2):
+#   m1=(a11+a22)(b11+b22) m2=(a21+a22)b11 m3=a11(b12-b22) m4=a22(b21-b11)
+#   m5=(a11+a12)b22 m6=(a21-a11)(b11+b12) m7=(a12-a22)(b21+b22)
+#   c11=m1+m4-m5+m7 c12=m3+m5 c21=m2+m4 c22=m1-m2+m3+m6
+STRASSEN = dict(
+    W_a=[[1, 0, 0, 1], [0, 0, 1, 1], [1, 0, 0, 0], [0, 0, 0, 1], [1, 1, 0, 0], [-1, 0, 1, 0], [0, 1, 0, -1]],
+    W_b=[[1, 0, 0, 1], [1, 0, 0, 0], [0, 1, 0, -1], [-1, 0, 1, 0], [0, 0, 0, 1], [1, 1, 0, 0], [0, 0, 1, 1]],
+    W_c=[[1, 0, 0, 1, -1, 0, 1], [0, 0, 1, 0, 1, 0, 0], [0, 1, 0, 1, 0, 0, 0], [1, -1, 1, 0, 0, 1, 0]],
+)
+
+# Winograd's variant (1971), as usually written (e.g. Knuth TAOCP vol. 2, 4.6.4):
+#   s1=a21+a22 s2=s1-a11 s3=a11-a21 s4=a12-s2 ; t1=b12-b11 t2=b22-t1 t3=b22-b12 t4=t2-b21
+#   m1=a11 b11, m2=a12 b21, m3=s4 b22, m4=a22 t4, m5=s1 t1, m6=s2 t2, m7=s3 t3
+#   c11=m1+m2, c12=m1+m6+m5+m3, c21=m1+m6+m7-m4, c22=m1+m6+m7+m5
+# expanded: s2=-a11+a21+a22, s4=a11+a12-a21-a22, t2=b11-b12+b22, t4=b11-b12-b21+b22
+WINOGRAD = dict(
+    W_a=[[1, 0, 0, 0], [0, 1, 0, 0], [1, 1, -1, -1], [0, 0, 0, 1], [0, 0, 1, 1], [-1, 0, 1, 1], [1, 0, -1, 0]],
+    W_b=[[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [1, -1, -1, 1], [-1, 1, 0, 0], [1, -1, 0, 1], [0, -1, 0, 1]],
+    W_c=[[1, 1, 0, 0, 0, 0, 0], [1, 0, 1, 0, 1, 1, 0], [1, 0, 0, -1, 0, 1, 1], [1, 0, 0, 0, 1, 1, 1]],
+)
+
+
+@pytest.fixture
+def strassen() -> Scheme:
+    return Scheme((2, 2, 2), **STRASSEN)
+
+
+@pytest.fixture
+def winograd() -> Scheme:
+    return Scheme((2, 2, 2), **WINOGRAD)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """../shared beside the checkout (or $ALGODISCOVER_SHARED); tests using it skip when absent."""
+    env = os.environ.get("ALGODISCOVER_SHARED")
+    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared"]:
+        if cand.is_dir():
+            return cand
+    pytest.skip("../shared is not present")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_catalog(tmp_path, monkeypatch):
+    """Tests never touch the user's catalogue."""
+    monkeypatch.setenv("ALGODISCOVER_DB", str(tmp_path / "catalog.sqlite"))
+
+
+def run_cli(*args, input=None, timeout=300, env=None):
+    """Run ``python -m algodiscover ARGS`` (or ``discover`` when the first arg is 'discover!') in a subprocess."""
+    e = dict(os.environ)
+    e["PYTHONPATH"] = str(REPO) + os.pathsep + e.get("PYTHONPATH", "")
+    if env:
+        e.update(env)
+    if args and args[0] == "discover!":
+        cmd = [sys.executable, "-c", "import sys; from algodiscover.cli import discover_main; sys.exit(discover_main())",
+               *args[1:]]
+    else:
+        cmd = [sys.executable, "-m", "algodiscover", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, input=input, timeout=timeout, env=e)
