@@ -74,3 +74,55 @@ def run_cli(*args, input=None, timeout=300, env=None):
     else:
         cmd = [sys.executable, "-m", "algodiscover", *args]
     return subprocess.run(cmd, capture_output=True, text=True, input=input, timeout=timeout, env=e)
+
+
+def _lin(expr: str, letter: str, rows: int, cols: int) -> list[int]:
+    """'a11+a12-a21' -> coefficient row over the row-major entries of a rows x cols matrix."""
+    import re
+    out = [0] * (rows * cols)
+    for sign, i, j in re.findall(rf"([+-]?){letter}(\d)(\d)", expr.replace(" ", "")):
+        out[(int(i) - 1) * cols + int(j) - 1] += -1 if sign == "-" else 1
+    return out
+
+
+# Laderman 1976 (Bull. AMS 82(1), 126-128), typed from the paper.
+_LADERMAN_PRODUCTS = [
+    ("a11+a12+a13-a21-a22-a32-a33", "b22"),
+    ("a11-a21", "-b12+b22"),
+    ("a22", "-b11+b12+b21-b22-b23-b31+b33"),
+    ("-a11+a21+a22", "b11-b12+b22"),
+    ("a21+a22", "-b11+b12"),
+    ("a11", "b11"),
+    ("-a11+a31+a32", "b11-b13+b23"),
+    ("-a11+a31", "b13-b23"),
+    ("a31+a32", "-b11+b13"),
+    ("a11+a12+a13-a22-a23-a31-a32", "b23"),
+    ("a32", "-b11+b13+b21-b22-b23-b31+b32"),
+    ("-a13+a32+a33", "b22+b31-b32"),
+    ("a13-a33", "b22-b32"),
+    ("a13", "b31"),
+    ("a32+a33", "-b31+b32"),
+    ("-a13+a22+a23", "b23+b31-b33"),
+    ("a13-a23", "b23-b33"),
+    ("a22+a23", "-b31+b33"),
+    ("a12", "b21"),
+    ("a23", "b32"),
+    ("a21", "b13"),
+    ("a31", "b12"),
+    ("a33", "b33"),
+]
+_LADERMAN_OUTPUTS = [
+    [6, 14, 19], [1, 4, 5, 6, 12, 14, 15], [6, 7, 9, 10, 14, 16, 18],
+    [2, 3, 4, 6, 14, 16, 17], [2, 4, 5, 6, 20], [14, 16, 17, 18, 21],
+    [6, 7, 8, 11, 12, 13, 14], [12, 13, 14, 15, 22], [6, 7, 8, 9, 23],
+]
+LADERMAN = dict(
+    W_a=[_lin(a, "a", 3, 3) for a, _ in _LADERMAN_PRODUCTS],
+    W_b=[_lin(b, "b", 3, 3) for _, b in _LADERMAN_PRODUCTS],
+    W_c=[[1 if t + 1 in used else 0 for t in range(23)] for used in _LADERMAN_OUTPUTS],
+)
+
+
+@pytest.fixture
+def laderman() -> Scheme:
+    return Scheme((3, 3, 3), **LADERMAN)
