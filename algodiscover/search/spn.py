@@ -221,8 +221,19 @@ class _Run:
         bad = torch.zeros(F[0].shape[0], dtype=torch.bool, device=self.device)
         F = self.rescale(F, (frac >= min(st.sparse_start, st.quant_start)) & torch.tensor(st.normalize, device=self.device))
         l1 = self._geom(frac, st.sparse_start, st.sparse0, st.sparse1).view(-1, 1, 1)
-        mu = self._geom(frac, st.quant_start, st.quant0, st.quant1).view(-1, 1, 1)
+        mu_all = self._geom(frac, st.quant_start, st.quant0, st.quant1).view(-1, 1, 1)
+        if st.als_staged:  # W_a quantized in the first half of the quantization phase, W_b in the second; W_c by repair
+            mid = st.quant_start + (1 - st.quant_start) / 2
+            mu_a = torch.where(frac.view(-1, 1, 1) >= mid, torch.full_like(mu_all, st.quant1),
+                               self._geom(frac * (1 - st.quant_start) / (mid - st.quant_start)
+                                          - st.quant_start * (1 - mid) / (mid - st.quant_start),
+                                          st.quant_start, st.quant0, st.quant1).view(-1, 1, 1))
+            mu_b = self._geom(frac, mid, st.quant0, st.quant1).view(-1, 1, 1)
+            mus = (mu_a, mu_b, mu_all * 0)
+        else:
+            mus = (mu_all, mu_all, mu_all)
         for f in range(3):
+            mu = mus[f]
             G, M = self.normal_equations(F, f)
             Q = self.project(F[f])
             w = st.ridge + l1 / (F[f].abs() + st.l1_eps) + mu

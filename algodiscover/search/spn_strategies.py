@@ -59,6 +59,7 @@ class Strategy:
     quant_start: float = 0.6        # when the penalty toward the coefficient set starts
     quant0: float = 1e-3            # its weight at quant_start ...
     quant1: float = 1.0             # ... growing geometrically to this at the end
+    als_staged: bool = False        # quantize W_a first, then W_b; W_c only through the least-squares repair
     # -- adam
     lr: float = 0.05
     samples: int = 64               # Gaussian pairs per step with data=random
