@@ -141,6 +141,8 @@ class _Run:
         T = torch.zeros(X, Y, Z, dtype=dt, device=dev)
         T[self.ids[0], self.ids[1], self.ids[2]] = 1
         self.T = T
+        self._T_np = T.to(torch.float64).cpu().numpy()
+        self.polished = 0
         self.T_norm2 = float(nnz)
         self.B = st.batch if self.budget.restarts is None else max(1, min(st.batch, self.budget.restarts))
         if self.data == "random":
@@ -313,6 +315,43 @@ class _Run:
                 out.append((Rf, self.residual(Rf)))
         return out
 
+    def polish(self, R, max_moves: int):
+        """Greedy discrete descent on one rounded candidate: change single coefficients within the
+        coefficient set while the squared Brent residual strictly drops.  ``R``: three (r, D) float64
+        numpy arrays.  Returns the improved factors and their residual.
+
+        Changing A[t, x] by d changes the residual by 2 d <E[x], b_t (x) c_t> + d^2 |b_t|^2 |c_t|^2,
+        where E = P - T; all such changes for one factor come from one contraction.
+        """
+        c = self.coefs
+        vals = np.arange(-c.bound, c.bound + 1e-9, 1.0 / c.step)
+        T = self._T_np
+        A, B, C = (x.copy() for x in R)
+        E = np.einsum("tx,ty,tz->xyz", A, B, C) - T
+        res = float((E * E).sum())
+        for _ in range(max_moves):
+            if res <= 1e-9:
+                break
+            best = (-1e-9, None)
+            for f, (F, G1, G2, spec) in enumerate(((A, B, C, "xyz,ty,tz->tx"), (B, A, C, "xyz,tx,tz->ty"),
+                                                   (C, A, B, "xyz,tx,ty->tz"))):
+                K = np.einsum(spec, E, G1, G2)                       # r x D
+                nn = ((G1 * G1).sum(1) * (G2 * G2).sum(1))[:, None]  # r x 1
+                d = vals[None, None, :] - F[:, :, None]              # r x D x V
+                gain = 2 * d * K[:, :, None] + d * d * nn[:, :, None]
+                gain[np.abs(d) < 1e-12] = np.inf
+                i = np.unravel_index(np.argmin(gain), gain.shape)
+                if gain[i] < best[0]:
+                    best = (gain[i], (f, i))
+            if best[1] is None:
+                break
+            f, (t, x, v) = best[1]
+            F = (A, B, C)[f]
+            F[t, x] = vals[v]
+            E = np.einsum("tx,ty,tz->xyz", A, B, C) - T
+            res = float((E * E).sum())
+        return [A, B, C], res
+
     def to_scheme(self, R, b, restart, age) -> Scheme:
         c = self.coefs
         mats = [R[f][b].cpu().numpy() for f in range(3)]
@@ -404,6 +443,8 @@ class _Run:
                         F[f] -= st.lr * mhat / (vhat.sqrt() + eps)
                         if st.clamp > 0:
                             F[f].clamp_(-st.clamp, st.clamp)
+                        if frozen is not None:
+                            F[f].copy_(torch.where(frozen[f], self.project(F[f]), F[f]))
                     if st.als_every and (step + 1) % st.als_every == 0:
                         plain = _replace(st, sparse0=0, sparse1=0, quant0=0, quant1=0, normalize=False)
                         saved, self.strat = self.strat, plain
@@ -428,6 +469,20 @@ class _Run:
                 if finite.numel():
                     best_cont = min(best_cont, float(finite.min()))
                 best_round = min(best_round, float(res.min()))
+                if st.polish and st.polish_tol > 0:
+                    bestc = res.argmin(1)
+                    near = ((res.min(1).values <= st.polish_tol) & (res.min(1).values > 1e-9)).nonzero().flatten()
+                    for b in near.tolist():
+                        ci = int(bestc[b])
+                        Rb = [cands[ci][0][f][b].cpu().numpy() for f in range(3)]
+                        Rp, rp = self.polish(Rb, st.polish_moves)
+                        if rp <= 1e-9:
+                            Rt = [torch.as_tensor(x, dtype=torch.float64, device=self.device).unsqueeze(0)
+                                  .expand(len(ids), -1, -1).clone() for x in Rp]
+                            cands.append((Rt, torch.full((len(ids),), float("inf"), dtype=torch.float64)))
+                            res = torch.cat([res, torch.full((len(ids), 1), float("inf"), dtype=res.dtype)], 1)
+                            res[b, -1] = 0.0
+                            self.polished += 1
                 hit = (res <= 1e-9)
                 retire = hit.any(1) | bad.cpu() | ~torch.isfinite(cont) | (age >= st.steps)
                 retire |= (age >= int(st.abandon_at * st.steps)) & (cont > st.abandon_tol)
@@ -468,7 +523,8 @@ class _Run:
                                           proven=self.distinct, elapsed=self.budget.elapsed(),
                                           extra={"successes": successes}))
             self.stats = {"restarts_done": done, "successes": successes, "distinct": self.distinct,
-                          "best_residual": best_round, "best_continuous": best_cont, "steps": step}
+                          "best_residual": best_round, "best_continuous": best_cont, "steps": step,
+                          "polished": self.polished}
             if self._finished():
                 break
             if retire.any():
@@ -501,4 +557,5 @@ class _Run:
                     rid, age = rid[keep], age[keep]
                     ids = [i for i, k in zip(ids, keep.tolist()) if k]
         self.stats = {"restarts_done": done, "successes": successes, "distinct": self.distinct,
-                      "best_residual": best_round, "best_continuous": best_cont, "steps": step}
+                      "best_residual": best_round, "best_continuous": best_cont, "steps": step,
+                          "polished": self.polished}

@@ -48,6 +48,9 @@ class Strategy:
     progressive: bool = False       # freeze coefficients already within freeze_tol of their rounded value
     freeze_tol: float = 0.05
     freeze_start: float = 0.6       # fraction of the steps after which freezing starts
+    polish: bool = True             # near misses: greedy single-coefficient descent on the rounded candidate
+    polish_tol: float = 12.0        # ... tried when the best rounded residual is at most this
+    polish_moves: int = 40
     abandon_at: float = 0.3         # fraction of the steps at which a restart far from exact is replaced
     abandon_tol: float = 1.0        # ... when its squared residual is above this
     # -- als
