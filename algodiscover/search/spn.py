@@ -58,7 +58,7 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     spec = options.get("strategy")
     if spec is None and data == "random":
         spec = "paper"  # random data needs a gradient-trained network
-    strat = get_strategy(spec)
+    strat = get_strategy(spec, s)
     if data == "random" and strat.method != "adam":
         raise SpnOptionError(f"--data random trains the network by gradient; strategy {strat.name!r} solves on "
                              f"the exact tensor (use --strategy paper or penalty, or --data exhaustive)")
@@ -81,7 +81,7 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     dev = resolve_device(device)
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
-    run = _Run(s, int(rank), int(seed), budget or Budget(), dev, on_progress, stop, strat, spec or "default",
+    run = _Run(s, int(rank), int(seed), budget or Budget(), dev, on_progress, stop, strat, spec or f"default ({strat.name})",
                data, COEFFICIENTS[coefs], curves)
     return SpnSearch(run)
 
@@ -224,6 +224,9 @@ class _Run:
         F = self.rescale(F, (frac >= min(st.sparse_start, st.quant_start)) & torch.tensor(st.normalize, device=self.device))
         l1 = self._geom(frac, st.sparse_start, st.sparse0, st.sparse1).view(-1, 1, 1)
         mu_all = self._geom(frac, st.quant_start, st.quant0, st.quant1).view(-1, 1, 1)
+        ridge = st.ridge
+        if st.ridge_end > 0:
+            ridge = self._geom(frac, 0.0, st.ridge, st.ridge_end).view(-1, 1, 1)
         if st.als_staged:  # W_a quantized in the first half of the quantization phase, W_b in the second; W_c by repair
             mid = st.quant_start + (1 - st.quant_start) / 2
             mu_a = torch.where(frac.view(-1, 1, 1) >= mid, torch.full_like(mu_all, st.quant1),
@@ -238,7 +241,7 @@ class _Run:
             mu = mus[f]
             G, M = self.normal_equations(F, f)
             Q = self.project(F[f])
-            w = st.ridge + l1 / (F[f].abs() + st.l1_eps) + mu
+            w = ridge + l1 / (F[f].abs() + st.l1_eps) + mu
             extra = mu * Q
             if frozen is not None:
                 w = w + 1e6 * frozen[f]

@@ -200,6 +200,7 @@ def test_strategy_overrides_switch_parts():
     s = get_strategy("als:repair=0,progressive=1,steps=50")
     assert (s.repair, s.progressive, s.steps) == (False, True, 50)
     assert get_strategy("default") == get_strategy(None)
+    assert get_strategy(None, (2, 2, 2)).name == "als" and get_strategy("default", (2, 3, 3)).name == "als-long"
 
 
 def test_polish_repairs_a_perturbed_laderman():
