@@ -505,7 +505,7 @@ class _Run:
                 proved = False
                 for ci in torch.nonzero(hit[b]).flatten().tolist():
                     scheme = self.to_scheme(cands[ci][0], b, rid[b], age[b])
-                    v = verify(scheme)
+                    v = verify(scheme, symbolic=False)  # the Brent equations in exact arithmetic: a proof
                     if not v.ok:
                         continue
                     proved = True
