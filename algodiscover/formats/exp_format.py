@@ -1,0 +1,265 @@
+"""Kauers/Moosbauer ``.exp`` text: one product per line, ``(a11+a22)*(b11+b22)*(c11+c22)``.
+
+They decompose ``sum a_ij b_jl c_li``, so the variable ``c_li`` stands for ``C[i, l]`` (its
+indices are those of C^T).  Lines are arithmetic expressions that must multiply out to one
+product (linear form in a) x (linear form in b) x (linear form in c): spaces, bare variables,
+juxtaposition without ``*`` (``2a11``, ``(a11)(b11)``), integer and rational coefficients
+(``2*b12``, ``1/2*a11``, ``(...)/3``), scalar multiples of a factor (``(3*(a12 - a13))``) and a
+leading ``-(...)`` are all accepted.  The shape is the largest index seen for each dimension.
+Indices are single digits (``a12``) or separated by underscores for dimensions above 9
+(``a1_10``, ``a_1_10``).  Blank lines and ``#`` comments are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from ..core.scheme import Scheme
+from ..core.shape import Shape
+from ..errors import FormatError
+from ._common import build, coefficient_text, decode_text, plain
+
+SUFFIXES = ("exp",)
+HOLDS_MANY = False
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<num>\d+(?:\.\d+)?)
+  | (?P<var>[abc](?:_?\d+(?:_\d+)?))
+  | (?P<op>[-+*/()])
+""", re.VERBOSE)
+_VAR = re.compile(r"([abc])_?(\d+)(?:_(\d+))?")
+
+
+class _Val:
+    """A scalar, a linear form in one letter, or a product of linear forms in distinct letters."""
+
+    __slots__ = ("kind", "coef", "letter", "terms", "factors")
+
+    def __init__(self, kind, coef=Fraction(1), letter=None, terms=None, factors=None):
+        self.kind, self.coef, self.letter, self.terms, self.factors = kind, coef, letter, terms, factors
+
+
+def _scalar(c):
+    return _Val("scalar", coef=Fraction(c))
+
+
+def _scale_terms(terms, c):
+    return {k: v * c for k, v in terms.items()}
+
+
+def _add(x: _Val, y: _Val, sign: int, where: str) -> _Val:
+    if x.kind == y.kind == "scalar":
+        return _scalar(x.coef + sign * y.coef)
+    if x.kind == y.kind == "linear" and x.letter == y.letter:
+        out = dict(x.terms)
+        for k, v in y.terms.items():
+            out[k] = out.get(k, 0) + sign * v
+        return _Val("linear", letter=x.letter, terms=out)
+    if x.kind == y.kind == "linear":
+        raise FormatError(f"{where}: a sum mixes {x.letter}- and {y.letter}-entries; "
+                          f"each factor must be a linear form in one matrix")
+    raise FormatError(f"{where}: a sum of a {x.kind} and a {y.kind} is not one bilinear product")
+
+
+def _mul(x: _Val, y: _Val, where: str) -> _Val:
+    if x.kind == "scalar" and y.kind == "scalar":
+        return _scalar(x.coef * y.coef)
+    if x.kind == "scalar" or y.kind == "scalar":
+        s, o = (x, y) if x.kind == "scalar" else (y, x)
+        if o.kind == "linear":
+            return _Val("linear", letter=o.letter, terms=_scale_terms(o.terms, s.coef))
+        return _Val("product", coef=o.coef * s.coef, factors=o.factors)
+    fx = x.factors if x.kind == "product" else {x.letter: x.terms}
+    fy = y.factors if y.kind == "product" else {y.letter: y.terms}
+    both = set(fx) & set(fy)
+    if both:
+        raise FormatError(f"{where}: two factors in {sorted(both)[0]}; a product needs one a-, one b- "
+                          f"and one c-factor")
+    cx = x.coef if x.kind == "product" else Fraction(1)
+    cy = y.coef if y.kind == "product" else Fraction(1)
+    return _Val("product", coef=cx * cy, factors={**fx, **fy})
+
+
+def _neg(x: _Val) -> _Val:
+    return _mul(_scalar(-1), x, "")
+
+
+class _Parser:
+    def __init__(self, line: str, where: str):
+        self.where = where
+        self.toks = []
+        pos = 0
+        while pos < len(line):
+            m = _TOKEN.match(line, pos)
+            if not m:
+                raise FormatError(f"{where}: unexpected character {line[pos]!r} at column {pos + 1}")
+            pos = m.end()
+            if m.lastgroup != "ws":
+                self.toks.append((m.lastgroup, m.group()))
+        self.i = 0
+
+    def peek(self):
+        return self.toks[self.i] if self.i < len(self.toks) else (None, None)
+
+    def take(self):
+        tok = self.peek()
+        self.i += 1
+        return tok
+
+    def parse(self) -> _Val:
+        if not self.toks:
+            raise FormatError(f"{self.where}: empty expression")
+        v = self.expr()
+        if self.i != len(self.toks):
+            raise FormatError(f"{self.where}: unexpected {self.peek()[1]!r}")
+        return v
+
+    def expr(self) -> _Val:
+        v = self.term()
+        while self.peek() in (("op", "+"), ("op", "-")):
+            sign = 1 if self.take()[1] == "+" else -1
+            v = _add(v, self.term(), sign, self.where)
+        return v
+
+    def term(self) -> _Val:
+        v = self.unary()
+        while True:
+            kind, text = self.peek()
+            if (kind, text) == ("op", "*"):
+                self.take()
+                v = _mul(v, self.unary(), self.where)
+            elif (kind, text) == ("op", "/"):
+                self.take()
+                d = self.unary()
+                if d.kind != "scalar":
+                    raise FormatError(f"{self.where}: division by something that is not a number")
+                if d.coef == 0:
+                    raise FormatError(f"{self.where}: division by zero")
+                v = _mul(v, _scalar(1 / d.coef), self.where)
+            elif kind in ("num", "var") or (kind, text) == ("op", "("):
+                v = _mul(v, self.unary(), self.where)  # juxtaposition: 2a11, (..)(..)
+            else:
+                return v
+
+    def unary(self) -> _Val:
+        kind, text = self.peek()
+        if (kind, text) == ("op", "-"):
+            self.take()
+            return _neg(self.unary())
+        if (kind, text) == ("op", "+"):
+            self.take()
+            return self.unary()
+        return self.atom()
+
+    def atom(self) -> _Val:
+        kind, text = self.take()
+        if kind == "num":
+            return _scalar(Fraction(text))
+        if kind == "var":
+            return _Val("linear", letter=text[0], terms={_indices(text, self.where): Fraction(1)})
+        if (kind, text) == ("op", "("):
+            v = self.expr()
+            if self.take() != ("op", ")"):
+                raise FormatError(f"{self.where}: missing ')'")
+            return v
+        raise FormatError(f"{self.where}: unexpected {'end of line' if text is None else repr(text)}")
+
+
+def _indices(token: str, where: str) -> tuple[int, int]:
+    m = _VAR.fullmatch(token)
+    first, second = m.group(2), m.group(3)
+    if second is None:
+        if len(first) != 2:
+            raise FormatError(f"{where}: ambiguous variable {token!r}; write two single-digit indices "
+                              f"or separate them, e.g. {token[0]}1_10")
+        first, second = first[0], first[1]
+    i, j = int(first), int(second)
+    if i < 1 or j < 1:
+        raise FormatError(f"{where}: variable {token!r} has a zero index; indices start at 1")
+    return i, j
+
+
+def parse_product(line: str, where: str = "<line>"):
+    """(coefficient, {letter: {(i, j): coefficient}}) for one product line, 1-based indices as written."""
+    v = _Parser(line, where).parse()
+    if v.kind != "product" or set(v.factors) != {"a", "b", "c"}:
+        have = sorted(v.factors) if v.kind == "product" else ([v.letter] if v.kind == "linear" else [])
+        raise FormatError(f"{where}: a product needs one a-, one b- and one c-factor, found "
+                          f"{', '.join(have) or 'a number'}")
+    return v.coef, v.factors
+
+
+def parse(data, *, source: str = "<data>") -> Scheme:
+    text = decode_text(data, source)
+    products = []
+    for lineno, raw in enumerate(text.split("\n"), 1):
+        line = raw.split("#", 1)[0].strip().rstrip(";,").strip()
+        if line.endswith("+"):
+            line = line[:-1].rstrip()
+        if not line:
+            continue
+        products.append(parse_product(line, f"{source}:{lineno}"))
+    if not products:
+        raise FormatError(f"{source}: no product lines found")
+    m = max([i for _, f in products for (i, _) in f["a"]] + [i for _, f in products for (_, i) in f["c"]])
+    k = max([j for _, f in products for (_, j) in f["a"]] + [j for _, f in products for (j, _) in f["b"]])
+    n = max([l for _, f in products for (_, l) in f["b"]] + [l for _, f in products for (l, _) in f["c"]])
+    shape = Shape(m, k, n)
+    r = len(products)
+    W_a = [[0] * (m * k) for _ in range(r)]
+    W_b = [[0] * (k * n) for _ in range(r)]
+    W_c = [[0] * r for _ in range(m * n)]
+    for t, (coef, f) in enumerate(products):
+        for (i, j), c in f["a"].items():
+            W_a[t][(i - 1) * k + j - 1] = plain(c)
+        for (j, l), c in f["b"].items():
+            W_b[t][(j - 1) * n + l - 1] = plain(c)
+        for (l, i), c in f["c"].items():  # c_li stands for C[i, l]
+            W_c[(i - 1) * n + l - 1][t] = plain(c * coef)
+    return build(shape, W_a, W_b, W_c, source=source, provenance={"source": "exp"})
+
+
+def parse_many(data, *, source: str = "<data>"):
+    return [(None, parse(data, source=source))]
+
+
+def looks_like(text: str) -> bool:
+    """True when the non-comment lines look like products of a-, b- and c-forms."""
+    lines = [ln.split("#", 1)[0].strip() for ln in text.split("\n")]
+    lines = [ln for ln in lines if ln]
+    return bool(lines) and all(re.search(r"a_?\d", ln) and re.search(r"b_?\d", ln) and re.search(r"c_?\d", ln)
+                               for ln in lines[:5])
+
+
+def _form(coeffs, names) -> str:
+    parts = []
+    for c, name in zip(coeffs, names):
+        c = Fraction(c)
+        if c == 0:
+            continue
+        mag = abs(c)
+        term = name if mag == 1 else f"{coefficient_text(mag)}*{name}"
+        parts.append(("-" if c < 0 else "+", term))
+    if not parts:
+        return f"0*{names[0]}"  # an unused factor still names its matrix
+    out = ("-" if parts[0][0] == "-" else "") + parts[0][1]
+    for sign, term in parts[1:]:
+        out += f" {sign} {term}"
+    return out
+
+
+def dump(scheme: Scheme) -> str:
+    m, k, n = scheme.shape
+    sep = "_" if max(m, k, n) > 9 else ""
+    a = [f"a{i + 1}{sep}{j + 1}" for i in range(m) for j in range(k)]
+    b = [f"b{j + 1}{sep}{l + 1}" for j in range(k) for l in range(n)]
+    c = [f"c{l + 1}{sep}{i + 1}" for i in range(m) for l in range(n)]  # our row i*n+l is their c_li
+    lines = []
+    for t in range(scheme.rank):
+        fa = _form(scheme.W_a[t].tolist(), a)
+        fb = _form(scheme.W_b[t].tolist(), b)
+        fc = _form(scheme.W_c[:, t].tolist(), c)
+        lines.append(f"({fa})*({fb})*({fc})")
+    return "\n".join(lines) + "\n"
