@@ -155,8 +155,9 @@ def run(args) -> int:
     lb = lower_bound(shape)
     if rank < lb and not args.force:
         raise RankError(f"rank {rank} is below the proven lower bound {lb} for {shape.angle()} (use --force to search anyway)")
-    from ..search import get_engine
-    get_engine(args.engine)  # unknown engine: clear error before anything else
+    if args.engine not in engine_names():  # clear error before anything else; the module loads later
+        from ..errors import EngineNotFound
+        raise EngineNotFound(f"unknown engine {args.engine!r}; available: {', '.join(engine_names())}")
     from ..search.device import resolve_device
     device = resolve_device(args.device)
     writer = _Writer(args.out, shape)
