@@ -62,3 +62,14 @@ def test_canonical_key_ignores_order_and_signs(strassen):
 
 def test_canonical_key_separates_different_schemes(strassen, winograd):
     assert canonical_key(strassen) != canonical_key(winograd)
+
+
+def test_tensor_product_strassen_squared(strassen, laderman):
+    from algodiscover.core.compose import tensor_product
+    s = tensor_product(strassen, strassen)
+    # Strassen applied to 2x2 blocks of 2x2 blocks: <4,4,4> with 7*7 = 49 products, the best integer rank known
+    assert tuple(s.shape) == (4, 4, 4) and s.rank == 49
+    assert verify(s).ring == "ZT"
+    mixed = tensor_product(stacked_224(strassen), Scheme.standard((1, 3, 2)))
+    assert tuple(mixed.shape) == (2, 6, 8) and mixed.rank == 14 * 6
+    assert verify(mixed).ring == "ZT"
