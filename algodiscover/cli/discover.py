@@ -191,7 +191,7 @@ def run(args) -> int:
         try:
             for scheme in run_search(args.engine, shape, rank, seed=args.seed, budget=budget, device=device,
                                      on_progress=on_progress, stop=stop, **options):
-                v = verify(scheme)  # engines verify; this is the CLI's own guard
+                v = verify(scheme, symbolic=False)  # engines verify; this is the CLI's own guard
                 if not v.ok and not (v.ring == "Z2" and options.get("ring") == "Z2"):
                     continue
                 key = canonical_key(scheme)
@@ -200,6 +200,7 @@ def run(args) -> int:
                 seen[key] = scheme
                 writer.write(scheme, key)
                 if not first_printed:
+                    verify(scheme)  # the sympy cross-check too, for small schemes
                     progress.clear()
                     print(render_scheme(scheme, args.format), file=out)
                     out.flush()
