@@ -155,8 +155,9 @@ def run(args) -> int:
     lb = lower_bound(shape)
     if rank < lb and not args.force:
         raise RankError(f"rank {rank} is below the proven lower bound {lb} for {shape.angle()} (use --force to search anyway)")
-    from ..search import get_engine
-    get_engine(args.engine)  # unknown engine: clear error before anything else
+    if args.engine not in engine_names():  # clear error before anything else; the module loads later
+        from ..errors import EngineNotFound
+        raise EngineNotFound(f"unknown engine {args.engine!r}; available: {', '.join(engine_names())}")
     from ..search.device import resolve_device
     device = resolve_device(args.device)
     writer = _Writer(args.out, shape)
@@ -190,7 +191,7 @@ def run(args) -> int:
         try:
             for scheme in run_search(args.engine, shape, rank, seed=args.seed, budget=budget, device=device,
                                      on_progress=on_progress, stop=stop, **options):
-                v = verify(scheme)  # engines verify; this is the CLI's own guard
+                v = verify(scheme, symbolic=False)  # engines verify; this is the CLI's own guard
                 if not v.ok and not (v.ring == "Z2" and options.get("ring") == "Z2"):
                     continue
                 key = canonical_key(scheme)
@@ -199,6 +200,7 @@ def run(args) -> int:
                 seen[key] = scheme
                 writer.write(scheme, key)
                 if not first_printed:
+                    verify(scheme)  # the sympy cross-check too, for small schemes
                     progress.clear()
                     print(render_scheme(scheme, args.format), file=out)
                     out.flush()
