@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from ..core.arith import to_jsonable
 from ..core.scheme import Scheme
 from ..errors import FormatError, SchemeError
@@ -86,7 +88,8 @@ def dump(scheme: Scheme) -> str:
     from ..core.verify import verify
     from ..render.text import output_lines, product_lines
     m, k, n = scheme.shape
-    w_rows = scheme.W_c[c_transposed_rows(scheme.shape), :].T  # rank x (n*m), over C^T
+    inv = np.argsort(c_transposed_rows(scheme.shape))  # their row l*m + i is our row i*n + l
+    w_rows = scheme.W_c[inv, :].T  # rank x (n*m), over C^T
     v = verify(scheme)
     obj = {
         "n": [m, k, n],
