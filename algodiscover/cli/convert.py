@@ -25,7 +25,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..errors import FormatError
-    from ..formats import Z2_CAPABLE, _output_format, load_all, save_all
+    from ..formats import Z2_CAPABLE, output_format, load_all, save_all
     from pathlib import Path
     items = load_all(args.input, args.src_fmt)
     if args.key:
@@ -35,7 +35,7 @@ def run(args) -> int:
             raise FormatError(f"{args.input} has no entry {missing[0]!r}"
                               + (f"; keys: {', '.join(sorted(k for k in known if k))}" if any(known) else ""))
         items = [(k, s) for k, s in items if k in args.key]
-    out_fmt = _output_format(Path(args.output), args.dst_fmt)
+    out_fmt = output_format(Path(args.output), args.dst_fmt)
     refused = []
     for key, scheme in items:
         v = verify(scheme)

@@ -25,7 +25,8 @@ from ..core.verify import verify
 from ..errors import FormatError, VerificationError
 from . import alphatensor, benson_ballard, exp_format, json_format, maple, perminov, plinopt
 
-__all__ = ["load", "load_all", "save", "save_all", "FORMATS", "ALIASES", "format_name", "detect_format"]
+__all__ = ["load", "load_all", "save", "save_all", "FORMATS", "ALIASES", "Z2_CAPABLE", "format_name", "detect_format",
+           "output_format"]
 
 FORMATS = {
     "json": json_format,
@@ -147,7 +148,8 @@ def load(path, fmt: str | None = None) -> Scheme:
     return items[0][1]
 
 
-def _output_format(p: Path, fmt: str | None) -> str:
+def output_format(p: Path, fmt: str | None) -> str:
+    """The format a file would be written in: ``fmt``, else by suffix (``X_L.sms`` -> sms), else json."""
     if fmt is not None:
         return format_name(fmt)
     suffix = p.suffix.lower().lstrip(".")
@@ -186,7 +188,7 @@ def save_all(items, path, fmt: str | None = None, *, allow_z2: bool = True) -> l
     """Write (key or None, scheme) pairs: all of them to an archive format, or exactly one otherwise."""
     items = list(items)
     p = Path(path)
-    name = _output_format(p, fmt)
+    name = output_format(p, fmt)
     for _, s in items:
         _check_writable(s, name, allow_z2)
     if not items:

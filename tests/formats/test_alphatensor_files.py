@@ -65,7 +65,6 @@ def test_r_archive_small_shapes_have_the_paper_ranks_and_are_valid(shared_dir):
         assert s.verify().ring in ("ZT", "Z"), key
 
 
-@pytest.mark.slow
 def test_r_archive_all_93_entries_through_the_cli(shared_dir):
     r, _ = _files(shared_dir)
     t0 = time.perf_counter()

@@ -380,7 +380,7 @@ _C0 = "[1, 0, 0, 1, -1, 0, 1]"
     (json.dumps(_OURS).replace(_C0, "[1, 0, 0, 1, -1, 0, false]"), "boolean"),
     (json.dumps(_OURS).replace(_C0, "[1, 0, 0, 1, -1, 0, 0.25]"), "non-integer float"),
     (json.dumps(_OURS).replace(_C0, '[1, 0, 0, 1, -1, 0, "1/x"]'), "'p/q'"),
-])
+], ids=["missing-key", "ragged", "rank-mismatch", "nan", "infinity", "boolean", "float", "bad-p/q"])
 def test_cli_rejects_malformed_json_in_one_line(tmp_path, text, fragment):
     p = tmp_path / "bad.json"
     p.write_text(text)
