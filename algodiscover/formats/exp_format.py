@@ -7,7 +7,9 @@ juxtaposition without ``*`` (``2a11``, ``(a11)(b11)``), integer and rational coe
 (``2*b12``, ``1/2*a11``, ``(...)/3``), scalar multiples of a factor (``(3*(a12 - a13))``) and a
 leading ``-(...)`` are all accepted.  The shape is the largest index seen for each dimension.
 Indices are single digits (``a12``) or separated by underscores for dimensions above 9
-(``a1_10``, ``a_1_10``).  Blank lines and ``#`` comments are ignored.
+(``a1_10``, ``a_1_10``).  Blank lines and ``#`` comments are ignored.  Lines whose parentheses do
+not group the three factors (seen in public files, e.g. ``(a11 - a14) -b13 (-c13 + c33))``) are
+read letter-wise as a fallback; whatever is read is re-verified, so a misreading can only fail.
 """
 
 from __future__ import annotations
@@ -191,16 +193,62 @@ def parse_product(line: str, where: str = "<line>"):
     return v.coef, v.factors
 
 
+_LENIENT_TERM = re.compile(r"([-+]?)\s*(?:(\d+(?:/\d+)?)\s*\*?\s*)?([abc](?:_?\d+(?:_\d+)?))")
+
+
+def parse_product_lenient(line: str, where: str = "<line>"):
+    """Letter-wise reading for lines whose parentheses do not group the factors, as in
+    ``(a11 - a14) -b13 (-c13 + c33))``: each run of same-letter terms is one factor.
+
+    Used only when the strict reading fails, and only for lines made of signed (optionally
+    integer- or rational-multiplied) variables separated by spaces, ``*`` and parentheses, where
+    the a-, b- and c-terms form three runs that are separated by a parenthesis or ``*``.
+    """
+    factors: dict = {}
+    order: list[str] = []
+    pos = 0
+    for m in _LENIENT_TERM.finditer(line):
+        gap = line[pos:m.start()]
+        if gap.strip(" *()"):
+            raise FormatError(f"{where}: not a product of linear forms")
+        letter = m.group(3)[0]
+        if not order or order[-1] != letter:
+            if letter in factors or (order and not set(gap) & set("()*")):
+                raise FormatError(f"{where}: not a product of linear forms")
+            order.append(letter)
+            factors[letter] = {}
+        pos = m.end()
+        coef = Fraction(m.group(2)) if m.group(2) else Fraction(1)
+        if m.group(1) == "-":
+            coef = -coef
+        key = _indices(m.group(3), where)
+        if key in factors[letter]:
+            raise FormatError(f"{where}: not a product of linear forms")
+        factors[letter][key] = coef
+    if line[pos:].strip(" *()") or sorted(factors) != ["a", "b", "c"]:
+        raise FormatError(f"{where}: not a product of linear forms")
+    return Fraction(1), factors
+
+
 def parse(data, *, source: str = "<data>") -> Scheme:
     text = decode_text(data, source)
     products = []
+    lenient = []
     for lineno, raw in enumerate(text.split("\n"), 1):
         line = raw.split("#", 1)[0].strip().rstrip(";,").strip()
         if line.endswith("+"):
             line = line[:-1].rstrip()
         if not line:
             continue
-        products.append(parse_product(line, f"{source}:{lineno}"))
+        where = f"{source}:{lineno}"
+        try:
+            products.append(parse_product(line, where))
+        except FormatError as strict_error:
+            try:
+                products.append(parse_product_lenient(line, where))
+            except FormatError:
+                raise strict_error from None
+            lenient.append(lineno)
     if not products:
         raise FormatError(f"{source}: no product lines found")
     m = max([i for _, f in products for (i, _) in f["a"]] + [i for _, f in products for (_, i) in f["c"]])
@@ -218,7 +266,10 @@ def parse(data, *, source: str = "<data>") -> Scheme:
             W_b[t][(j - 1) * n + l - 1] = plain(c)
         for (l, i), c in f["c"].items():  # c_li stands for C[i, l]
             W_c[(i - 1) * n + l - 1][t] = plain(c * coef)
-    return build(shape, W_a, W_b, W_c, source=source, provenance={"source": "exp"})
+    prov = {"source": "exp"}
+    if lenient:
+        prov["lines_read_letter_wise"] = lenient
+    return build(shape, W_a, W_b, W_c, source=source, provenance=prov)
 
 
 def parse_many(data, *, source: str = "<data>"):
