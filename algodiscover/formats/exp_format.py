@@ -204,6 +204,13 @@ def parse_product_lenient(line: str, where: str = "<line>"):
     integer- or rational-multiplied) variables separated by spaces, ``*`` and parentheses, where
     the a-, b- and c-terms form three runs that are separated by a parenthesis or ``*``.
     """
+    depth = 0
+    for ch in line:  # only flat groups; an unclosed '(' is an error, a stray ')' is tolerated
+        depth += (ch == "(") - (ch == ")")
+        if depth > 1:
+            raise FormatError(f"{where}: not a product of linear forms")
+    if depth > 0:
+        raise FormatError(f"{where}: not a product of linear forms")
     factors: dict = {}
     order: list[str] = []
     pos = 0
