@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+import zlib
 from fractions import Fraction
 
 import numpy as np
@@ -63,8 +64,9 @@ def _read_npy(raw: bytes, where: str) -> np.ndarray:
             f.seek(0)
             return np.lib.format.read_array(f, allow_pickle=False)
         arr = _ArraysOnlyUnpickler(f).load()
-    except (ValueError, EOFError, pickle.UnpicklingError, TypeError, AttributeError, IndexError) as e:
-        raise FormatError(f"{where}: not a readable numpy array ({e})") from None
+    except Exception as e:  # untrusted bytes: any failure to decode them is malformed input
+        reason = " ".join(str(e).split())[:200] if str(e).isprintable() else type(e).__name__
+        raise FormatError(f"{where}: not a readable numpy array ({reason})") from None
     if not isinstance(arr, np.ndarray):
         raise FormatError(f"{where}: expected a numpy array, got {type(arr).__name__}")
     return arr
@@ -100,7 +102,7 @@ def _shape_from_key(key: str):
 
 
 def _entry(key: str, value, source: str) -> Scheme:
-    where = f"{source} [{key}]"
+    where = f"{source} [{key if key.isprintable() else ascii(key)}]"
     if isinstance(value, np.ndarray) and value.dtype != object and value.ndim == 3 and value.shape[0] == 3:
         factors = [value[0], value[1], value[2]]
     elif isinstance(value, (np.ndarray, list, tuple)) and len(value) == 3:
@@ -128,8 +130,8 @@ def parse_many(data, *, source: str = "<data>") -> list[tuple[str, Scheme]]:
         raise FormatError(f"{source}: an .npz archive is binary, not text")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise FormatError(f"{source}: not an .npz (zip) archive") from None
+    except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, OSError, RuntimeError):
+        raise FormatError(f"{source}: not an .npz (zip) archive, or a damaged one") from None
     items = []
     with zf:
         names = [n for n in zf.namelist() if not n.endswith("/")]
@@ -137,11 +139,14 @@ def parse_many(data, *, source: str = "<data>") -> list[tuple[str, Scheme]]:
             raise FormatError(f"{source}: the archive is empty")
         for name in names:
             key = name[:-4] if name.endswith(".npy") else name
+            shown = key if key.isprintable() else ascii(key)
             try:
                 raw = zf.read(name)
-            except (zipfile.BadZipFile, OSError, RuntimeError) as e:
-                raise FormatError(f"{source} [{key}]: cannot read archive member ({e})") from None
-            items.append((key, _entry(key, _read_npy(raw, f"{source} [{key}]"), source)))
+            except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, OSError, RuntimeError,
+                    zlib.error) as e:
+                reason = " ".join(str(e).split()) if str(e).isprintable() else type(e).__name__
+                raise FormatError(f"{source} [{shown}]: cannot read archive member ({reason})") from None
+            items.append((key, _entry(key, _read_npy(raw, f"{source} [{shown}]"), source)))
     return items
 
 

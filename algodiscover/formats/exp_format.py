@@ -225,7 +225,10 @@ def parse_product_lenient(line: str, where: str = "<line>"):
             order.append(letter)
             factors[letter] = {}
         pos = m.end()
-        coef = Fraction(m.group(2)) if m.group(2) else Fraction(1)
+        try:
+            coef = Fraction(m.group(2)) if m.group(2) else Fraction(1)
+        except ZeroDivisionError:
+            raise FormatError(f"{where}: division by zero") from None
         if m.group(1) == "-":
             coef = -coef
         key = _indices(m.group(3), where)

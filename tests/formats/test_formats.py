@@ -14,6 +14,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from algodiscover import Scheme
 from algodiscover.core.canonical import canonical_key
@@ -453,3 +455,29 @@ def test_cli_verify_invalid_entry_on_stderr(tmp_path):
     rings = [json.loads(x)["ring"] for x in r.stdout.splitlines()]
     assert rings == ["ZT", "invalid"]
     assert "[bad]" in r.stderr and "[2,2,2]" not in r.stderr
+
+
+# ---- damaged files: a FormatError (one line) or a scheme, never another exception -------------------
+_DAMAGE = st.lists(st.tuples(st.floats(0, 1), st.sampled_from(list("0123456789-+/.,{}()[]#abcnR\n\" e:\x00")
+                                                               + ["1/0", "NaN", "true", "a99", "1e400"])),
+                   min_size=1, max_size=4)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(damage=_DAMAGE, cut=st.floats(0, 1))
+def test_damaged_input_never_crashes(fmt, damage, cut):
+    scheme = Scheme.standard((2, 3, 2)) if fmt == "npz" else Scheme((2, 2, 2), **STRASSEN)
+    data = FORMATS[fmt].dump(scheme)
+    part = "LRP"[int(cut * 2.99)] if fmt == "sms" else None
+    blob = bytearray((data[part] if part else data).encode() if not isinstance(data, bytes) else data)
+    for where, text in damage:
+        i = int(where * len(blob))
+        blob[i:i + (1 if where < 0.5 else 0)] = text.encode()
+    if cut > 0.8:
+        blob = blob[: int(len(blob) * (cut - 0.8) * 5)]
+    payload = {**data, part: bytes(blob)} if part else bytes(blob)
+    try:
+        FORMATS[fmt].parse_many(payload, source="f")
+    except FormatError as e:
+        assert "\n" not in str(e)
