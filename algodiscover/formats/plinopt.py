@@ -79,6 +79,11 @@ def parse_many(data, *, source: str = "<data>"):
     return [(None, parse_triple(data["L"], data["R"], data["P"], source=source))]
 
 
+def parse(data, *, source: str = "<data>") -> Scheme:
+    """One scheme from {'L': text, 'R': text, 'P': text}."""
+    return parse_many(data, source=source)[0][1]
+
+
 def parse_triple(L, R, P, *, source: str = "<data>") -> Scheme:
     (lr, lc, le), (rr, rc, re_), (pr, pc, pe) = (parse_sms(x, f"{source}_{n}.sms")
                                                  for x, n in zip((L, R, P), PARTS))

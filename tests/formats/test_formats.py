@@ -442,6 +442,20 @@ def test_cli_verify_json_keys_for_archives(tmp_path, strassen):
     assert r.returncode == 2 and "holds one scheme" in r.stderr
 
 
+def test_cli_irrational_stand_ins_are_invalid_not_unreadable(tmp_path):
+    """Decimals standing for 1/sqrt(2) are read exactly as the decimals they are, and fail."""
+    W_a = [list(r) for r in STRASSEN["W_a"]]
+    W_c = [list(r) for r in STRASSEN["W_c"]]
+    W_a[0] = ["0.7071067811865476" if x else 0 for x in W_a[0]]
+    for row in W_c:
+        row[0] = "1.414213562373095" if row[0] else 0
+    p = tmp_path / "irrational"
+    p.write_text(_bb_text(W_a, STRASSEN["W_b"], W_c))
+    r = run_cli("verify", str(p), "--json")
+    assert r.returncode == 1 and json.loads(r.stdout)["ring"] == "invalid"
+    assert "expected 1" in r.stderr
+
+
 def test_cli_verify_invalid_entry_on_stderr(tmp_path):
     u = np.array(STRASSEN["W_a"]).T
     v = np.array(STRASSEN["W_b"]).T
