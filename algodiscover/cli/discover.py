@@ -36,6 +36,7 @@ def add_arguments(p) -> None:
     p.add_argument("--format", default="text", choices=["text", "json", "latex"], help="how to print the result")
     p.add_argument("--force", action="store_true", help="allow a rank below the proven lower bound")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    p.add_argument("--plot", default=None, metavar="FILE", help="save the training curves (SPN engine) to FILE.png/.svg/.pdf")
     g = p.add_argument_group("SPN engine (StrassenNets)")
     g.add_argument("--batch", type=_int_arg("batch", minimum=1), default=None, help="restarts trained at once")
     g.add_argument("--steps", type=_int_arg("steps", minimum=1), default=None, help="optimisation steps per restart")
@@ -161,6 +162,9 @@ def run(args) -> int:
     from ..search.device import resolve_device
     device = resolve_device(args.device)
     writer = _Writer(args.out, shape)
+    if args.plot:
+        from ..render.plots import check_plot_path
+        check_plot_path(args.plot)
     out = sys.stdout
     if rank >= shape.naive_rank:
         print(f"rank {rank} >= m*k*n = {shape.naive_rank}: the standard algorithm already fits the budget", file=sys.stderr)
@@ -171,6 +175,11 @@ def run(args) -> int:
         return 0
 
     options = {k: getattr(args, k) for k in ENGINE_OPTIONS if getattr(args, k, None) is not None}
+    curves = [] if args.plot and args.engine == "spn" else None
+    if curves is not None:
+        options["curves"] = curves
+    elif args.plot:
+        print(f"--plot: the {args.engine} engine records no training curves; no plot written", file=sys.stderr)
     budget = Budget(restarts=args.restarts, time_limit=args.time_limit, count=args.count)
     progress = ProgressLine(enabled=not args.quiet and sys.stderr.isatty())
     seen: dict[str, Scheme] = {}
@@ -212,6 +221,10 @@ def run(args) -> int:
     progress.clear()
     interrupted = interrupted or stopper.requested
     elapsed = time.monotonic() - t0
+    if curves is not None:
+        from ..render.plots import plot_training_curves
+        plot_training_curves(curves, args.plot, title=f"SPN training curves: {shape.angle()}, rank {rank}")
+        print(f"training curves ({len(curves)} snapshots) written to {args.plot}", file=sys.stderr)
     if seen:
         where = f"; written to {args.out}" if args.out else ""
         msg = f"proven {len(seen)} distinct scheme(s) for {shape.angle()} of rank {rank} in {elapsed:.1f} s{where}"
