@@ -283,6 +283,6 @@ def write_circuit(scheme: Scheme, path, *, naming: str = "compact", dpi: int = 1
         p.write_text(circuit_to_dot(G, name=f"{s.m}x{s.k}x{s.n}_rank{scheme.rank}"), encoding="utf-8")
     else:
         fig = draw_circuit(scheme, naming=naming)
-        metadata = {"Date": None} if suffix == ".svg" else None  # reproducible SVG files
-        fig.savefig(p, dpi=dpi, metadata=metadata)
+        from .plots import _save
+        _save(fig, p, dpi=dpi)
     return circuit_stats(G)

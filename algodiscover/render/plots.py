@@ -29,10 +29,14 @@ def check_plot_path(path) -> Path:
     return p
 
 
-def _save(fig, path) -> None:
+def _save(fig, path, dpi: int = 150) -> None:
+    """Save with reproducible SVG (no date, fixed ids) and PDF (no creation date) files."""
+    import matplotlib
     p = Path(path)
-    metadata = {"Date": None} if p.suffix.lower() == ".svg" else None
-    fig.savefig(p, dpi=150, metadata=metadata)
+    suffix = p.suffix.lower()
+    metadata = {"Date": None} if suffix == ".svg" else {"CreationDate": None} if suffix == ".pdf" else None
+    with matplotlib.rc_context({"svg.hashsalt": "algodiscover"}):
+        fig.savefig(p, dpi=dpi, metadata=metadata)
 
 
 def _as_list(x) -> list:
@@ -99,15 +103,16 @@ def plot_training_curves(curves, path=None, *, title: str | None = None, max_lin
     nlines = min(max_lines, max((len(r) for r in res), default=0))
     colors = ["#1b5e20", "#2c5d8f", "#b58900", "#6a1b9a", "#c0392b", "#555555"]
     any_res = False
+    marker = dict(marker="o", markersize=3) if len(xs) <= 20 else {}  # a few points: show them
     for i in range(nlines):
         label = "best restart" if i == 0 else f"#{i + 1}"
         ys = [max(r[i], RESIDUAL_FLOOR) if i < len(r) and not math.isnan(r[i]) else math.nan for r in res]
         if any(not math.isnan(y) for y in ys):
             any_res = True
-            ax_r.plot(xs, ys, lw=1.4 if i == 0 else 0.9, color=colors[i % len(colors)], label=label)
+            ax_r.plot(xs, ys, lw=1.4 if i == 0 else 0.9, color=colors[i % len(colors)], label=label, **marker)
         qs = [q[i] if i < len(q) else math.nan for q in quant]
         if any(not math.isnan(y) for y in qs):
-            ax_q.plot(xs, qs, lw=1.4 if i == 0 else 0.9, color=colors[i % len(colors)], label=label)
+            ax_q.plot(xs, qs, lw=1.4 if i == 0 else 0.9, color=colors[i % len(colors)], label=label, **marker)
     if any_res:
         ax_r.set_yscale("log")
     ax_r.set_ylabel("residual ‖Σ a⊗b⊗c − T‖²")
@@ -181,6 +186,8 @@ def plot_best_ranks(rows, path=None, *, title: str | None = None):
                        ha="right" if n > 8 else "center")
     ax.set_xlim(-0.7, max(n - 1, 0) + 0.7)
     ax.set_ylabel("rank (multiplications)")
+    from matplotlib.ticker import MaxNLocator
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ranks = [y for _, ys, _ in series for y in ys if y is not None]
     if ranks and max(ranks) / max(min(ranks), 1) > 20:
         ax.set_yscale("log")
