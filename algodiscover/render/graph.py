@@ -10,6 +10,7 @@ sub-sums are not shared, so the additions counted are the scheme's naive additio
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -152,6 +153,7 @@ _FONT = 8.0                      # points (node labels, monospace)
 _MONO_W = 0.602 / 72.0           # DejaVu Sans Mono advance per point of font size, in inches
 _ROW_H = 0.30                    # inches between node centres in the tallest column
 _PAD = 0.06                      # inches of box padding on each side of a label
+MAX_DRAWN_COLUMN = 600           # nodes in the tallest layer beyond which drawing is refused (use DOT)
 
 
 def _font(kind: str) -> float:
@@ -206,12 +208,16 @@ def draw_circuit(scheme_or_graph, ax=None, *, naming: str = "compact", title: bo
         G = circuit_graph(scheme, naming)
     else:
         scheme, G = None, scheme_or_graph
+    tallest = max(Counter(d["kind"] for _, d in G.nodes(data=True)).values())
+    if tallest > MAX_DRAWN_COLUMN:
+        raise FormatError(f"the circuit has {tallest} nodes in one layer, too many to draw legibly "
+                          f"(limit {MAX_DRAWN_COLUMN}); write a .dot file and lay it out with Graphviz")
     pos, xs, total_w, height = _positions(G)
     stats = circuit_stats(G)
     shape, rank = G.graph.get("shape"), G.graph.get("rank")
     head = f"⟨{','.join(map(str, shape))}⟩ rank {rank}" if shape else "arithmetic circuit"
-    if scheme is not None and scheme.verification is not None:
-        head += f", ring {scheme.verification.ring}"
+    if scheme is not None:
+        head += f", ring {scheme.verify().ring}"  # the ring proven, or "invalid"
     line2 = stats.describe()
     # proportional title font: about 0.55 em per character
     title_w = max(len(head) * 10.5, len(line2) * 9) * 0.56 / 72 + 0.3

@@ -7,7 +7,7 @@ import types
 import pytest
 
 from algodiscover import Scheme, save
-from algodiscover.cli import discover_main
+from algodiscover.cli import discover_main, main
 from algodiscover.search import ENGINES
 from tests.conftest import LADERMAN, STRASSEN, run_cli
 
@@ -18,6 +18,24 @@ def _one_line_error(r, code=2):
     assert len(lines) == 1, r.stderr
     assert "Traceback" not in r.stderr
     return lines[0]
+
+
+class _Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``algodiscover ARGS`` in this process (fast); the subprocess tests cover the real entry point."""
+    def run(*args):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse errors
+            code = e.code
+        out = capsys.readouterr()
+        return _Result(code, out.out, out.err)
+    return run
 
 
 @pytest.fixture
@@ -41,15 +59,16 @@ def invalid_file(tmp_path):
     return _strassen_with_c22_m6(tmp_path, 0, "bad.json")
 
 
-def test_mod2_scheme_is_exported_as_mod2_only(tmp_path):
+def test_mod2_scheme_is_exported_as_mod2_only(cli, tmp_path):
     """Strassen with -m6 in c22 holds modulo 2 only; the document must say so, never 'every ring'."""
     f = _strassen_with_c22_m6(tmp_path, -1, "z2.json")
-    r = run_cli("export", f)
+    r = cli("export", f)
     assert r.returncode == 0, r.stderr
     assert "valid only modulo 2" in r.stdout and "every ring" not in r.stdout
 
 
-def test_export_latex_document(strassen_file, tmp_path):
+def test_export_latex_document_end_to_end(strassen_file, tmp_path):
+    """Through the real entry point, in a subprocess."""
     r = run_cli("export", strassen_file, "--format", "latex", "--out", str(tmp_path / "s.tex"), "--matrices")
     assert r.returncode == 0, r.stderr
     tex = (tmp_path / "s.tex").read_text()
@@ -57,30 +76,30 @@ def test_export_latex_document(strassen_file, tmp_path):
     assert "wrote" in r.stderr
 
 
-def test_export_fragment_to_stdout(strassen_file):
-    r = run_cli("export", strassen_file, "--fragment")
+def test_export_fragment_to_stdout(cli, strassen_file):
+    r = cli("export", strassen_file, "--fragment")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("\\begin{align*}") and "\\documentclass" not in r.stdout
 
 
-def test_export_text_index_naming(strassen_file):
-    r = run_cli("export", strassen_file, "--format", "text", "--naming", "index")
+def test_export_text_index_naming(cli, strassen_file):
+    r = cli("export", strassen_file, "--format", "text", "--naming", "index")
     assert r.returncode == 0, r.stderr
     assert "m1 = (A[0,0] + A[1,1]) * (B[0,0] + B[1,1])" in r.stdout
 
 
 @pytest.mark.parametrize("suffix,magic", [("svg", b"<?xml"), ("png", b"\x89PNG"), ("dot", b"digraph")])
-def test_render_files_and_report(strassen_file, tmp_path, suffix, magic):
+def test_render_files_and_report(cli, strassen_file, tmp_path, suffix, magic):
     out = tmp_path / f"g.{suffix}"
-    r = run_cli("render", strassen_file, "--out", str(out))
+    r = cli("render", strassen_file, "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert out.read_bytes().startswith(magic)
     assert "7 multiplications, 18 additions" in r.stdout and "depth 3" in r.stdout
 
 
-def test_render_laderman_report(tmp_path):
+def test_render_laderman_report(cli, tmp_path):
     f = save(Scheme((3, 3, 3), **LADERMAN), tmp_path / "l.json")
-    r = run_cli("render", str(f), "--out", str(tmp_path / "l.dot"))
+    r = cli("render", str(f), "--out", str(tmp_path / "l.dot"))
     assert r.returncode == 0, r.stderr
     assert "23 multiplications, 98 additions" in r.stdout
 
@@ -97,9 +116,9 @@ def test_render_laderman_report(tmp_path):
     (["export", "{ok}", "--index", "2"], "out of range"),
     (["render", "{ok}"], "--out"),
 ])
-def test_bad_input(strassen_file, invalid_file, tmp_path, args, word):
+def test_bad_input(cli, strassen_file, invalid_file, tmp_path, args, word):
     subst = {"missing": str(tmp_path / "missing.json"), "ok": strassen_file, "bad": invalid_file, "tmp": str(tmp_path)}
-    line = _one_line_error(run_cli(*[a.format(**subst) for a in args]))
+    line = _one_line_error(cli(*[a.format(**subst) for a in args]))
     assert word in line
 
 
@@ -137,3 +156,8 @@ def test_discover_plot_written(monkeypatch, tmp_path, capsys, found, code):
 def test_discover_plot_bad_suffix_before_search(tmp_path):
     line = _one_line_error(run_cli("discover!", "--shape", "2x2x2", "--rank", "7", "--plot", str(tmp_path / "c.txt")))
     assert "expected a file ending in" in line
+
+
+def test_render_bad_input_end_to_end(tmp_path):
+    line = _one_line_error(run_cli("render", str(tmp_path / "missing.json"), "--out", str(tmp_path / "g.svg")))
+    assert "no such file" in line

@@ -133,3 +133,12 @@ def test_write_circuit_bad_suffix(tmp_path, strassen):
         write_circuit(strassen, tmp_path / "g.jpg")
     with pytest.raises(FormatError, match="does not exist"):
         write_circuit(strassen, tmp_path / "nope" / "g.png")
+
+
+def test_huge_circuits_are_refused_for_drawing_but_not_for_dot(laderman, tmp_path, monkeypatch):
+    from algodiscover.errors import FormatError
+    from algodiscover.render import graph
+    monkeypatch.setattr(graph, "MAX_DRAWN_COLUMN", 20)  # Laderman has 23 products
+    with pytest.raises(FormatError, match="too many to draw"):
+        write_circuit(laderman, tmp_path / "l.png")
+    assert write_circuit(laderman, tmp_path / "l.dot").multiplications == 23
