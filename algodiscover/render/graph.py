@@ -125,8 +125,12 @@ def _dot_id(name: str) -> str:
 
 
 def circuit_to_dot(G: nx.DiGraph, name: str = "circuit") -> str:
-    """Graphviz DOT text of the circuit: one rank per layer, negative edges red and dashed."""
-    shapes = {"input": "plaintext", "addition": "box", "product": "circle", "output": "doublecircle"}
+    """Graphviz DOT text of the circuit: one rank per layer, negative edges red and dashed.
+
+    Every edge carries its coefficient as ``coef="+1"``; coefficients other than ±1 are also
+    shown as the edge's ``label``.
+    """
+    shapes = {"input": 'box, style=rounded', "addition": "box", "product": "circle", "output": "doublecircle"}
     lines = [f"digraph {_dot_id(name)} {{", "  rankdir=LR;", "  nodesep=0.15;", "  ranksep=1.2;",
              '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=8];']
     for layer, kind in enumerate(LAYERS):
@@ -140,8 +144,12 @@ def circuit_to_dot(G: nx.DiGraph, name: str = "circuit") -> str:
             lines.append(f"    {_dot_id(v)} [label={_dot_id(d['label'])}, shape={shapes[kind]}, kind={kind}];")
         lines.append("  }")
     for u, v, d in G.edges(data=True):
-        style = ', color="#c0392b", style=dashed' if d["sign"] < 0 else ""
-        lines.append(f"  {_dot_id(u)} -> {_dot_id(v)} [label={_dot_id(d['label'])}{style}];")
+        attrs = [f"coef={_dot_id(d['label'])}"]
+        if abs(Fraction(d["coef"])) != 1:  # the sign is shown by colour and dashes; only magnitudes as text
+            attrs.append(f"label={_dot_id(d['label'])}")
+        if d["sign"] < 0:
+            attrs.append('color="#c0392b", style=dashed')
+        lines.append(f"  {_dot_id(u)} -> {_dot_id(v)} [{', '.join(attrs)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -65,7 +65,7 @@ def test_coefficients_other_than_one_are_labelled():
 
 def _parse_dot(text):
     nodes = dict(re.findall(r'^\s+"([^"]+)" \[label="([^"]*)"', text, flags=re.M))
-    edges = re.findall(r'^\s+"([^"]+)" -> "([^"]+)" \[label="([^"]*)"', text, flags=re.M)
+    edges = re.findall(r'^\s+"([^"]+)" -> "([^"]+)" \[coef="([^"]*)"', text, flags=re.M)
     return nodes, edges
 
 
@@ -80,6 +80,17 @@ def test_dot_text_parses_back(strassen, laderman):
         H.add_edges_from((u, v, {"label": lab}) for u, v, lab in edges)
         assert set(H.edges) == set(G.edges)
         assert all(H.edges[e]["label"] == G.edges[e]["label"] for e in G.edges)
+
+
+def test_dot_lays_out_with_graphviz_if_installed(laderman, tmp_path):
+    import shutil
+    import subprocess
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz is not installed")
+    write_circuit(laderman, tmp_path / "g.dot")
+    r = subprocess.run(["dot", "-Tsvg", str(tmp_path / "g.dot")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "<svg" in r.stdout, r.stderr
+    assert r.stderr.strip() == ""  # no warnings about the text we wrote
 
 
 def test_dot_with_pydot_if_installed(strassen, tmp_path):
