@@ -223,8 +223,11 @@ def run(args) -> int:
     elapsed = time.monotonic() - t0
     if curves is not None:
         from ..render.plots import plot_training_curves
-        plot_training_curves(curves, args.plot, title=f"SPN training curves: {shape.angle()}, rank {rank}")
-        print(f"training curves ({len(curves)} snapshots) written to {args.plot}", file=sys.stderr)
+        try:
+            plot_training_curves(curves, args.plot, title=f"SPN training curves: {shape.angle()}, rank {rank}")
+            print(f"training curves ({len(curves)} snapshots) written to {args.plot}", file=sys.stderr)
+        except FormatError as e:  # the search result stands; only the plot is lost
+            print(f"--plot: {e}", file=sys.stderr)
     if seen:
         where = f"; written to {args.out}" if args.out else ""
         msg = f"proven {len(seen)} distinct scheme(s) for {shape.angle()} of rank {rank} in {elapsed:.1f} s{where}"

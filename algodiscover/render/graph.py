@@ -294,7 +294,10 @@ def write_circuit(scheme: Scheme, path, *, naming: str = "compact", dpi: int = 1
     G = circuit_graph(scheme, naming)
     if suffix in (".dot", ".gv"):
         s = scheme.shape
-        p.write_text(circuit_to_dot(G, name=f"{s.m}x{s.k}x{s.n}_rank{scheme.rank}"), encoding="utf-8")
+        try:
+            p.write_text(circuit_to_dot(G, name=f"{s.m}x{s.k}x{s.n}_rank{scheme.rank}"), encoding="utf-8")
+        except OSError as e:
+            raise FormatError(f"cannot write {p}: {e.strerror or e}") from None
     else:
         fig = draw_circuit(scheme, naming=naming)
         from .plots import _save

@@ -35,8 +35,11 @@ def _save(fig, path, dpi: int = 150) -> None:
     p = Path(path)
     suffix = p.suffix.lower()
     metadata = {"Date": None} if suffix == ".svg" else {"CreationDate": None} if suffix == ".pdf" else None
-    with matplotlib.rc_context({"svg.hashsalt": "algodiscover"}):
-        fig.savefig(p, dpi=dpi, metadata=metadata)
+    try:
+        with matplotlib.rc_context({"svg.hashsalt": "algodiscover"}):
+            fig.savefig(p, dpi=dpi, metadata=metadata)
+    except OSError as e:
+        raise FormatError(f"cannot write {p}: {e.strerror or e}") from None
 
 
 def _as_list(x) -> list:

@@ -161,3 +161,9 @@ def test_discover_plot_bad_suffix_before_search(tmp_path):
 def test_render_bad_input_end_to_end(tmp_path):
     line = _one_line_error(run_cli("render", str(tmp_path / "missing.json"), "--out", str(tmp_path / "g.svg")))
     assert "no such file" in line
+
+
+def test_render_to_a_directory_named_like_a_file(cli, strassen_file, tmp_path):
+    (tmp_path / "g.png").mkdir()
+    line = _one_line_error(cli("render", strassen_file, "--out", tmp_path / "g.png"))
+    assert "cannot write" in line
