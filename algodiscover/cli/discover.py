@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..core.bounds import lower_bound
-from ..core.canonical import canonical_key
+from ..core.canonical import canonical_key, normalize_signs
 from ..core.scheme import Scheme
 from ..core.shape import parse_shape
 from ..core.verify import verify
@@ -200,6 +200,7 @@ def run(args) -> int:
         try:
             for scheme in run_search(args.engine, shape, rank, seed=args.seed, budget=budget, device=device,
                                      on_progress=on_progress, stop=stop, **options):
+                scheme = normalize_signs(scheme)  # same algorithm, signs moved to the outputs
                 v = verify(scheme, symbolic=False)  # engines verify; this is the CLI's own guard
                 if not v.ok and not (v.ring == "Z2" and options.get("ring") == "Z2"):
                     continue
