@@ -8,7 +8,6 @@ read them as upper bounds on the time taken (lower bounds on speed).
 from __future__ import annotations
 
 import json
-import platform
 import shutil
 import statistics
 import subprocess
@@ -19,6 +18,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from _machine import describe, machine  # noqa: E402
 
 from algodiscover import examples  # noqa: E402
 from algodiscover.core.compose import tensor_product  # noqa: E402
@@ -55,6 +57,10 @@ def _pdflatex(tex: str) -> float | None:
 
 
 def main():
+    info = machine("cpu")
+    import matplotlib
+    import networkx
+    info["matplotlib"], info["networkx"] = matplotlib.__version__, networkx.__version__
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for name, s in cases():
@@ -70,16 +76,16 @@ def main():
             rows.append(row)
             print(name, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items() if k != "case"},
                   flush=True)
-    machine = f"{platform.node()} {platform.machine()} {platform.processor() or ''} python {platform.python_version()}"
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "render.json").write_text(json.dumps({"machine": machine, "cores": "2, shared with other work",
+    (out / "render.json").write_text(json.dumps({"machine": info, "note": "CPU cores shared with other work",
                                                  "rows": rows}, indent=2))
 
     def f(x):
         return "n/a" if x is None else f"{x:.3f}"
     md = ["# Rendering speed (wall clock, median of 3)", "",
-          f"Machine: {machine}; 2 CPU cores shared with other work, so these times are upper bounds.", "",
+          f"Machine: {describe(info)}; matplotlib {info['matplotlib']}, networkx {info['networkx']}.",
+          "The CPU cores were shared with other work while this ran: times are upper bounds.", "",
           "| scheme | graph nodes | graph s | PNG s (bytes) | SVG s (bytes) | DOT s | LaTeX doc s | pdflatex s |",
           "|---|---:|---:|---:|---:|---:|---:|---:|"]
     md += [f"| {r['case']} | {r['nodes']} | {f(r['graph_s'])} | {f(r['png_s'])} ({r['png_bytes']}) | "
