@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..core.bounds import lower_bound
-from ..core.canonical import canonical_key
+from ..core.canonical import canonical_key, normalize_signs
 from ..core.scheme import Scheme
 from ..core.shape import parse_shape
 from ..core.verify import verify
@@ -36,6 +36,7 @@ def add_arguments(p) -> None:
     p.add_argument("--format", default="text", choices=["text", "json", "latex"], help="how to print the result")
     p.add_argument("--force", action="store_true", help="allow a rank below the proven lower bound")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    p.add_argument("--plot", default=None, metavar="FILE", help="save the training curves (SPN engine) to FILE.png/.svg/.pdf")
     g = p.add_argument_group("SPN engine (StrassenNets)")
     g.add_argument("--batch", type=_int_arg("batch", minimum=1), default=None, help="restarts trained at once")
     g.add_argument("--steps", type=_int_arg("steps", minimum=1), default=None, help="optimisation steps per restart")
@@ -155,11 +156,15 @@ def run(args) -> int:
     lb = lower_bound(shape)
     if rank < lb and not args.force:
         raise RankError(f"rank {rank} is below the proven lower bound {lb} for {shape.angle()} (use --force to search anyway)")
-    from ..search import get_engine
-    get_engine(args.engine)  # unknown engine: clear error before anything else
+    if args.engine not in engine_names():  # clear error before anything else; the module loads later
+        from ..errors import EngineNotFound
+        raise EngineNotFound(f"unknown engine {args.engine!r}; available: {', '.join(engine_names())}")
     from ..search.device import resolve_device
     device = resolve_device(args.device)
     writer = _Writer(args.out, shape)
+    if args.plot:
+        from ..render.plots import check_plot_path
+        check_plot_path(args.plot)
     out = sys.stdout
     if rank >= shape.naive_rank:
         print(f"rank {rank} >= m*k*n = {shape.naive_rank}: the standard algorithm already fits the budget", file=sys.stderr)
@@ -170,6 +175,11 @@ def run(args) -> int:
         return 0
 
     options = {k: getattr(args, k) for k in ENGINE_OPTIONS if getattr(args, k, None) is not None}
+    curves = [] if args.plot and args.engine == "spn" else None
+    if curves is not None:
+        options["curves"] = curves
+    elif args.plot:
+        print(f"--plot: the {args.engine} engine records no training curves; no plot written", file=sys.stderr)
     budget = Budget(restarts=args.restarts, time_limit=args.time_limit, count=args.count)
     progress = ProgressLine(enabled=not args.quiet and sys.stderr.isatty())
     seen: dict[str, Scheme] = {}
@@ -190,7 +200,8 @@ def run(args) -> int:
         try:
             for scheme in run_search(args.engine, shape, rank, seed=args.seed, budget=budget, device=device,
                                      on_progress=on_progress, stop=stop, **options):
-                v = verify(scheme)  # engines verify; this is the CLI's own guard
+                scheme = normalize_signs(scheme)  # same algorithm, signs moved to the outputs
+                v = verify(scheme, symbolic=False)  # engines verify; this is the CLI's own guard
                 if not v.ok and not (v.ring == "Z2" and options.get("ring") == "Z2"):
                     continue
                 key = canonical_key(scheme)
@@ -199,6 +210,7 @@ def run(args) -> int:
                 seen[key] = scheme
                 writer.write(scheme, key)
                 if not first_printed:
+                    verify(scheme)  # the sympy cross-check too, for small schemes
                     progress.clear()
                     print(render_scheme(scheme, args.format), file=out)
                     out.flush()
@@ -210,6 +222,13 @@ def run(args) -> int:
     progress.clear()
     interrupted = interrupted or stopper.requested
     elapsed = time.monotonic() - t0
+    if curves is not None:
+        from ..render.plots import plot_training_curves
+        try:
+            plot_training_curves(curves, args.plot, title=f"SPN training curves: {shape.angle()}, rank {rank}")
+            print(f"training curves ({len(curves)} snapshots) written to {args.plot}", file=sys.stderr)
+        except FormatError as e:  # the search result stands; only the plot is lost
+            print(f"--plot: {e}", file=sys.stderr)
     if seen:
         where = f"; written to {args.out}" if args.out else ""
         msg = f"proven {len(seen)} distinct scheme(s) for {shape.angle()} of rank {rank} in {elapsed:.1f} s{where}"
