@@ -318,10 +318,12 @@ class _Run:
                 out.append((Rf, self.residual(Rf)))
         return out
 
-    def polish(self, R, max_moves: int):
-        """Greedy discrete descent on one rounded candidate: change single coefficients within the
-        coefficient set while the squared Brent residual strictly drops.  ``R``: three (r, D) float64
-        numpy arrays.  Returns the improved factors and their residual.
+    def polish(self, R, max_moves: int, tabu: int = 0):
+        """Discrete local search on one rounded candidate: change single coefficients within the
+        coefficient set, taking the move that lowers the squared Brent residual most.  With ``tabu``
+        > 0 it also takes the least bad move when none improves (never undoing one of the last
+        ``tabu`` changes), to cross plateaus; the best state seen is returned.  ``R``: three (r, D)
+        float64 numpy arrays.  Returns the factors and their residual.
 
         Changing A[t, x] by d changes the residual by 2 d <E[x], b_t (x) c_t> + d^2 |b_t|^2 |c_t|^2,
         where E = P - T; all such changes for one factor come from one contraction.
@@ -332,10 +334,12 @@ class _Run:
         A, B, C = (x.copy() for x in R)
         E = np.einsum("tx,ty,tz->xyz", A, B, C) - T
         res = float((E * E).sum())
+        best_state = ([A.copy(), B.copy(), C.copy()], res)
+        recent: list[tuple[int, int, int]] = []
         for _ in range(max_moves):
             if res <= 1e-9:
                 break
-            best = (-1e-9, None)
+            best = (np.inf if tabu else -1e-9, None)
             for f, (F, G1, G2, spec) in enumerate(((A, B, C, "xyz,ty,tz->tx"), (B, A, C, "xyz,tx,tz->ty"),
                                                    (C, A, B, "xyz,tx,ty->tz"))):
                 K = np.einsum(spec, E, G1, G2)                       # r x D
@@ -343,6 +347,9 @@ class _Run:
                 d = vals[None, None, :] - F[:, :, None]              # r x D x V
                 gain = 2 * d * K[:, :, None] + d * d * nn[:, :, None]
                 gain[np.abs(d) < 1e-12] = np.inf
+                for (ff, t, x) in recent:
+                    if ff == f:
+                        gain[t, x, :] = np.inf
                 i = np.unravel_index(np.argmin(gain), gain.shape)
                 if gain[i] < best[0]:
                     best = (gain[i], (f, i))
@@ -351,9 +358,13 @@ class _Run:
             f, (t, x, v) = best[1]
             F = (A, B, C)[f]
             F[t, x] = vals[v]
+            if tabu:
+                recent = (recent + [(f, int(t), int(x))])[-tabu:]
             E = np.einsum("tx,ty,tz->xyz", A, B, C) - T
             res = float((E * E).sum())
-        return [A, B, C], res
+            if res < best_state[1]:
+                best_state = ([A.copy(), B.copy(), C.copy()], res)
+        return best_state
 
     def to_scheme(self, R, b, restart, age) -> Scheme:
         c = self.coefs
@@ -478,7 +489,7 @@ class _Run:
                     for b in near.tolist():
                         ci = int(bestc[b])
                         Rb = [cands[ci][0][f][b].cpu().numpy() for f in range(3)]
-                        Rp, rp = self.polish(Rb, st.polish_moves)
+                        Rp, rp = self.polish(Rb, st.polish_moves, st.polish_tabu)
                         if rp <= 1e-9:
                             Rt = [torch.as_tensor(x, dtype=torch.float64, device=self.device).unsqueeze(0)
                                   .expand(len(ids), -1, -1).clone() for x in Rp]

@@ -203,7 +203,8 @@ def test_strategy_overrides_switch_parts():
     assert get_strategy(None, (2, 2, 2)).name == "als" and get_strategy("default", (2, 3, 3)).name == "als-long"
 
 
-def test_polish_repairs_a_perturbed_laderman():
+@pytest.mark.parametrize("tabu", [0, 5])
+def test_polish_repairs_a_perturbed_laderman(tabu):
     # Laderman's <3,3,3>:23 (typed from the paper) with one coefficient changed is one move from valid
     import numpy as np
 
@@ -217,7 +218,7 @@ def test_polish_repairs_a_perturbed_laderman():
     B[4, 1] = 1 - B[4, 1]  # 0 <-> 1
     _, before = run.polish([A, B, C], 0)
     assert before > 0
-    (A2, B2, C2), after = run.polish([A, B, C], 10)
+    (A2, B2, C2), after = run.polish([A, B, C], 10, tabu)
     assert after == 0
     from algodiscover import Scheme
     assert verify(Scheme((3, 3, 3), A2.astype(int), B2.astype(int), C2.T.astype(int))).ring == "ZT"
