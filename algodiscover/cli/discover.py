@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..core.bounds import lower_bound
-from ..core.canonical import canonical_key
+from ..core.canonical import canonical_key, normalize_signs
 from ..core.scheme import Scheme
 from ..core.shape import parse_shape
 from ..core.verify import verify
@@ -157,8 +157,9 @@ def run(args) -> int:
     lb = lower_bound(shape)
     if rank < lb and not args.force:
         raise RankError(f"rank {rank} is below the proven lower bound {lb} for {shape.angle()} (use --force to search anyway)")
-    from ..search import get_engine
-    get_engine(args.engine)  # unknown engine: clear error before anything else
+    if args.engine not in engine_names():  # clear error before anything else; the module loads later
+        from ..errors import EngineNotFound
+        raise EngineNotFound(f"unknown engine {args.engine!r}; available: {', '.join(engine_names())}")
     from ..search.device import resolve_device
     device = resolve_device(args.device)
     writer = _Writer(args.out, shape)
@@ -207,7 +208,8 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
         try:
             for scheme in run_search(args.engine, shape, rank, seed=args.seed, budget=budget, device=device,
                                      on_progress=on_progress, stop=stop, **options):
-                v = verify(scheme)  # engines verify; this is the CLI's own guard
+                scheme = normalize_signs(scheme)  # same algorithm, signs moved to the outputs
+                v = verify(scheme, symbolic=False)  # engines verify; this is the CLI's own guard
                 if not v.ok and not (v.ring == "Z2" and options.get("ring") == "Z2"):
                     continue
                 key = canonical_key(scheme)
@@ -221,6 +223,7 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
                         ("seconds", round(time.monotonic() - t0, 3)))
                         if v is not None and k not in scheme.provenance}))
                 if not first_printed:
+                    verify(scheme)  # the sympy cross-check too, for small schemes
                     progress.clear()
                     print(render_scheme(scheme, args.format), file=out)
                     out.flush()

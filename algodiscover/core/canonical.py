@@ -49,3 +49,19 @@ def canonical_key(scheme: Scheme) -> str:
     """A short hex digest, equal exactly for schemes equal up to product order and scalings."""
     h = hashlib.sha256(repr((tuple(scheme.shape), canonical_triples(scheme))).encode())
     return h.hexdigest()[:32]
+
+
+def normalize_signs(scheme: Scheme) -> Scheme:
+    """The same algorithm with each product's A- and B-factor starting with a positive coefficient.
+
+    Signs move into the output combination (c_t -> s_a s_b c_t), so ``(-a11)(b12 - b22)`` reads
+    ``a11(b12 - b22)`` with the minus sign in the outputs.  Product order and magnitudes are kept.
+    """
+    Wa, Wb, Wc = scheme.W_a, scheme.W_b, scheme.W_c
+    sa = _first_nonzero_sign(Wa)
+    sb = _first_nonzero_sign(Wb)
+    if np.all(sa == 1) and np.all(sb == 1):
+        return scheme
+    sab = sa * sb
+    return Scheme(scheme.shape, Wa * sa[:, None], Wb * sb[:, None], Wc * sab[None, :],
+                  provenance=scheme.provenance)

@@ -163,18 +163,23 @@ def verify(scheme: Scheme, *, symbolic: bool | None = None, max_failures: int = 
     """Prove or refute a scheme exactly and cache the result on it.
 
     ``symbolic=None`` runs the sympy cross-check for small schemes (rank*mk*kn up to
-    SYMBOLIC_DEFAULT_LIMIT) when the scheme is valid; ``True`` always; ``False`` never.
+    SYMBOLIC_DEFAULT_LIMIT) when the scheme is valid; ``True`` always; ``False`` never (search
+    engines use False on their hot path: the Brent equations alone are already a proof).
+    A cached result is reused unless a requested cross-check has not run yet.
     """
+    s = scheme.shape
+    small = scheme.rank * s.a_size * s.b_size <= SYMBOLIC_DEFAULT_LIMIT
     cached = scheme._cache.get("verification")
-    if cached is not None and (symbolic is not True or cached.symbolic is not None):
-        return cached
+    if cached is not None:
+        if symbolic is False or cached.symbolic is not None or cached.ring == "Z2":
+            return cached
+        if symbolic is None and not (cached.ok and small):
+            return cached
     t0 = time.perf_counter()
     R, D = brent_residual(scheme)
     ring = classify(scheme, R, D)
     failures, n_fail = _failures(scheme, R, D, max_failures)
-    s = scheme.shape
-    run_symbolic = symbolic if symbolic is not None else (
-        ring in VALID_RINGS and scheme.rank * s.a_size * s.b_size <= SYMBOLIC_DEFAULT_LIMIT)
+    run_symbolic = symbolic if symbolic is not None else (ring in VALID_RINGS and small)
     sym = None
     method = "brent-exact"
     notes: list[str] = []
