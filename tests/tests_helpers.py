@@ -1,7 +1,7 @@
 """Helpers importable from tests (the conftest fixtures as plain functions, for hypothesis tests)."""
 
 from algodiscover import Scheme
-from conftest import LADERMAN, STRASSEN, WINOGRAD
+from tests.conftest import LADERMAN, STRASSEN, WINOGRAD
 
 
 def strassen_scheme() -> Scheme:

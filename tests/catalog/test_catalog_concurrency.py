@@ -10,7 +10,7 @@ from algodiscover.core.canonical import canonical_key
 from algodiscover.formats import save
 from algodiscover.symmetry import random_element
 
-from conftest import REPO
+from tests.conftest import REPO
 
 WORKER = r"""
 import sys

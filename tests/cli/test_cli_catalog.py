@@ -12,7 +12,7 @@ from algodiscover.cli import discover_main, main
 from algodiscover.formats import save
 from algodiscover.symmetry import random_element
 
-from conftest import run_cli
+from tests.conftest import run_cli
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_export_results_writes_files_and_index(tmp_path, files, capsys, strassen
 
 def _fake_engine(monkeypatch, interrupt_after=None):
     from algodiscover import search
-    from tests_helpers import strassen_scheme
+    from tests.tests_helpers import strassen_scheme
     mod = types.ModuleType("algodiscover_test_fake_engine")
 
     def fake_search(shape, rank, *, seed=None, budget=None, device="cpu", on_progress=None, stop=None, **opts):

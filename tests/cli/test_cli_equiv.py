@@ -9,7 +9,7 @@ from algodiscover.cli import main
 from algodiscover.formats import save
 from algodiscover.symmetry import Transformation, random_element
 
-from conftest import run_cli
+from tests.conftest import run_cli
 
 
 def test_equiv_strassen_winograd(tmp_path, strassen, winograd, capsys):

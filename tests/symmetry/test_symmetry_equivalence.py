@@ -37,7 +37,7 @@ def test_identical_schemes(strassen):
 @given(seed=st.integers(0, 2**32 - 1), rational=st.booleans(), base=st.sampled_from(["strassen", "winograd"]))
 def test_every_random_image_of_a_rank7_scheme_is_recognised(seed, rational, base):
     """Complete for <2,2,2>: any rank-7 scheme (here: random group images) is matched to Strassen."""
-    from tests_helpers import strassen_scheme, winograd_scheme
+    from tests.tests_helpers import strassen_scheme, winograd_scheme
     strassen = strassen_scheme()
     src = strassen if base == "strassen" else winograd_scheme()
     rng = np.random.default_rng(seed)

@@ -51,7 +51,7 @@ def test_permute_and_scale_keeps_correctness(strassen):
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), rational=st.booleans())
 def test_random_elements_preserve_validity(seed, rational):
-    from tests_helpers import strassen_scheme
+    from tests.tests_helpers import strassen_scheme
     rng = np.random.default_rng(seed)
     s = strassen_scheme()
     g = random_element(s.shape, rng, rational=rational, rank=7)
