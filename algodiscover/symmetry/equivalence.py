@@ -69,8 +69,9 @@ def _eqs(left, right):
 
 
 class _Matcher:
-    def __init__(self, src: Scheme, dst: Scheme, node_limit: int, deadline: float | None):
+    def __init__(self, src: Scheme, dst: Scheme, node_limit: int, deadline: float | None, collect=None):
         self.src, self.dst = src, dst
+        self.collect = collect  # a list: find every transformation (append each) instead of the first
         self.node_limit = node_limit
         self.deadline = deadline
         self.nodes = 0
@@ -126,15 +127,22 @@ class _Matcher:
             raise _Limit
         NX, NY, NZ = state
         if NX.shape[1] == 1 and NY.shape[1] == 1 and NZ.shape[1] == 1:
-            return self._try(NX, NY, NZ)
+            found = self._try(NX, NY, NZ)
+            if found is not None and self.collect is not None:
+                self.collect.append(found)
+                return None
+            return found
         if i == len(order):
             # a complete matching that leaves a space of candidates (a nontrivial stabiliser, as for the
             # standard algorithm): try a few elements of it; the exact check below decides
+            self.unresolved = True  # (even when a candidate works: the stabiliser is not finite here)
             for coeffs in self._generic(NX.shape[1], NY.shape[1], NZ.shape[1]):
                 found = self._try(*(N * ex.dm([[c] for c in cs]) for N, cs in zip(state, coeffs)))
                 if found is not None:
+                    if self.collect is not None:
+                        self.collect.append(found)
+                        return None
                     return found
-            self.unresolved = True
             return None
         t = order[i]
         for u in cands[t]:
@@ -223,6 +231,24 @@ def _align(image: Scheme, target: Scheme):
     return tuple(perm), tuple(sa), tuple(sb)
 
 
+def _label(word) -> str:
+    return " then ".join(word) or "identity"
+
+
+def _build(s1: Scheme, s2: Scheme, word, found, undecided: list) -> Transformation | None:
+    (X, Y, Z), image = found
+    aligned = _align(image, s2)
+    if aligned is None:  # canonical keys agree, so this cannot happen unless the key collides
+        undecided.append("canonical keys agree but the products could not be aligned")
+        return None
+    perm, sa, sb = aligned
+    g = Transformation(s1.shape, word, X, Y, Z, perm, sa, sb)
+    if g.apply(s1) != s2:  # the exact check that makes the verdict trustworthy
+        undecided.append("a candidate transformation failed the exact check")
+        return None
+    return g
+
+
 def equivalent(s1: Scheme, s2: Scheme, *, node_limit: int = 20_000, time_limit: float | None = 30.0
                ) -> Equivalence:
     """Whether s2 is the image of s1 under the symmetry group; see the module docstring.
@@ -247,25 +273,58 @@ def equivalent(s1: Scheme, s2: Scheme, *, node_limit: int = 20_000, time_limit: 
                 found = matcher.run()
             except _Limit:
                 found = None
-                undecided.append(f"search limit reached ({' then '.join(word) or 'identity'})")
+                undecided.append(f"search limit reached ({_label(word)})")
             total += matcher.nodes
             if found is None and matcher.unresolved:
-                undecided.append(f"basis change not determined by the factors ({' then '.join(word) or 'identity'})")
+                undecided.append(f"basis change not determined by the factors ({_label(word)})")
         if found is None:
             continue
-        (X, Y, Z), image = found
-        aligned = _align(image, s2)
-        if aligned is None:  # canonical keys agree, so this cannot happen unless the key collides
-            undecided.append("canonical keys agree but the products could not be aligned")
-            continue
-        perm, sa, sb = aligned
-        g = Transformation(s1.shape, word, X, Y, Z, perm, sa, sb)
-        if g.apply(s1) != s2:  # the exact check that makes the verdict trustworthy
-            undecided.append("a candidate transformation failed the exact check")
-            continue
-        return Equivalence(EQUIVALENT, g, "transformation found and checked exactly", total)
+        g = _build(s1, s2, word, found, undecided)
+        if g is not None:
+            return Equivalence(EQUIVALENT, g, "transformation found and checked exactly", total)
     if undecided:
         return Equivalence(UNKNOWN, None, "; ".join(dict.fromkeys(undecided)), total)
     return Equivalence(NOT_EQUIVALENT, None,
                        "no basis change, orientation and product matching maps one onto the other "
                        "(exhaustive search)", total)
+
+
+def transformations(s1: Scheme, s2: Scheme, *, words=WORDS, node_limit: int = 200_000,
+                    time_limit: float | None = 120.0) -> tuple[list[Transformation], bool]:
+    """Every transformation mapping s1 onto s2 (basis changes counted up to scalars), each checked exactly.
+
+    Returns (transformations, complete): ``complete`` is False when the search hit a limit or met a
+    continuous family of solutions (then the list holds only some of them).
+    """
+    if compare(s1, s2) is not None:
+        return [], True
+    deadline = None if time_limit is None else time.monotonic() + time_limit
+    out: list[Transformation] = []
+    complete = True
+    total = 0
+    for word in words:
+        src = apply_word(s1, word)
+        if src.shape != s2.shape:
+            continue
+        found: list = []
+        matcher = _Matcher(src, s2, node_limit - total, deadline, collect=found)
+        try:
+            matcher.run()
+        except _Limit:
+            complete = False
+        total += matcher.nodes
+        complete = complete and not matcher.unresolved
+        undecided: list[str] = []
+        for f in found:
+            g = _build(s1, s2, word, f, undecided)
+            if g is not None:
+                out.append(g)
+        complete = complete and not undecided
+    return out, complete
+
+
+def symmetries(scheme: Scheme, **kw) -> tuple[list[Transformation], bool]:
+    """The automorphism group of a scheme: every transformation mapping it onto itself (up to product
+    order and scalings).  For Strassen's algorithm it has 36 elements, isomorphic to S3 x S3
+    (Burichenko 2014, "On symmetries of the Strassen algorithm")."""
+    return transformations(scheme, scheme, **kw)

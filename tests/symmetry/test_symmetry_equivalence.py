@@ -94,3 +94,27 @@ def test_standard_algorithm_large_stabiliser(shape):
     s = Scheme.standard(shape)
     rng = np.random.default_rng(sum(shape))
     _check(s, random_element(s.shape, rng, rank=s.rank).apply(s))
+
+
+def test_strassen_automorphism_group_has_order_36(strassen):
+    """Burichenko (2014): the automorphism group of Strassen's algorithm is S3 x S3, of order 36."""
+    from algodiscover.symmetry import symmetries
+    group, complete = symmetries(strassen)
+    assert complete
+    assert len(group) == 36
+    assert all(g.apply(strassen) == strassen for g in group)
+    # exactly one of them is the identity (basis change by scalars, same orientation)
+    ids = [g for g in group if g.word == () and _is_scalar(g.X) and _is_scalar(g.Y) and _is_scalar(g.Z)]
+    assert len(ids) == 1
+
+
+def test_transformations_onto_winograd_form_a_coset(strassen, winograd):
+    """The maps Strassen -> Winograd are one coset of Strassen's automorphism group: 36 of them."""
+    from algodiscover.symmetry import transformations
+    maps, complete = transformations(strassen, winograd)
+    assert complete and len(maps) == 36
+    assert all(g.apply(strassen) == winograd for g in maps)
+
+
+def _is_scalar(M):
+    return M[0, 1] == 0 and M[1, 0] == 0 and M[0, 0] == M[1, 1]
