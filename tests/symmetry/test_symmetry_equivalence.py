@@ -118,3 +118,47 @@ def test_transformations_onto_winograd_form_a_coset(strassen, winograd):
 
 def _is_scalar(M):
     return M[0, 1] == 0 and M[1, 0] == 0 and M[0, 0] == M[1, 1]
+
+
+def _strassen_plus_cancelling_pair(strassen, a, b, c):
+    """Strassen with two extra products E and -E (a (x) b (x) c and a (x) b (x) -c): rank 9, still correct."""
+    Wa = np.vstack([strassen.W_a, [a, a]])
+    Wb = np.vstack([strassen.W_b, [b, b]])
+    Wc = np.hstack([strassen.W_c, np.array([c, [-x for x in c]]).T])
+    return Scheme((2, 2, 2), Wa, Wb, Wc)
+
+
+E1 = ((1, 1, 0, 1), (1, 0, 1, 0), (1, 0, 0, 0))
+
+
+@pytest.mark.parametrize("other, expected", [
+    (((1, 0, 1, 1), (0, 1, 0, 1), (0, 0, 0, 1)), True),
+    (((1, 0, 1, 1), (1, 1, 1, 1), (1, 0, 1, 0)), False),
+    (((0, 1, 0, 1), (1, 0, 0, 0), (1, 1, 0, 1)), False),
+    (((1, 1, 0, 1), (0, 0, 1, 1), (0, 0, 1, 1)), False),
+])
+def test_exhaustive_verdicts_agree_with_the_automorphism_orbit(strassen, other, expected):
+    """T1 = Strassen + E - E and T2 = Strassen + F - F (E, F proportional to no Strassen product).  A map
+    T1 -> T2 must send the only cancelling pair to the only cancelling pair, hence fix Strassen: so T1 ~ T2
+    iff some automorphism of Strassen sends E to +-F.  That orbit test is independent of the search."""
+    from algodiscover.core.canonical import canonical_key
+    from algodiscover.symmetry import Transformation, fingerprint, symmetries
+    t1 = _strassen_plus_cancelling_pair(strassen, *E1)
+    t2 = _strassen_plus_cancelling_pair(strassen, *other)
+    from algodiscover.symmetry.invariants import _direction
+
+    def directions(s):
+        return [(_direction(s.W_a[t]), _direction(s.W_b[t]), _direction(s.W_c[:, t])) for t in range(s.rank)]
+    base = set(directions(strassen))
+    for t in (t1, t2):
+        assert not set(directions(t)[7:]) & base  # E is proportional to no Strassen product
+    assert fingerprint(t1) == fingerprint(t2)  # the invariants cannot tell them apart
+    group, complete = symmetries(strassen)
+    assert complete and len(group) == 36
+    in_orbit = any(canonical_key(Transformation(g.source_shape, g.word, g.X, g.Y, g.Z).apply(t1)) == canonical_key(t2)
+                   for g in group)
+    assert in_orbit == expected
+    res = equivalent(t1, t2)
+    assert res.verdict == (EQUIVALENT if expected else NOT_EQUIVALENT)
+    if not expected:
+        assert "exhaustive" in res.reason
