@@ -148,7 +148,8 @@ def test_exhaustive_verdicts_agree_with_the_automorphism_orbit(strassen, other, 
     from algodiscover.symmetry.invariants import _direction
 
     def directions(s):
-        return [(_direction(s.W_a[t]), _direction(s.W_b[t]), _direction(s.W_c[:, t])) for t in range(s.rank)]
+        return [(_direction(s.W_a[t].tolist()), _direction(s.W_b[t].tolist()), _direction(s.W_c[:, t].tolist()))
+                for t in range(s.rank)]
     base = set(directions(strassen))
     for t in (t1, t2):
         assert not set(directions(t)[7:]) & base  # E is proportional to no Strassen product
