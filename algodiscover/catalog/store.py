@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS schemes (
     provenance TEXT NOT NULL,
     data TEXT NOT NULL,
     added_at TEXT NOT NULL,
-    seen INTEGER NOT NULL DEFAULT 1
+    seen INTEGER NOT NULL DEFAULT 1,
+    class_id INTEGER
 );
 CREATE INDEX IF NOT EXISTS schemes_key ON schemes (canonical_key);
 CREATE INDEX IF NOT EXISTS schemes_fingerprint ON schemes (fingerprint);
@@ -59,7 +60,7 @@ CREATE INDEX IF NOT EXISTS schemes_shape ON schemes (sm, sk, sn, rank);
 """
 _COLUMNS = ("id", "m", "k", "n", "rank", "ring", "canonical_key", "fingerprint", "nnz", "additions_naive",
             "max_abs_coefficient", "engine", "strategy", "seed", "seconds", "version", "source", "provenance",
-            "added_at", "seen")
+            "added_at", "seen", "class_id")
 
 
 class CatalogError(AlgoDiscoverError, ValueError):
@@ -102,6 +103,7 @@ class Entry:
     provenance: dict
     added_at: str
     seen: int
+    class_id: int | None = None  # id of the first catalogued scheme equivalent to this one (see classify)
     data: str | None = None
 
     def scheme(self) -> Scheme:
@@ -390,6 +392,67 @@ class Catalog:
         rows = self._query(f"SELECT {', '.join(_COLUMNS)}, data FROM schemes WHERE id = ?", (int(entry_id),))
         return _entry(rows[0], True) if rows else None
 
+    def classify(self, *, shape=None, time_limit: float = 10.0) -> dict:
+        """Sort unclassified rows into equivalence classes under the symmetry group.
+
+        A row joins the class of the first representative (same fingerprint) it is proven equivalent to
+        (transformation checked exactly); it founds a new class when every candidate is proven *not*
+        equivalent; it stays unclassified when a check ends 'unknown'.  Returns counts.
+        """
+        from ..formats.json_format import parse
+        from ..symmetry import EQUIVALENT, UNKNOWN, equivalent
+        if self.readonly:
+            raise CatalogError(f"catalogue {self.path} was opened read-only")
+        todo = [e for e in self.entries(shape=shape, with_data=True) if e.class_id is None]
+        todo.sort(key=lambda e: e.id)
+        stats = {"joined": 0, "new_classes": 0, "undecided": 0}
+        reps_cache: dict[int, object] = {}
+        for e in todo:
+            scheme = parse(e.data, source=f"catalogue entry {e.id}")
+            reps = self._query("SELECT id, data FROM schemes WHERE fingerprint = ? AND class_id = id AND id != ?"
+                               " ORDER BY id", (e.fingerprint, e.id))
+            cls, undecided = None, False
+            for rid, data in reps:
+                rep = reps_cache.get(rid) or parse(data, source=f"catalogue entry {rid}")
+                reps_cache[rid] = rep
+                res = equivalent(rep, scheme, time_limit=time_limit)
+                if res.verdict == EQUIVALENT:
+                    cls = rid
+                    break
+                undecided = undecided or res.verdict == UNKNOWN
+            if cls is None and undecided:
+                stats["undecided"] += 1
+                continue
+            stats["joined" if cls is not None else "new_classes"] += 1
+            self._execute_write("UPDATE schemes SET class_id = ? WHERE id = ?", (cls if cls is not None else e.id, e.id))
+        return stats
+
+    def _execute_write(self, sql: str, params=()) -> None:
+        try:
+            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                self._con.execute(sql, params)
+                self._con.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        except sqlite3.Error as e:
+            raise CatalogError(self._explain(e)) from None
+
+    def classes(self, *, shape=None) -> list[dict]:
+        """Per shape and rank: schemes, equivalence classes found, and rows not yet classified."""
+        out: dict = {}
+        for e in self.entries(shape=shape):
+            key = (tuple(e.shape), e.rank)
+            r = out.setdefault(key, {"shape": e.shape, "rank": e.rank, "schemes": 0, "classes": set(),
+                                     "unclassified": 0})
+            r["schemes"] += 1
+            if e.class_id is None:
+                r["unclassified"] += 1
+            else:
+                r["classes"].add(e.class_id)
+        return [{**r, "classes": len(r["classes"])} for _, r in sorted(out.items())]
+
     def best(self) -> list[dict]:
         """Per sorted shape in the catalogue: the smallest rank proven over ZT/Z/Q (and mod 2 only)."""
         rows = self._query(
@@ -419,7 +482,7 @@ def _entry(row, with_data: bool) -> Entry:
                  additions_naive=d["additions_naive"], max_abs_coefficient=d["max_abs_coefficient"],
                  engine=d["engine"], strategy=d["strategy"], seed=d["seed"], seconds=d["seconds"],
                  version=d["version"], source=d["source"], provenance=prov, added_at=d["added_at"],
-                 seen=d["seen"], data=d.get("data"))
+                 seen=d["seen"], class_id=d["class_id"], data=d.get("data"))
 
 
 class CatalogWriter:

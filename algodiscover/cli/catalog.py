@@ -54,6 +54,11 @@ def register(sub) -> None:
     q.add_argument("--plot", default=None, metavar="FILE", help="also draw the table into FILE (png/pdf/svg)")
     q.set_defaults(func=run_best)
 
+    q = cs.add_parser("classes", parents=[db], help="sort catalogued schemes into equivalence classes")
+    q.add_argument("--shape", default=None, help="only this shape (any order)")
+    q.add_argument("--time-limit", type=float, default=10.0, help="seconds per equivalence check (default 10)")
+    q.set_defaults(func=run_classes)
+
     q = cs.add_parser("import", parents=[db], help="add the proven schemes of files or directories")
     q.add_argument("paths", nargs="+", metavar="FILE|DIR", help="scheme files, or directories searched recursively")
     q.add_argument("--format", dest="fmt", default=None, help="file format (default: from suffix/content)")
@@ -99,11 +104,29 @@ def run_list(args) -> int:
     if not rows:
         print("no catalogued scheme matches", file=sys.stderr)
         return 0
-    print(f"{'id':>5}  {'shape':<8} {'rank':>4}  {'ring':<4} {'adds':>5} {'nnz':>5}  {'engine':<10} {'seed':>6}  added")
+    print(f"{'id':>5}  {'shape':<8} {'rank':>4}  {'ring':<4} {'adds':>5} {'nnz':>5}  {'class':>5}  {'engine':<10} "
+          f"{'seed':>6}  added")
     for e in rows:
         seed = "" if e.seed is None else e.seed
+        cls = "?" if e.class_id is None else e.class_id
         print(f"{e.id:>5}  {_shape_str(e.shape):<8} {e.rank:>4}  {e.ring:<4} {e.additions_naive:>5} {e.nnz:>5}  "
-              f"{(e.engine or '-'):<10} {seed!s:>6}  {e.added_at}")
+              f"{cls!s:>5}  {(e.engine or '-'):<10} {seed!s:>6}  {e.added_at}")
+    return 0
+
+
+def run_classes(args) -> int:
+    from ..catalog import Catalog, resolve_path
+    path = resolve_path(args.db)
+    if not path.exists():
+        return _empty(path)
+    with Catalog(path) as cat:
+        stats = cat.classify(shape=args.shape, time_limit=args.time_limit)
+        rows = cat.classes(shape=args.shape)
+    print(f"classified: {stats['joined']} joined a class, {stats['new_classes']} founded one, "
+          f"{stats['undecided']} undecided (equivalence unknown)")
+    print(f"{'shape':<8} {'rank':>4} {'schemes':>8} {'classes':>8} {'unclassified':>12}")
+    for r in rows:
+        print(f"{_shape_str(r['shape']):<8} {r['rank']:>4} {r['schemes']:>8} {r['classes']:>8} {r['unclassified']:>12}")
     return 0
 
 

@@ -179,3 +179,19 @@ def test_readonly_catalogue_is_a_warning(tmp_path, strassen, monkeypatch):
         os.chmod(p, 0o644)
     assert w.failed == 1
     assert len(warnings) == 1 and "read" in warnings[0]
+
+
+def test_classify_into_equivalence_classes(tmp_path, strassen, winograd):
+    rng = np.random.default_rng(8)
+    images = [random_element(strassen.shape, rng, rank=7).apply(strassen) for _ in range(4)]
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        ids = [rid for rid, _ in cat.add_many([strassen, winograd, *images, Scheme.standard((2, 2, 2))])]
+        assert all(e.class_id is None for e in cat.entries())
+        stats = cat.classify()
+        assert stats == {"joined": 5, "new_classes": 2, "undecided": 0}
+        by_id = {e.id: e.class_id for e in cat.entries()}
+        assert {by_id[i] for i in ids[:6]} == {ids[0]}  # all rank-7 schemes: Strassen's class (de Groote)
+        assert by_id[ids[6]] == ids[6]  # the standard algorithm founds its own class
+        (r7,) = [r for r in cat.classes() if r["rank"] == 7]
+        assert (r7["schemes"], r7["classes"], r7["unclassified"]) == (6, 1, 0)
+        assert cat.classify() == {"joined": 0, "new_classes": 0, "undecided": 0}  # nothing left to do

@@ -59,6 +59,18 @@ def test_import_list_show_best_export(tmp_path, files, capsys, strassen):
     capsys.readouterr()
 
 
+def test_classes_command(tmp_path, files, capsys):
+    db = str(tmp_path / "c.sqlite")
+    main(["catalog", "import", str(files), "--db", db])
+    capsys.readouterr()
+    assert main(["catalog", "classes", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "1 joined a class, 2 founded one" in out  # Winograd joins Strassen; Laderman founds <3,3,3>
+    assert main(["catalog", "list", "--db", db, "--shape", "2x2x2"]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert len({line.split()[6] for line in rows}) == 1  # one class column value for both
+
+
 def test_import_reports_bad_files(tmp_path, files, capsys):
     (files / "broken.json").write_text("{")
     assert main(["catalog", "import", str(files), "--db", str(tmp_path / "c.sqlite")]) == 1
