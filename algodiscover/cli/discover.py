@@ -36,6 +36,7 @@ def add_arguments(p) -> None:
     p.add_argument("--format", default="text", choices=["text", "json", "latex"], help="how to print the result")
     p.add_argument("--force", action="store_true", help="allow a rank below the proven lower bound")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    p.add_argument("--plot", default=None, metavar="FILE", help="save the training curves (SPN engine) to FILE.png/.svg/.pdf")
     p.add_argument("--db", default=None, metavar="PATH", help="catalogue to add proven schemes to (default: $ALGODISCOVER_DB or the user's data directory)")
     p.add_argument("--no-catalog", action="store_true", help="do not add proven schemes to the catalogue")
     g = p.add_argument_group("SPN engine (StrassenNets)")
@@ -163,6 +164,9 @@ def run(args) -> int:
     from ..search.device import resolve_device
     device = resolve_device(args.device)
     writer = _Writer(args.out, shape)
+    if args.plot:
+        from ..render.plots import check_plot_path
+        check_plot_path(args.plot)
     out = sys.stdout
     from ..catalog import CatalogWriter
     catalog = None if args.no_catalog else CatalogWriter(args.db)  # batched; failures are warnings
@@ -188,6 +192,11 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
         return 0
 
     options = {k: getattr(args, k) for k in ENGINE_OPTIONS if getattr(args, k, None) is not None}
+    curves = [] if args.plot and args.engine == "spn" else None
+    if curves is not None:
+        options["curves"] = curves
+    elif args.plot:
+        print(f"--plot: the {args.engine} engine records no training curves; no plot written", file=sys.stderr)
     budget = Budget(restarts=args.restarts, time_limit=args.time_limit, count=args.count)
     progress = ProgressLine(enabled=not args.quiet and sys.stderr.isatty())
     seen: dict[str, Scheme] = {}
@@ -235,6 +244,13 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     progress.clear()
     interrupted = interrupted or stopper.requested
     elapsed = time.monotonic() - t0
+    if curves is not None:
+        from ..render.plots import plot_training_curves
+        try:
+            plot_training_curves(curves, args.plot, title=f"SPN training curves: {shape.angle()}, rank {rank}")
+            print(f"training curves ({len(curves)} snapshots) written to {args.plot}", file=sys.stderr)
+        except FormatError as e:  # the search result stands; only the plot is lost
+            print(f"--plot: {e}", file=sys.stderr)
     if seen:
         where = f"; written to {args.out}" if args.out else ""
         msg = f"proven {len(seen)} distinct scheme(s) for {shape.angle()} of rank {rank} in {elapsed:.1f} s{where}"

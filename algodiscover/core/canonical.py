@@ -40,9 +40,14 @@ def canonical_triples(scheme: Scheme) -> list[tuple]:
             c = [Fraction(x) for x in Wc[:, t].tolist()]
             fa = next((x for x in a if x != 0), Fraction(1))
             fb = next((x for x in b if x != 0), Fraction(1))
-            trip.append((tuple(x / fa for x in a), tuple(x / fb for x in b), tuple(x * fa * fb for x in c)))
+            trip.append((_plain(x / fa for x in a), _plain(x / fb for x in b), _plain(x * fa * fb for x in c)))
     trip.sort()
     return trip
+
+
+def _plain(values) -> tuple:
+    """Integral Fractions as ints, so that a rescaled integer scheme keys like the ternary branch."""
+    return tuple(int(x) if x.denominator == 1 else x for x in values)
 
 
 def canonical_key(scheme: Scheme) -> str:

@@ -230,9 +230,23 @@ class _Run:
             if frozen is not None:
                 w = w + 1e6 * frozen[f]
                 extra = extra + 1e6 * frozen[f] * Q
-            x, b = self.weighted_solve(G, M, w.to(G.dtype).expand_as(M), extra.expand_as(M))
+            w = w.to(G.dtype).expand_as(M)
+            extra = extra.expand_as(M)
+            # slots whose weights are all equal (no sparsity, quantization or frozen entries yet) share one
+            # factorisation per slot; the others need one per column
+            uniform = (w == w[:, :1, :1]).flatten(1).all(1)
+            x = torch.empty_like(M)
+            if uniform.any():
+                u = uniform.nonzero().flatten()
+                eye = torch.eye(self.rank, dtype=G.dtype, device=G.device)
+                L, info = torch.linalg.cholesky_ex(G[u] + w[u, :1, :1] * eye)
+                x[u] = torch.cholesky_solve(M[u] + extra[u], L)
+                bad[u] |= info != 0
+            if not uniform.all():
+                v = (~uniform).nonzero().flatten()
+                x[v], b = self.weighted_solve(G[v], M[v], w[v], extra[v])
+                bad[v] |= b
             F[f] = x
-            bad |= b
         return F, bad
 
     def adam_loss(self, F, frac):
@@ -295,6 +309,14 @@ class _Run:
             Wa, Wb, Ct = (np.rint(M).astype(np.int64) for M in mats)
         else:
             Wa, Wb, Ct = (np.array([[c.exact(v) for v in row] for row in M], dtype=object) for M in mats)
+        # signs: the first nonzero coefficient of each a_t and b_t positive (c_t takes the sign), for reading
+        Ct = Ct.copy()
+        for W in (Wa, Wb):
+            for t in range(W.shape[0]):
+                nz = np.flatnonzero(W[t] != 0)
+                if len(nz) and W[t, nz[0]] < 0:
+                    W[t] = -W[t]
+                    Ct[t] = -Ct[t]
         prov = {"engine": ENGINE, "seed": self.seed, "strategy": self.spec, "restart": int(restart),
                 "step": int(age), "seconds": round(self.budget.elapsed(), 3), "version": __version__,
                 "coefficients": c.name, "data": self.data}

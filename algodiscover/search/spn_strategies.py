@@ -37,7 +37,7 @@ class SpnOptionError(AlgoDiscoverError, ValueError):
 class Strategy:
     name: str
     method: str = "als"             # "als" or "adam"
-    steps: int = 400                # optimisation steps per restart
+    steps: int = 1000               # optimisation steps per restart
     batch: int = 64                 # restarts trained at once
     check_every: int = 25           # round, repair and verify every this many steps
     dtype: str = "float64"
@@ -52,11 +52,11 @@ class Strategy:
     abandon_tol: float = 1.0        # ... when its squared residual is above this
     # -- als
     ridge: float = 1e-3             # Tikhonov weight toward 0 (keeps the solves well posed)
-    sparse_start: float = 0.1       # when the L1 pressure starts (fraction of steps)
+    sparse_start: float = 0.2       # when the L1 pressure starts (fraction of steps)
     sparse0: float = 3e-3           # L1 weight at sparse_start ...
-    sparse1: float = 3e-2           # ... growing geometrically to this at the end
+    sparse1: float = 0.1            # ... growing geometrically to this at the end
     l1_eps: float = 0.1             # IRLS smoothing of |x|
-    quant_start: float = 0.5        # when the penalty toward the coefficient set starts
+    quant_start: float = 0.6        # when the penalty toward the coefficient set starts
     quant0: float = 1e-3            # its weight at quant_start ...
     quant1: float = 1.0             # ... growing geometrically to this at the end
     # -- adam
