@@ -10,6 +10,8 @@ from sympy.polys.matrices import DomainMatrix
 
 
 def qq(x) -> object:
+    if type(x) is int:
+        return QQ(x)
     f = Fraction(x)
     return QQ(f.numerator, f.denominator)
 

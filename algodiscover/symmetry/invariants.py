@@ -13,6 +13,7 @@ permutations of the slots.  Note that nnz, the addition count and the ring are *
 from __future__ import annotations
 
 import hashlib
+import math
 import itertools
 from dataclasses import dataclass
 from fractions import Fraction
@@ -36,11 +37,25 @@ def factors(scheme: Scheme):
     return out
 
 
+def _integral(row) -> list[int]:
+    """The row times the lcm of its denominators (a nonzero multiple, made of Python ints)."""
+    if all(type(x) is int for x in row):
+        return row
+    fr = [Fraction(x) for x in row]
+    den = math.lcm(*(f.denominator for f in fr)) if fr else 1
+    return [int(f * den) for f in fr]
+
+
 def _direction(row) -> tuple:
-    """The vector scaled so that its first nonzero entry is 1 (equal for proportional vectors)."""
-    vals = [Fraction(x) for x in row]
-    f = next((x for x in vals if x != 0), Fraction(1))
-    return tuple(x / f for x in vals)
+    """A canonical representative of the line through a nonzero vector: coprime integers, first nonzero
+    entry positive (equal exactly for proportional vectors; the zero vector maps to zeros)."""
+    row = _integral(list(row))
+    g = math.gcd(*row) if row else 0
+    if g == 0:
+        return tuple(row)
+    if next(x for x in row if x) < 0:
+        g = -g
+    return tuple(x // g for x in row)
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,22 @@ def _transpose(M: list[list]) -> list[list]:
     return [list(c) for c in zip(*M)]
 
 
+def _space_keys(M: list[list]) -> tuple[tuple, tuple]:
+    """(column space, row space) of a small exact matrix, each as its canonical RREF basis.
+
+    Rank <= 1 (most factors) is recognised directly: M = col (x) row / pivot, and the space is the line
+    through col (resp. row), keyed by :func:`_direction`.  Other ranks go through sympy's RREF (keys of
+    different ranks never coincide, so the two kinds of keys never need to be compared)."""
+    pivot = next(((i, j) for i, r in enumerate(M) for j, x in enumerate(r) if x != 0), None)
+    if pivot is None:
+        return (), ()
+    i, j = pivot
+    p, col, row = M[i][j], [r[j] for r in M], M[i]
+    if all(M[a][b] * p == col[a] * row[b] for a in range(len(M)) for b in range(len(row))):
+        return (_direction(col),), (_direction(row),)
+    return ex.rref_key(_transpose(M)), ex.rref_key(M)
+
+
 def relations(scheme: Scheme) -> list[list[list]]:
     """rel[slot][kind][t]: a hashable label of product t's factor in slot a/b/c, for kind 0 = the factor
     up to scaling, 1 = its column space, 2 = its row space.  Equal labels mean equal objects; which
@@ -84,13 +115,15 @@ def relations(scheme: Scheme) -> list[list[list]]:
         return cached
     m, k, n = scheme.shape
     dims = ((m, k), (k, n), (m, n))
-    rows = (scheme.W_a.tolist(), scheme.W_b.tolist(), scheme.W_c.T.tolist())
+    # every label below is invariant under scaling a factor, so clear denominators row by row first
+    rows = tuple([_integral(r) for r in W] for W in (scheme.W_a.tolist(), scheme.W_b.tolist(), scheme.W_c.T.tolist()))
     rel = []
     for slot in range(3):
         mats = [_mat(rows[slot][t], *dims[slot]) for t in range(scheme.rank)]
+        spaces = [_space_keys(M) for M in mats]
         rel.append([[_direction(rows[slot][t]) for t in range(scheme.rank)],
-                    [ex.rref_key(_transpose(M)) for M in mats],
-                    [ex.rref_key(M) for M in mats]])
+                    [sp[0] for sp in spaces],
+                    [sp[1] for sp in spaces]])
     scheme._cache["symmetry.relations"] = rel
     return rel
 
