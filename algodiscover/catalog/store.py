@@ -134,10 +134,12 @@ class _Prepared:
 
 
 def prepare(scheme: Scheme, source: str | None = None) -> _Prepared:
-    """Verify (exactly) and compute everything a row needs, outside any transaction."""
-    from ..formats.json_format import to_dict
+    """Verify (exactly) and compute everything a row needs, outside any transaction.
+
+    The proof is the exact Brent check (``symbolic=False``: a cached proof is reused, and the slower
+    sympy cross-check is not forced onto a search's hot path)."""
     from ..symmetry import fingerprint
-    v = verify(scheme)
+    v = verify(scheme, symbolic=False)
     if v.ring not in CATALOG_RINGS:
         raise VerificationError(f"only proven schemes enter the catalogue; this {scheme.shape} rank-{scheme.rank} "
                                 f"scheme is {v.ring}")
@@ -148,7 +150,17 @@ def prepare(scheme: Scheme, source: str | None = None) -> _Prepared:
     prov.setdefault("version", __version__)
     s = scheme.with_provenance(**prov)
     return _Prepared(s, v.ring, canonical_key(s), fingerprint(s), canonical_triples(s),
-                     json.dumps(to_dict(s), separators=(",", ":")), prov)
+                     json.dumps(_scheme_dict(s, v), separators=(",", ":")), prov)
+
+
+def _scheme_dict(s: Scheme, v) -> dict:
+    """The scheme in our JSON format (DESIGN.md), with the verification already done."""
+    from ..core.arith import to_jsonable
+    from ..formats.json_format import FORMAT_ID
+    return {"format": FORMAT_ID, "shape": list(s.shape), "rank": s.rank, "ring": v.ring,
+            "W_a": to_jsonable(s.W_a), "W_b": to_jsonable(s.W_b), "W_c": to_jsonable(s.W_c),
+            "metrics": s.metrics(), "provenance": _jsonable(dict(s.provenance)),
+            "verification": {"method": v.method, "ring": v.ring}}
 
 
 def _now() -> str:

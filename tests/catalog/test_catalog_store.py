@@ -195,3 +195,16 @@ def test_classify_into_equivalence_classes(tmp_path, strassen, winograd):
         (r7,) = [r for r in cat.classes() if r["rank"] == 7]
         assert (r7["schemes"], r7["classes"], r7["unclassified"]) == (6, 1, 0)
         assert cat.classify() == {"joined": 0, "new_classes": 0, "undecided": 0}  # nothing left to do
+
+
+def test_adding_does_not_force_the_slow_cross_check(tmp_path, strassen):
+    """A search proves with the exact Brent check (symbolic=False); the catalogue must not add the sympy
+    cross-check to its hot path."""
+    from algodiscover.catalog import prepare
+    s = random_element(strassen.shape, np.random.default_rng(4), rational=True, rank=7).apply(strassen)
+    assert s.verify(symbolic=False).ok
+    p = prepare(s)
+    assert s.verification.symbolic is None and p.ring == "Q"
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        rid, _ = cat.add(s)
+        assert cat.get(rid).scheme() == s  # the stored JSON reads back to the same scheme
