@@ -165,20 +165,23 @@ def test_readonly_catalogue_is_a_warning(tmp_path, strassen, monkeypatch):
     if os.geteuid() != 0:
         os.chmod(p, 0o444)
         os.chmod(tmp_path, 0o555)
-    else:  # root ignores file modes: make SQLite itself refuse writes, as on a read-only file
-        def readonly(self, prepared):
-            raise CatalogError(self._explain(sqlite3.OperationalError("attempt to write a readonly database")))
-        monkeypatch.setattr(Catalog, "add_prepared", readonly)
+    else:  # root ignores file modes: have SQLite itself refuse every write, as it does for a read-only file
+        original = Catalog._open_schema
+
+        def open_query_only(self):
+            original(self)
+            self._con.execute("PRAGMA query_only = ON")
+        monkeypatch.setattr(Catalog, "_open_schema", open_query_only)
     warnings = []
     try:
         w = CatalogWriter(p, warn=warnings.append)
         w.add(strassen)
-        w.close()
+        w.close()  # must not raise
     finally:
         os.chmod(tmp_path, 0o755)
         os.chmod(p, 0o644)
-    assert w.failed == 1
-    assert len(warnings) == 1 and "read" in warnings[0]
+    assert w.failed == 1 and w.added == 0
+    assert len(warnings) == 1 and "read-only" in warnings[0]
 
 
 def test_classify_into_equivalence_classes(tmp_path, strassen, winograd):
