@@ -206,3 +206,21 @@ def test_discover_survives_a_failing_catalogue(tmp_path, monkeypatch, capsys):
     assert rc == 0
     assert "m1 =" in captured.out  # the scheme is still printed
     assert "warning" in captured.err and "not updated" in captured.err
+
+
+def test_import_any_format_dedups_across_formats(tmp_path, strassen, laderman, capsys):
+    """The same algorithm written in several formats is catalogued once."""
+    from algodiscover.formats import FORMATS
+    d = tmp_path / "many"
+    d.mkdir()
+    written = 0
+    for suffix in ("json", "exp", "npz"):
+        if suffix in FORMATS:
+            save(strassen, d / f"strassen.{suffix}")
+            save(laderman, d / f"laderman.{suffix}")
+            written += 1
+    db = str(tmp_path / "c.sqlite")
+    assert main(["catalog", "import", str(d), "--db", db]) == 0
+    assert f"imported 2 new scheme(s) into {db}; {2 * written - 2} already catalogued" in capsys.readouterr().out
+    with Catalog(db) as cat:
+        assert sorted(e.rank for e in cat.entries()) == [7, 23]
