@@ -6,7 +6,6 @@ import types
 import numpy as np
 import pytest
 
-from algodiscover import Scheme
 from algodiscover.catalog import Catalog
 from algodiscover.cli import discover_main, main
 from algodiscover.formats import save
