@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from algodiscover import Scheme
 from algodiscover.symmetry import fingerprint, invariants, random_element
@@ -44,3 +46,15 @@ def test_fingerprint_is_invariant_under_reorientation():
     s = Scheme.standard((2, 2, 3))
     assert fingerprint(to_shape(s, (3, 2, 2))) == fingerprint(s)
     assert fingerprint(to_shape(s, (2, 3, 2))) == fingerprint(s)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), which=st.sampled_from(["laderman", "std223", "std234"]))
+def test_fingerprint_invariant_on_other_schemes(seed, which):
+    from tests.tests_helpers import laderman_scheme
+    s = {"laderman": laderman_scheme, "std223": lambda: Scheme.standard((2, 2, 3)),
+         "std234": lambda: Scheme.standard((2, 3, 4))}[which]()
+    rng = np.random.default_rng(seed)
+    image = random_element(s.shape, rng, rational=seed % 2 == 0, rank=s.rank).apply(s)
+    assert image.verify(symbolic=False).ok
+    assert fingerprint(image) == fingerprint(s)
