@@ -29,3 +29,20 @@ def test_import_alphatensor_files(shared_dir, tmp_path, capsys):
         best = {tuple(r["shape"]): r["catalog_rank"] for r in cat.best()}
     assert best[(2, 2, 2)] == 7 and best[(3, 3, 3)] == 23  # Strassen's and Laderman's ranks
     assert best[(4, 4, 4)] == 49  # AlphaTensor's file lists 49 over the reals (47 only mod 2)
+
+
+@pytest.mark.slow
+def test_alphatensor_schemes_recognised_after_random_symmetries(shared_dir):
+    _need_npz()
+    import numpy as np
+
+    from algodiscover.formats import load_all
+    from algodiscover.symmetry import EQUIVALENT, equivalent, random_element
+    items = [s for _, s in load_all(shared_dir / "known-schemes" / "alphatensor" / "factorizations_r.npz")
+             if s.rank <= 50]
+    assert len(items) >= 10
+    rng = np.random.default_rng(0)
+    for s in items:
+        target = random_element(s.shape, rng, rank=s.rank).apply(s)
+        res = equivalent(s, target)
+        assert res.verdict == EQUIVALENT and res.transformation.apply(s) == target
