@@ -215,10 +215,13 @@ def run_best(args) -> int:
             print(f"| {_shape_str(r['shape'])} | {dash(r['catalog_rank'])} | {dash(r['best_known'])} | "
                   f"{r['lower_bound']} | {_status(r)} |")
         return 0
-    print(f"{'shape':<9} {'catalogue':>9} {'best known':>10} {'lower bound':>11}  status")
+    mod2 = any(r["catalog_rank_mod2"] is not None for r in rows)
+    extra = f" {'mod 2 only':>10} {'best mod 2':>10}" if mod2 else ""
+    print(f"{'shape':<9} {'catalogue':>9} {'best known':>10} {'lower bound':>11}{extra}  status")
     for r in rows:
+        extra = f" {dash(r['catalog_rank_mod2']):>10} {dash(r['best_known_mod2']):>10}" if mod2 else ""
         print(f"{_shape_str(r['shape']):<9} {dash(r['catalog_rank']):>9} {dash(r['best_known']):>10} "
-              f"{r['lower_bound']:>11}  {_status(r)}")
+              f"{r['lower_bound']:>11}{extra}  {_status(r)}")
     return 0
 
 

@@ -223,3 +223,17 @@ def test_import_any_format_dedups_across_formats(tmp_path, strassen, laderman, c
     assert f"imported 2 new scheme(s) into {db}; {2 * written - 2} already catalogued" in capsys.readouterr().out
     with Catalog(db) as cat:
         assert sorted(e.rank for e in cat.entries()) == [7, 23]
+
+
+def test_best_shows_mod2_only_ranks_separately(tmp_path, strassen, capsys):
+    from algodiscover import Scheme
+    Wc = strassen.W_c.copy()
+    Wc[0, 0] = 3  # correct modulo 2 only
+    z2 = Scheme((2, 2, 2), strassen.W_a, strassen.W_b, Wc)
+    db = str(tmp_path / "c.sqlite")
+    with Catalog(db) as cat:
+        cat.add(z2)
+    assert main(["catalog", "best", "--db", db]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "mod 2 only" in lines[0]
+    assert lines[1].split()[:6] == ["2x2x2", "-", "7", "7", "7", "7"]  # never counted as a Z/Q rank
