@@ -37,6 +37,8 @@ def add_arguments(p) -> None:
     p.add_argument("--force", action="store_true", help="allow a rank below the proven lower bound")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     p.add_argument("--plot", default=None, metavar="FILE", help="save the training curves (SPN engine) to FILE.png/.svg/.pdf")
+    p.add_argument("--db", default=None, metavar="PATH", help="catalogue to add proven schemes to (default: $ALGODISCOVER_DB or the user's data directory)")
+    p.add_argument("--no-catalog", action="store_true", help="do not add proven schemes to the catalogue")
     g = p.add_argument_group("SPN engine (StrassenNets)")
     g.add_argument("--batch", type=_int_arg("batch", minimum=1), default=None, help="restarts trained at once")
     g.add_argument("--steps", type=_int_arg("steps", minimum=1), default=None, help="optimisation steps per restart")
@@ -166,11 +168,26 @@ def run(args) -> int:
         from ..render.plots import check_plot_path
         check_plot_path(args.plot)
     out = sys.stdout
+    from ..catalog import CatalogWriter
+    catalog = None if args.no_catalog else CatalogWriter(args.db)  # batched; failures are warnings
+    try:
+        return _run(args, shape, rank, device, writer, catalog, out)
+    finally:
+        if catalog is not None:
+            catalog.close()  # flushes what is pending, also after Ctrl-C
+            if catalog.added and not args.quiet:
+                print(f"catalogue {catalog.path}: {catalog.added} new scheme(s), {catalog.duplicates} already known",
+                      file=sys.stderr)
+
+
+def _run(args, shape, rank, device, writer, catalog, out) -> int:
     if rank >= shape.naive_rank:
         print(f"rank {rank} >= m*k*n = {shape.naive_rank}: the standard algorithm already fits the budget", file=sys.stderr)
         std = Scheme.standard(shape).with_provenance(engine="standard")
         verify(std)
         writer.write(std, canonical_key(std))
+        if catalog is not None:
+            catalog.add(std)
         print(render_scheme(std, args.format), file=out)
         return 0
 
@@ -209,6 +226,11 @@ def run(args) -> int:
                     continue
                 seen[key] = scheme
                 writer.write(scheme, key)
+                if catalog is not None:
+                    catalog.add(scheme.with_provenance(**{k: v for k, v in (
+                        ("engine", args.engine), ("seed", args.seed), ("strategy", options.get("strategy")),
+                        ("seconds", round(time.monotonic() - t0, 3)))
+                        if v is not None and k not in scheme.provenance}))
                 if not first_printed:
                     verify(scheme)  # the sympy cross-check too, for small schemes
                     progress.clear()

@@ -8,7 +8,6 @@ where a coefficient is not an integer.  A Scheme is only a *candidate* until
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, Mapping

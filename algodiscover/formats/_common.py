@@ -65,3 +65,19 @@ def coefficient_text(x) -> str:
     """'3', '-1/2' for a coefficient."""
     f = Fraction(x)
     return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+
+def _reject_constant(name):
+    raise FormatError(f"the file contains {name}, which is not an exact number")
+
+
+def load_json_text(data, source: str):
+    """Parse JSON text strictly: NaN/Infinity rejected, errors as one-line FormatErrors naming the source."""
+    import json
+    text = decode_text(data, source)
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except FormatError as e:
+        raise FormatError(f"{source}: {e}") from None
+    except json.JSONDecodeError as e:
+        raise FormatError(f"{source}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None

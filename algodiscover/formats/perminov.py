@@ -16,15 +16,12 @@ import numpy as np
 from ..core.arith import to_jsonable
 from ..core.scheme import Scheme
 from ..errors import FormatError, SchemeError
-from ._common import build, c_transposed_rows, decode_text
+from ._common import build, c_transposed_rows, load_json_text
 
 SUFFIXES = ()  # shares .json with our own format; chosen by its keys
 HOLDS_MANY = False
 REQUIRED = ("n", "m", "u", "v", "w")
 
-
-def _reject_constant(name):
-    raise FormatError(f"the file contains {name}, which is not an exact number")
 
 
 def looks_like(obj) -> bool:
@@ -70,13 +67,7 @@ def from_dict(obj, *, source: str = "<data>") -> Scheme:
 
 
 def parse(data, *, source: str = "<data>") -> Scheme:
-    text = decode_text(data, source)
-    try:
-        obj = json.loads(text, parse_constant=_reject_constant)
-    except FormatError as e:
-        raise FormatError(f"{source}: {e}") from None
-    except json.JSONDecodeError as e:
-        raise FormatError(f"{source}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+    obj = load_json_text(data, source)
     return from_dict(obj, source=source)
 
 
