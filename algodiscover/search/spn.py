@@ -14,7 +14,6 @@ initialised from ``(seed, j)`` alone: the same seed gives the same schemes.  Sch
 from __future__ import annotations
 
 import os
-import time
 from typing import Callable, Iterator
 
 import numpy as np
