@@ -220,7 +220,10 @@ class _Run:
         torch = self.torch
         st = self.strat
         bad = torch.zeros(F[0].shape[0], dtype=torch.bool, device=self.device)
-        F = self.rescale(F, (frac >= min(st.sparse_start, st.quant_start)) & torch.tensor(st.normalize, device=self.device))
+        rs = (frac >= min(st.sparse_start, st.quant_start)) & torch.tensor(st.normalize, device=self.device)
+        if frozen is not None:  # rescaling would move frozen coefficients
+            rs = rs & ~torch.stack([z.flatten(1).any(1) for z in frozen]).any(0)
+        F = self.rescale(F, rs)
         l1 = self._geom(frac, st.sparse_start, st.sparse0, st.sparse1).view(-1, 1, 1)
         mu_all = self._geom(frac, st.quant_start, st.quant0, st.quant1).view(-1, 1, 1)
         ridge = st.ridge
@@ -240,8 +243,13 @@ class _Run:
             mu = mus[f]
             G, M = self.normal_equations(F, f)
             Q = self.project(F[f])
+            if st.pull > 0:  # IRLS of |x - round(x)|: entries already near their rounded value are pulled harder
+                mu = mu * (st.pull / ((F[f] - Q).abs() + st.pull))
             w = ridge + l1 / (F[f].abs() + st.l1_eps) + mu
             extra = mu * Q
+            if st.lm > 0:
+                w = w + st.lm
+                extra = extra + st.lm * F[f]
             if frozen is not None:
                 w = w + 1e6 * frozen[f]
                 extra = extra + 1e6 * frozen[f] * Q
@@ -364,6 +372,32 @@ class _Run:
             if res < best_state[1]:
                 best_state = ([A.copy(), B.copy(), C.copy()], res)
         return best_state
+
+    def force_freeze(self, F, frozen, mask):
+        """Freeze, in the slots of ``mask``, the ``freeze_frac`` share (at least ``freeze_min``) of the
+        still-free coefficients nearest to their rounded value."""
+        torch = self.torch
+        st = self.strat
+        if not bool(mask.any()):
+            return
+        dist = torch.cat([(f - self.project(f)).abs().flatten(1) for f in F], 1).to(torch.float64)
+        fz = torch.cat([z.flatten(1) for z in frozen], 1)
+        dist = torch.where(fz, torch.full_like(dist, float("inf")), dist)
+        free = (~fz).sum(1)
+        k = torch.clamp((free.to(torch.float64) * st.freeze_frac).ceil().long(), min=st.freeze_min)
+        k = torch.minimum(k, free) * mask.long()
+        kmax = int(k.max())
+        if kmax == 0:
+            return
+        order = torch.argsort(dist, 1)[:, :kmax]
+        take = torch.arange(kmax, device=dist.device).unsqueeze(0) < k.unsqueeze(1)
+        new = torch.zeros_like(fz)
+        new.scatter_(1, order, take)
+        off = 0
+        for f in range(3):
+            n = frozen[f][0].numel()
+            frozen[f] |= new[:, off:off + n].view_as(frozen[f])
+            off += n
 
     def to_scheme(self, R, b, restart, age) -> Scheme:
         c = self.coefs
@@ -511,6 +545,12 @@ class _Run:
                     fr = (frac >= st.freeze_start).view(-1, 1, 1)
                     for f in range(3):
                         frozen[f] |= fr & ((Fd[f] - self.project(Fd[f])).abs() < st.freeze_tol)
+                    if st.freeze_frac > 0:
+                        retire |= torch.stack([z.flatten(1).all(1) for z in frozen]).all(0).cpu()
+                        self.force_freeze(Fd, frozen, (frac >= st.freeze_start) & (cont.to(self.device) < st.freeze_res))
+                    if st.frozen_abandon > 0:
+                        anyf = torch.stack([z.flatten(1).any(1) for z in frozen]).any(0).cpu()
+                        retire |= anyf & (cont > st.frozen_abandon)
             for b in torch.nonzero(hit.any(1)).flatten().tolist():
                 proved = False
                 for ci in torch.nonzero(hit[b]).flatten().tolist():

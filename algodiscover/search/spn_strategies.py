@@ -48,6 +48,13 @@ class Strategy:
     progressive: bool = False       # freeze coefficients already within freeze_tol of their rounded value
     freeze_tol: float = 0.05
     freeze_start: float = 0.6       # fraction of the steps after which freezing starts
+    freeze_frac: float = 0.0        # > 0: at each check also freeze this fraction of the still-free entries
+                                    # (closest to the coefficient set first): forced progressive rounding
+    freeze_min: int = 1             # ... at least this many per check
+    freeze_res: float = 1e-2        # ... only while the continuous residual is below this
+    frozen_abandon: float = 0.0     # > 0: retire a restart with frozen entries whose residual exceeds this
+    lm: float = 0.0                 # als: Levenberg-Marquardt weight toward the previous iterate
+    pull: float = 0.0               # als: per-entry pull mu/(|x - round(x)| + pull) instead of a uniform mu
     polish: bool = True             # near misses: greedy single-coefficient descent on the rounded candidate
     polish_tol: float = 12.0        # ... tried when the best rounded residual is at most this
     polish_moves: int = 40
@@ -143,6 +150,12 @@ STRATEGIES: dict[str, Strategy] = {
     "als-long": Strategy("als-long", steps=2000, ridge=1e-2, ridge_end=1e-5),
     # W_a quantized first, then W_b; W_c only by the least-squares repair
     "als-staged": Strategy("als-staged", steps=2000, ridge=1e-2, ridge_end=1e-5, als_staged=True),
+    # progressive rounding: converge with sparsity pressure, then freeze the entries nearest to the
+    # coefficient set a fraction at a time, each freeze followed by LM-damped exact re-solves
+    "als-round": Strategy("als-round", steps=1200, ridge=1e-3, ridge_end=1e-6, lm=1e-2, progressive=True,
+                          freeze_start=0.45, freeze_tol=0.02, freeze_frac=0.08, freeze_min=2, freeze_res=1e-2,
+                          frozen_abandon=0.5, sparse_start=0.1, quant_start=0.3, quant0=1e-3, quant1=0.3,
+                          pull=0.05, check_every=10, abandon_at=0.4, abandon_tol=0.05),
 }
 DEFAULT_STRATEGY = "als"
 DEFAULT_LARGE = "als-long"   # measured: <2,2,2>:7 92% vs 89% per restart with als; <2,3,3>:15 8.2% vs 3.1%,
