@@ -532,6 +532,7 @@ class _Run:
                             self.polished += 1
                 hit = (res <= 1e-9)
                 retire = hit.any(1) | bad.cpu() | ~torch.isfinite(cont) | (age >= st.steps)
+                retire |= age >= int(st.give_up * st.steps)
                 retire |= (age >= int(st.abandon_at * st.steps)) & (cont > st.abandon_tol)
                 if self.curves is not None:
                     order = torch.argsort(cont)[:CURVE_TRACES]

@@ -61,6 +61,7 @@ class Strategy:
     polish_tabu: int = 0            # > 0: also take the least bad move when stuck (tabu search of this memory)
     abandon_at: float = 0.3         # fraction of the steps at which a restart far from exact is replaced
     abandon_tol: float = 1.0        # ... when its squared residual is above this
+    give_up: float = 1.0            # retire every restart at this fraction of the steps (schedules keep their length)
     # -- als
     ridge: float = 1e-3             # Tikhonov weight toward 0 (keeps the solves well posed) ...
     ridge_end: float = 0.0          # ... decaying geometrically to this at the end (0: constant)
@@ -152,10 +153,11 @@ STRATEGIES: dict[str, Strategy] = {
     "als-staged": Strategy("als-staged", steps=2000, ridge=1e-2, ridge_end=1e-5, als_staged=True),
     # progressive rounding: converge with sparsity pressure, then freeze the entries nearest to the
     # coefficient set a fraction at a time, each freeze followed by LM-damped exact re-solves
-    "als-round": Strategy("als-round", steps=1200, ridge=1e-3, ridge_end=1e-6, lm=1e-2, progressive=True,
-                          freeze_start=0.45, freeze_tol=0.02, freeze_frac=0.08, freeze_min=2, freeze_res=1e-2,
-                          frozen_abandon=0.5, sparse_start=0.1, quant_start=0.3, quant0=1e-3, quant1=0.3,
-                          pull=0.05, check_every=10, abandon_at=0.4, abandon_tol=0.05),
+    "als-round": Strategy("als-round", steps=1200, dtype="float32", ridge=1e-3, ridge_end=1e-6, lm=0.1,
+                          progressive=True, freeze_start=0.3, freeze_tol=0.02, freeze_frac=0.08, freeze_min=2,
+                          freeze_res=0.5, frozen_abandon=0.3, give_up=0.55, sparse_start=0.1, sparse1=0.3,
+                          quant_start=0.3, quant0=1e-3, quant1=0.1, pull=0.05, check_every=10,
+                          abandon_at=0.4, abandon_tol=0.3),
 }
 DEFAULT_STRATEGY = "als"
 DEFAULT_LARGE = "als-long"   # measured: <2,2,2>:7 92% vs 89% per restart with als; <2,3,3>:15 8.2% vs 3.1%,
