@@ -163,6 +163,8 @@ DEFAULT_STRATEGY = "als"
 DEFAULT_LARGE = "als-long"   # measured: <2,2,2>:7 92% vs 89% per restart with als; <2,3,3>:15 8.2% vs 3.1%,
                              # <2,3,4>:20 0.4% vs 0.1% with als-long
 SMALL = 8                    # m*k*n up to which "default" means DEFAULT_STRATEGY
+DEFAULT_ROUND = "als-round"  # measured: <3,3,3>:23 ~0.4 proven/s vs none with als-long; <2,3,4>:20 6 in 40 s vs 9 in 240 s
+ROUND_FROM = 24              # m*k*n from which "default" means DEFAULT_ROUND
 
 
 def strategy_names() -> list[str]:
@@ -170,10 +172,13 @@ def strategy_names() -> list[str]:
 
 
 def default_strategy(shape=None) -> str:
-    """The name ``default`` stands for: by measurement, ``als`` for <2,2,2> and smaller, else ``als-long``."""
+    """The name ``default`` stands for: by measurement, ``als`` for <2,2,2> and smaller, ``als-round``
+    from m*k*n = 24 (<2,3,4>, <3,3,3> and up), else ``als-long``."""
     if shape is None:
         return DEFAULT_STRATEGY
     m, k, n = shape
+    if m * k * n >= ROUND_FROM:
+        return DEFAULT_ROUND
     return DEFAULT_STRATEGY if m * k * n <= SMALL else DEFAULT_LARGE
 
 

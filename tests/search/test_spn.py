@@ -201,6 +201,41 @@ def test_strategy_overrides_switch_parts():
     assert (s.repair, s.progressive, s.steps) == (False, True, 50)
     assert get_strategy("default") == get_strategy(None)
     assert get_strategy(None, (2, 2, 2)).name == "als" and get_strategy("default", (2, 3, 3)).name == "als-long"
+    assert get_strategy(None, (3, 3, 3)).name == "als-round"
+
+
+def test_force_freeze_takes_the_nearest_free_entries():
+    torch = pytest.importorskip("torch")
+    it = spn.search("2x2x2", 7, seed=0, budget=Budget(restarts=1), strategy="als-round:freeze_frac=0.1,freeze_min=3")
+    run = it._run
+    run._setup()
+    F = [torch.full((1, 7, 4), 0.5, dtype=torch.float64) for _ in range(3)]
+    F[1][0, 2, 3] = 0.99   # nearest to 1
+    F[2][0, 6, 0] = -0.02  # nearest to 0
+    F[0][0, 0, 1] = 0.9    # third nearest
+    frozen = [torch.zeros_like(f, dtype=torch.bool) for f in F]
+    frozen[0][0, 0, 0] = True  # already frozen: stays, not counted again
+    run.force_freeze(F, frozen, torch.tensor([True]))
+    assert sum(int(z.sum()) for z in frozen) == 1 + 9  # ceil(0.1 * 83 free) = 9 new ones
+    assert frozen[1][0, 2, 3] and frozen[2][0, 6, 0] and frozen[0][0, 0, 1]
+    before = [z.clone() for z in frozen]
+    run.force_freeze(F, frozen, torch.tensor([False]))  # masked slots are left alone
+    assert all(bool((a == b).all()) for a, b in zip(before, frozen))
+
+
+@pytest.mark.slow
+def test_default_finds_a_proven_333_rank_23_deterministically():
+    # Laderman's rank 23 is attainable; the default (als-round) must find a ternary scheme and the
+    # same seed must give the same scheme
+    from algodiscover.core.canonical import canonical_key
+    got = []
+    for _ in range(2):
+        it = spn.search("3x3x3", 23, seed=0, budget=Budget(time_limit=120, count=1))
+        s = next(iter(it))
+        it.close()
+        assert s.rank == 23 and s.is_ternary and verify(s, symbolic=False).ok
+        got.append(canonical_key(s))
+    assert got[0] == got[1]
 
 
 @pytest.mark.parametrize("tabu", [0, 5])
