@@ -188,7 +188,8 @@ class _Run:
     def weighted_solve(self, G, M, w, rhs_extra):
         """Solve (G + diag(w[:, :, d])) x_d = M[:, :, d] + rhs_extra[:, :, d] for every column d."""
         torch = self.torch
-        A = G.unsqueeze(1) + torch.diag_embed(w.transpose(1, 2))  # B, D, r, r
+        A = G.unsqueeze(1).repeat(1, w.shape[2], 1, 1)  # B, D, r, r
+        A.diagonal(dim1=-2, dim2=-1).add_(w.transpose(1, 2))
         L, info = torch.linalg.cholesky_ex(A)
         rhs = (M + rhs_extra).transpose(1, 2).unsqueeze(-1)
         x = torch.cholesky_solve(rhs, L).squeeze(-1).transpose(1, 2)
