@@ -155,7 +155,7 @@ STRATEGIES: dict[str, Strategy] = {
     # coefficient set a fraction at a time, each freeze followed by LM-damped exact re-solves
     "als-round": Strategy("als-round", steps=1200, dtype="float32", ridge=3e-2, ridge_end=1e-4, lm=0.1,
                           progressive=True, freeze_start=0.3, freeze_tol=0.02, freeze_frac=0.08, freeze_min=2,
-                          freeze_res=0.5, frozen_abandon=0.3, give_up=0.55, sparse_start=0.1, sparse1=0.3,
+                          freeze_res=0.5, frozen_abandon=0.3, give_up=0.55, sparse_start=0.1, sparse1=0.01,
                           quant_start=0.3, quant0=1e-3, quant1=0.1, pull=0.05, check_every=10,
                           abandon_at=0.4, abandon_tol=0.3),
 }
