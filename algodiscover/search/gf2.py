@@ -301,3 +301,18 @@ def warm_up() -> float:
     counters = np.zeros(4, dtype=np.int64)
     walk(F, r, 0, 10, 5, r + 1, state, counters)
     return time.perf_counter() - t0
+
+
+@njit(cache=True)
+def reduce_all(F, r):
+    """Apply every available reduction (shared pairs of factors, zero factors); returns the new rank."""
+    counters = np.zeros(4, dtype=np.int64)
+    pend_idx = np.empty(3 * F.shape[1] + 32, dtype=np.int64)
+    pend_slot = np.empty(3 * F.shape[1] + 32, dtype=np.int64)
+    npend = 0
+    for p in range(r):
+        for u in range(3):
+            pend_idx[npend] = p
+            pend_slot[npend] = u
+            npend += 1
+    return _reduce(F, r, pend_idx, pend_slot, npend, counters)
