@@ -34,7 +34,7 @@ from . import Budget, Progress
 
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
-DEFAULTS = {"plateau": 20_000, "restart_after": 3_000_000, "pool_size": 16}
+DEFAULTS = {"plateau": 1_000, "restart_after": 2_000_000, "pool_size": 16}
 _KNOWN_OPTIONS = {"workers", "ring", "start", *DEFAULTS}
 
 
@@ -91,8 +91,11 @@ def _walker(shape: Shape, target: int, seed: int, start_bits, goal: str, params:
     plateau, restart_after, pool_size = params["plateau"], params["restart_after"], params["pool_size"]
 
     best = r
-    pool: list[np.ndarray] = [F[:, :r].copy()]
+    pools: dict[int, list[np.ndarray]] = {r: [F[:, :r].copy()]}
+    pool = pools[r]
+    unlifted_since_restart = 0
     attempts = 0
+    flips_at_best = 0
     attempts_at_best = 0
     restarts = 0
     lifts_failed = 0
@@ -111,64 +114,71 @@ def _walker(shape: Shape, target: int, seed: int, start_bits, goal: str, params:
         F[:, :r] = snap
         counters[3] = 0
 
+    tried: set[bytes] = set()
     while not stop():
         if r <= target:
-            # at the goal: report mod 2, or try to lift to characteristic 0
-            a, b, c = gf2.bits_to_factors(shape, F, r)
-            info = {"worker": worker, "seed": seed, "flips": int(counters[0]), "restarts": restarts}
-            if goal == "Z2":
-                yield ("scheme", (a, b, c.T.copy()), info)
-                found += 1
-            else:
-                res = hensel_lift(shape, a, b, c)
-                if res is not None:
-                    yield ("scheme", res, info)
-                    found += 1
+            key = _key(F, r)
+            if key not in tried:
+                # a new scheme at the goal: report it mod 2, or try to lift it
+                tried.add(key)
+                a, b, c = gf2.bits_to_factors(shape, F, r)
+                info = {"worker": worker, "seed": seed, "flips": int(counters[0]), "restarts": restarts}
+                if goal == "Z2":
+                    yield ("scheme", (a, b, c.T.copy()), info)
                 else:
-                    lifts_failed += 1
-            # look for another (distinct) scheme: walk on at this rank for a while
-            if r < best or (r == best and len(pool) < pool_size):
-                if r < best:
-                    pool = []
-                best = min(best, r)
-                pool.append(snapshot())
-            n = 0
-            while n < 8 and not stop():
-                r = gf2.walk(F, r, r - 1, CHUNK, plateau, r, state, counters)
-                n += 1
-                attempts += CHUNK
-                if r < target:
-                    break
-            if (found + lifts_failed) % 8 == 0:
-                load(pool[int(rng.integers(len(pool)))])
-                restarts += 1
-            continue
-
+                    res = hensel_lift(shape, a, b, c)
+                    if res is not None:
+                        yield ("scheme", res, info)
+                    else:
+                        lifts_failed += 1
+                        unlifted_since_restart += 1
+                flips_at_best = int(counters[0])
+                attempts_at_best = attempts
+        # walk on; stop early only when a new best level is reached (to keep a snapshot of it)
         r_before = r
         r = gf2.walk(F, r, best - 1, CHUNK, plateau, best + 1, state, counters)
         attempts += CHUNK
-        attempts_at_best += CHUNK
-        if r < best:
+        improved = r < best
+        if improved:
             best = r
-            pool = [snapshot()]
-            attempts_at_best = 0
-        elif r == best and r_before != best and len(pool) < pool_size:
-            pool.append(snapshot())
-        elif r == best and len(pool) >= pool_size and r_before != best:
-            pool[int(rng.integers(len(pool)))] = snapshot()
-        if attempts_at_best >= restart_after and r > target:
-            load(pool[int(rng.integers(len(pool)))])
-            attempts_at_best = 0
+            pool = pools[r] = [snapshot()]
+            flips_at_best = int(counters[0])
+            attempts_at_best = attempts
+        elif r == best and r_before != best:
+            if len(pool) < pool_size:
+                pool.append(snapshot())
+            else:
+                pool[int(rng.integers(len(pool)))] = snapshot()
+        # restart from the pool after restart_after flips without progress (or 20x as many
+        # kernel attempts: a scheme with hardly any flips must not trap the walker)
+        if (int(counters[0]) - flips_at_best >= restart_after
+                or attempts - attempts_at_best >= 20 * restart_after or unlifted_since_restart >= 4):
+            # schemes that do not lift tend to come in flip-connected families: after a few,
+            # go back one or two levels up; otherwise restart at the best level
+            up = int(rng.integers(1, 3)) if unlifted_since_restart >= 4 else int(rng.integers(0, 2))
+            level = min((lv for lv in pools if lv >= best + up), default=best)
+            src = pools[level]
+            unlifted_since_restart = 0
+            load(src[int(rng.integers(len(src)))])
+            flips_at_best = int(counters[0])
+            attempts_at_best = attempts
             restarts += 1
 
         now = time.monotonic()
-        if now - t_report >= 0.5:
+        if improved or now - t_report >= 0.5:
             dt = now - t_report if t_report else now - t_start
             fl = int(counters[0])
             yield ("progress", {"worker": worker, "rank": best, "current": r, "flips": fl,
                                 "flips/s": (fl - flips_report) / max(dt, 1e-9), "pool": len(pool),
                                 "restarts": restarts, "lifts_failed": lifts_failed, "plus": int(counters[2])})
             t_report, flips_report = now, fl
+
+
+def _key(F: np.ndarray, r: int) -> bytes:
+    """The scheme up to the order of its products."""
+    cols = F[:, :r].T
+    order = np.lexsort(cols.T[::-1])
+    return cols[order].tobytes()
 
 
 def _worker_main(args, out_queue, stop_event):
@@ -255,7 +265,8 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
         pool = sum(d.get("pool", 0) for d in stats.values())
         restarts = sum(d.get("restarts", 0) for d in stats.values())
         on_progress(Progress(engine=ENGINE, restarts_done=restarts, proven=proven, elapsed=budget.elapsed(),
-                             extra={"rank": best, "flips/s": f"{fps:.3g}", "pool": pool}))
+                             extra={"rank": best, "flips/s": f"{fps:.3g}", "pool": pool,
+                                    "unlifted": sum(d.get("lifts_failed", 0) for d in stats.values())}))
 
     def make(mats, info) -> Scheme | None:
         Wa, Wb, Wc = mats

@@ -192,6 +192,7 @@ def _reduce(F, r, pend_idx, pend_slot, npend, counters):
             counters[1] += 1
             if F[z, k] == np.uint64(0):
                 r = _remove(F, r, k, pend_idx, pend_slot, npend)
+                counters[1] += 1
             elif npend < pend_idx.shape[0]:
                 pend_idx[npend] = k
                 pend_slot[npend] = z
@@ -234,13 +235,14 @@ def _plus(F, r, state):
 def walk(F, r, target, max_iters, plateau, max_rank, state, counters):
     """A random walk of flips with reductions, until rank <= target or max_iters attempts.
 
-    ``plateau``: after this many attempts without a reduction, one plus transition (only
-    while r < max_rank).  ``counters`` (int64[4]) accumulates flips, reductions, plus
-    transitions and the attempts since the last reduction.  Returns the new rank.
+    ``plateau``: after this many flips without a reduction, one plus transition (only
+    while r < max_rank).  ``counters`` (int64[4]) accumulates flips, products removed by reductions, plus
+    transitions and the flips since the last reduction.  Returns the new rank.
     """
     pend_idx = np.empty(32, dtype=np.int64)
     pend_slot = np.empty(32, dtype=np.int64)
     since = counters[3]
+    fails = 0
     for _ in range(max_iters):
         if r <= target:
             break
@@ -255,7 +257,6 @@ def walk(F, r, target, max_iters, plateau, max_rank, state, counters):
                     pend_slot[0] = 0
                     # the three touched products could (rarely) reduce at once
                     r = _reduce(F, r, pend_idx, pend_slot, 1, counters)
-        since += 1
         x = _next(state)
         i = np.int64((x >> np.uint64(32)) % np.uint64(r))
         s = np.int64((x >> np.uint64(8)) % np.uint64(3))
@@ -270,7 +271,13 @@ def walk(F, r, target, max_iters, plateau, max_rank, state, counters):
                 j = k
                 break
         if j < 0:
+            fails += 1
+            if fails > 4 * r:  # no flip in sight: count it as a plateau step
+                since += 1
+                fails = 0
             continue
+        fails = 0
+        since += 1
         if x & np.uint64(1):
             t1 = (s + 1) % 3
             t2 = (s + 2) % 3

@@ -119,24 +119,18 @@ class LiftSolver:
         J = jacobian_mod2(shape, a, b, c)
         neq, nvar = J.shape
         self.neq, self.nvar = neq, nvar
-        aug = np.zeros((neq, nvar + neq), dtype=np.uint8)
-        aug[:, :nvar] = J
-        aug[np.arange(neq), nvar + np.arange(neq)] = 1
-        M = pack_bits_rows(aug)
-        del aug, J
+        # [J | I] bit-packed; the identity starts at the next word boundary after J
+        jw = (nvar + 63) // 64
+        ew = (neq + 63) // 64
+        M = np.zeros((neq, jw + ew), dtype=np.uint64)
+        M[:, :jw] = pack_bits_rows(J)
+        del J
+        rows = np.arange(neq)
+        M[rows, jw + rows // 64] = np.left_shift(np.uint64(1), (rows % 64).astype(np.uint64))
         piv = _gauss_jordan(M, nvar)
         self.pivots = piv
-        rank = len(piv)
-        # rows of the transformation restricted to the pivot rows, as bits over the equations
-        first_word = nvar // 64
-        shift = nvar % 64
-        Mt = M[:rank]
-        if shift == 0:
-            self.R = np.ascontiguousarray(Mt[:, first_word:first_word + (neq + 63) // 64])
-        else:
-            # re-align the identity part to start at bit 0 (go through bytes for simplicity)
-            bits = np.unpackbits(Mt.view(np.uint8), axis=1, bitorder="little")[:, nvar:nvar + neq]
-            self.R = pack_bits_rows(bits)
+        # the row operations restricted to the pivot rows, as bits over the equations
+        self.R = np.ascontiguousarray(M[:len(piv), jw:])
 
     def solve(self, e01: np.ndarray) -> np.ndarray:
         """A solution x (0/1, free variables 0) of J x = e, assuming the system is consistent."""
