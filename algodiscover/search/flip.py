@@ -11,7 +11,8 @@ scheme itself is reported (and labelled Z2 unless it happens to hold over Z).
 
 Options: ``workers`` (independent walkers in processes; default all cores), ``ring``
 ("Z" or "Z2"), ``start`` (a scheme file or Scheme), and the tuning knobs ``plateau``,
-``restart_after``, ``pool_size``.  ``workers=1`` with a seed is reproducible.
+``restart_after``, ``pool_size``, ``climb`` (plus transitions may raise the rank this far above
+the best level reached).  ``workers=1`` with a seed is reproducible.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ from . import Budget, Progress
 
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
-DEFAULTS = {"plateau": 1_000, "restart_after": 2_000_000, "pool_size": 16}
-_KNOWN_OPTIONS = {"workers", "ring", "start", *DEFAULTS}
+DEFAULTS = {"plateau": 1_000, "restart_after": 2_000_000, "pool_size": 16, "climb": 1}
+_KNOWN_OPTIONS = {"workers", "ring", "start", "init", *DEFAULTS}
+INITS = ("mixed", "standard", "strassen")
 
 
 class FlipOptionError(AlgoDiscoverError, ValueError):
@@ -89,6 +91,7 @@ def _walker(shape: Shape, target: int, seed: int, start_bits, goal: str, params:
     state = np.array([rng.integers(1, 2**63 - 1)], dtype=np.uint64)
     counters = np.zeros(4, dtype=np.int64)
     plateau, restart_after, pool_size = params["plateau"], params["restart_after"], params["pool_size"]
+    climb = params["climb"]
 
     best = r
     pools: dict[int, list[np.ndarray]] = {r: [F[:, :r].copy()]}
@@ -136,7 +139,7 @@ def _walker(shape: Shape, target: int, seed: int, start_bits, goal: str, params:
                 attempts_at_best = attempts
         # walk on; stop early only when a new best level is reached (to keep a snapshot of it)
         r_before = r
-        r = gf2.walk(F, r, best - 1, CHUNK, plateau, best + 1, state, counters)
+        r = gf2.walk(F, r, best - 1, CHUNK, plateau, best + climb, state, counters)
         attempts += CHUNK
         improved = r < best
         if improved:
@@ -206,7 +209,8 @@ def _worker_main(args, out_queue, stop_event):
 # ---------------------------------------------------------------- the engine
 def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None = None, device: str = "cpu",
            on_progress: Callable[[Progress], None] | None = None, stop: Callable[[], bool] | None = None,
-           workers: int | None = None, ring: str | None = None, start=None, **options) -> Iterator[Scheme]:
+           workers: int | None = None, ring: str | None = None, start=None, init: str | None = None,
+           **options) -> Iterator[Scheme]:
     """Yield schemes of rank <= ``rank`` for ``shape`` that passed exact verification.
 
     Goal ring "Z" (default): lifted schemes proven over ZT, Z or Q.  Goal "Z2": the GF(2)
@@ -241,14 +245,21 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
 
     from . import gf2
     start_scheme = _resolve_start(start, s)
+    init = "mixed" if init is None else str(init)
+    if init not in INITS:
+        raise FlipOptionError(f"init must be one of {', '.join(INITS)}, got {init!r}")
     if start_scheme is None:
-        start_bits = gf2.standard_bits(s)
-        origin = "standard"
+        # standard algorithm, or Strassen on 2x2x2 blocks; "mixed": odd-numbered workers use blocks
+        std, blk = gf2.standard_bits(s), gf2.strassen_block_bits(s)
+        starts = [blk if init == "strassen" or (init == "mixed" and w % 2 == 1) else std for w in range(n_workers)]
+        start_bits = std
+        origin = init
     else:
         start_bits = gf2.scheme_to_bits(start_scheme)
         if not gf2.is_valid_mod2(s, *start_bits):
             raise SchemeError("the start scheme is not valid modulo 2")
         origin = str(start) if not isinstance(start, Scheme) else "scheme"
+        starts = [start_bits] * n_workers
     compile_s = gf2.warm_up()
     seeds = [int(x) for x in np.random.SeedSequence(seed).generate_state(n_workers, dtype=np.uint64) >> np.uint64(1)]
     t0 = budget.started
@@ -289,7 +300,7 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
         return stop() or budget.time_up() or restarts_exhausted()
 
     if n_workers == 1:
-        for ev in _walker(s, rank, seeds[0], start_bits, goal, params, halted, 0):
+        for ev in _walker(s, rank, seeds[0], starts[0], goal, params, halted, 0):
             if ev[0] == "progress":
                 stats[0] = ev[1]
                 report()
@@ -305,7 +316,7 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     q = ctx.Queue()
     stop_event = ctx.Event()
-    procs = [ctx.Process(target=_worker_main, args=((s, rank, seeds[w], start_bits, goal, params, w), q, stop_event),
+    procs = [ctx.Process(target=_worker_main, args=((s, rank, seeds[w], starts[w], goal, params, w), q, stop_event),
                          daemon=True) for w in range(n_workers)]
     for p in procs:
         p.start()

@@ -323,3 +323,46 @@ def reduce_all(F, r):
             pend_slot[npend] = u
             npend += 1
     return _reduce(F, r, pend_idx, pend_slot, npend, counters)
+
+
+# Strassen (1969) mod 2, local 2x2 entries (row, col): A-part, B-part, C entries that use the product
+_STRASSEN_MOD2 = (
+    (((0, 0), (1, 1)), ((0, 0), (1, 1)), ((0, 0), (1, 1))),
+    (((1, 0), (1, 1)), ((0, 0),), ((1, 0), (1, 1))),
+    (((0, 0),), ((0, 1), (1, 1)), ((0, 1), (1, 1))),
+    (((1, 1),), ((1, 0), (0, 0)), ((0, 0), (1, 0))),
+    (((0, 0), (0, 1)), ((1, 1),), ((0, 0), (0, 1))),
+    (((1, 0), (0, 0)), ((0, 0), (0, 1)), ((1, 1),)),
+    (((0, 1), (1, 1)), ((1, 0), (1, 1)), ((0, 0),)),
+)
+
+
+def strassen_block_bits(shape: Shape, cap: int | None = None) -> tuple[np.ndarray, int]:
+    """A start below m*k*n: split every dimension into blocks of 2 (and one of 1 if odd);
+    2x2x2 block products use Strassen, the others the schoolbook products.  Valid mod 2."""
+    check_shape(shape)
+    m, k, n = shape
+
+    def parts(d):
+        return [list(range(s, min(s + 2, d))) for s in range(0, d, 2)]
+
+    cols = []
+    for I in parts(m):
+        for J in parts(k):
+            for L in parts(n):
+                if len(I) == len(J) == len(L) == 2:
+                    for pa, pb, pc in _STRASSEN_MOD2:
+                        a = sum(1 << (I[i] * k + J[j]) for i, j in pa)
+                        b = sum(1 << (J[j] * n + L[l]) for j, l in pb)
+                        c = sum(1 << (I[i] * n + L[l]) for i, l in pc)
+                        cols.append((a, b, c))
+                else:
+                    for i in I:
+                        for l in L:
+                            for j in J:
+                                cols.append((1 << (i * k + j), 1 << (j * n + l), 1 << (i * n + l)))
+    r = len(cols)
+    F = np.zeros((3, max(cap or 0, r)), dtype=np.uint64)
+    for t, (a, b, c) in enumerate(cols):
+        F[0, t], F[1, t], F[2, t] = np.uint64(a), np.uint64(b), np.uint64(c)
+    return F, r

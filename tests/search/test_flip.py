@@ -82,6 +82,14 @@ def test_plus_transition_keeps_validity_and_raises_rank():
     assert r2 == r + 1 and gf2.is_valid_mod2(s, F, r2)
 
 
+@pytest.mark.parametrize("shape,rank", [((2, 2, 2), 7), ((2, 5, 5), 46), ((4, 4, 4), 56), ((3, 4, 5), 56), ((1, 3, 2), 6)])
+def test_strassen_block_start_is_valid_mod2(shape, rank):
+    # rank: 7 per 2x2x2 block, i*j*l for the other blocks (e.g. <4,4,4>: 8 blocks * 7 = 56)
+    s = Shape(*shape)
+    F, r = gf2.strassen_block_bits(s)
+    assert r == rank and gf2.is_valid_mod2(s, F, r)
+
+
 def test_shapes_beyond_64_bits_are_rejected():
     with pytest.raises(ShapeError, match="64"):
         gf2.check_shape(Shape(9, 8, 2))
@@ -180,3 +188,26 @@ def test_cli_bad_input_is_one_line(args, needle):
     assert r.returncode == 2, (r.returncode, r.stderr)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "Traceback" not in r.stderr and needle in lines[0].lower()
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_cli_signal_ends_all_workers_cleanly(sig):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from tests.conftest import REPO
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    cmd = [sys.executable, "-c", "import sys; from algodiscover.cli import discover_main; sys.exit(discover_main())",
+           "--engine", "flip", "--shape", "4x4x4", "--rank", "40", "--workers", "2", "--seed", "0", "--quiet"]
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    time.sleep(4.0)
+    os.killpg(p.pid, getattr(signal, sig))  # like Ctrl-C in a terminal: the whole process group
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 1, err
+    assert "Traceback" not in err and "interrupted" in err
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):  # no worker outlived the run
+        os.killpg(p.pid, 0)
