@@ -3,14 +3,17 @@
 Kauers & Moosbauer (2022) walk the *flip graph*: vertices are schemes over GF(2), edges
 are flips (rank kept) and reductions (rank drops); Arai, Ichikawa & Hukushima (2024) add
 plus transitions (rank + 1) to leave plateaus and keep pools of schemes per rank level.
-Here every walker starts from the standard algorithm (or ``start``), walks with the
-compiled kernels of :mod:`.gf2`, keeps a pool of schemes at its best rank level and
-restarts from it when it stalls.  A scheme that reaches the goal rank is lifted to
+Here every walker starts from the standard algorithm, from Strassen on 2x2x2 blocks
+(``init``: "mixed", the default, gives odd-numbered workers the block start, which
+matters for shapes whose standard algorithm hardly flips, such as <2,5,5> and <3,4,5>),
+or from ``start``; it walks with the compiled kernels of :mod:`.gf2`, keeps pools of
+schemes per rank level and restarts from them when it stalls (one or two levels up
+after a few schemes at the goal that do not lift).  A scheme that reaches the goal rank is lifted to
 characteristic 0 (:mod:`.lift`) and proven with ``verify``; with ``ring="Z2"`` the mod-2
 scheme itself is reported (and labelled Z2 unless it happens to hold over Z).
 
 Options: ``workers`` (independent walkers in processes; default all cores), ``ring``
-("Z" or "Z2"), ``start`` (a scheme file or Scheme), and the tuning knobs ``plateau``,
+("Z" or "Z2"), ``start`` (a scheme file or Scheme), ``init``, and the tuning knobs ``plateau``,
 ``restart_after``, ``pool_size``, ``climb`` (plus transitions may raise the rank this far above
 the best level reached).  ``workers=1`` with a seed is reproducible.
 """
