@@ -19,11 +19,9 @@ sys.path.insert(0, str(HERE.parent))
 from algodiscover import Scheme  # noqa: E402
 from algodiscover.core.compose import tensor_product  # noqa: E402
 from algodiscover.core.verify import brent_residual, classify  # noqa: E402
+from algodiscover.examples import strassen  # noqa: E402
 
-STRASSEN = Scheme((2, 2, 2),
-                  [[1, 0, 0, 1], [0, 0, 1, 1], [1, 0, 0, 0], [0, 0, 0, 1], [1, 1, 0, 0], [-1, 0, 1, 0], [0, 1, 0, -1]],
-                  [[1, 0, 0, 1], [1, 0, 0, 0], [0, 1, 0, -1], [-1, 0, 1, 0], [0, 0, 0, 1], [1, 1, 0, 0], [0, 0, 1, 1]],
-                  [[1, 0, 0, 1, -1, 0, 1], [0, 0, 1, 0, 1, 0, 0], [0, 1, 0, 1, 0, 0, 0], [1, -1, 1, 0, 0, 1, 0]])
+STRASSEN = strassen()
 
 
 def _halved(s: Scheme) -> Scheme:

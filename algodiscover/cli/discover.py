@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..core.bounds import lower_bound
-from ..core.canonical import canonical_key
+from ..core.canonical import canonical_key, normalize_signs
 from ..core.scheme import Scheme
 from ..core.shape import parse_shape
 from ..core.verify import verify
@@ -36,6 +36,9 @@ def add_arguments(p) -> None:
     p.add_argument("--format", default="text", choices=["text", "json", "latex"], help="how to print the result")
     p.add_argument("--force", action="store_true", help="allow a rank below the proven lower bound")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    p.add_argument("--plot", default=None, metavar="FILE", help="save the training curves (SPN engine) to FILE.png/.svg/.pdf")
+    p.add_argument("--db", default=None, metavar="PATH", help="catalogue to add proven schemes to (default: $ALGODISCOVER_DB or the user's data directory)")
+    p.add_argument("--no-catalog", action="store_true", help="do not add proven schemes to the catalogue")
     g = p.add_argument_group("SPN engine (StrassenNets)")
     g.add_argument("--batch", type=_int_arg("batch", minimum=1), default=None, help="restarts trained at once")
     g.add_argument("--steps", type=_int_arg("steps", minimum=1), default=None, help="optimisation steps per restart")
@@ -163,16 +166,39 @@ def run(args) -> int:
     from ..search.device import resolve_device
     device = resolve_device(args.device)
     writer = _Writer(args.out, shape)
+    if args.plot:
+        from ..render.plots import check_plot_path
+        check_plot_path(args.plot)
     out = sys.stdout
+    from ..catalog import CatalogWriter
+    catalog = None if args.no_catalog else CatalogWriter(args.db)  # batched; failures are warnings
+    try:
+        return _run(args, shape, rank, device, writer, catalog, out)
+    finally:
+        if catalog is not None:
+            catalog.close()  # flushes what is pending, also after Ctrl-C
+            if catalog.added and not args.quiet:
+                print(f"catalogue {catalog.path}: {catalog.added} new scheme(s), {catalog.duplicates} already known",
+                      file=sys.stderr)
+
+
+def _run(args, shape, rank, device, writer, catalog, out) -> int:
     if rank >= shape.naive_rank:
         print(f"rank {rank} >= m*k*n = {shape.naive_rank}: the standard algorithm already fits the budget", file=sys.stderr)
         std = Scheme.standard(shape).with_provenance(engine="standard")
         verify(std)
         writer.write(std, canonical_key(std))
+        if catalog is not None:
+            catalog.add(std)
         print(render_scheme(std, args.format), file=out)
         return 0
 
     options = {k: getattr(args, k) for k in ENGINE_OPTIONS if getattr(args, k, None) is not None}
+    curves = [] if args.plot and args.engine == "spn" else None
+    if curves is not None:
+        options["curves"] = curves
+    elif args.plot:
+        print(f"--plot: the {args.engine} engine records no training curves; no plot written", file=sys.stderr)
     budget = Budget(restarts=args.restarts, time_limit=args.time_limit, count=args.count)
     progress = ProgressLine(enabled=not args.quiet and sys.stderr.isatty())
     seen: dict[str, Scheme] = {}
@@ -193,6 +219,7 @@ def run(args) -> int:
         try:
             for scheme in run_search(args.engine, shape, rank, seed=args.seed, budget=budget, device=device,
                                      on_progress=on_progress, stop=stop, **options):
+                scheme = normalize_signs(scheme)  # same algorithm, signs moved to the outputs
                 v = verify(scheme, symbolic=False)  # engines verify; this is the CLI's own guard
                 if not v.ok and not (v.ring == "Z2" and options.get("ring") == "Z2"):
                     continue
@@ -201,6 +228,11 @@ def run(args) -> int:
                     continue
                 seen[key] = scheme
                 writer.write(scheme, key)
+                if catalog is not None:
+                    catalog.add(scheme.with_provenance(**{k: v for k, v in (
+                        ("engine", args.engine), ("seed", args.seed), ("strategy", options.get("strategy")),
+                        ("seconds", round(time.monotonic() - t0, 3)))
+                        if v is not None and k not in scheme.provenance}))
                 if not first_printed:
                     verify(scheme)  # the sympy cross-check too, for small schemes
                     progress.clear()
@@ -214,6 +246,13 @@ def run(args) -> int:
     progress.clear()
     interrupted = interrupted or stopper.requested
     elapsed = time.monotonic() - t0
+    if curves is not None:
+        from ..render.plots import plot_training_curves
+        try:
+            plot_training_curves(curves, args.plot, title=f"SPN training curves: {shape.angle()}, rank {rank}")
+            print(f"training curves ({len(curves)} snapshots) written to {args.plot}", file=sys.stderr)
+        except FormatError as e:  # the search result stands; only the plot is lost
+            print(f"--plot: {e}", file=sys.stderr)
     if seen:
         where = f"; written to {args.out}" if args.out else ""
         msg = f"proven {len(seen)} distinct scheme(s) for {shape.angle()} of rank {rank} in {elapsed:.1f} s{where}"

@@ -15,7 +15,7 @@ def register(sub) -> None:
     p.add_argument("file", help="scheme file")
     p.add_argument("--json", action="store_true", help="one compact JSON object per scheme on stdout")
     p.add_argument("--symbolic", action="store_true", help="also cross-check with sympy (non-commutative symbols)")
-    p.add_argument("--format", dest="fmt", default=None, help="file format (default: from suffix/content)")
+    p.add_argument("--format", dest="fmt", default=None, help="file format: json, perminov, npz, exp, m, bb, sms (default: from suffix, keys or content)")
     p.set_defaults(func=run)
 
 
@@ -23,7 +23,6 @@ def run(args) -> int:
     from ..formats import load_all
     items = load_all(args.file, args.fmt)
     status = 0
-    many = len(items) > 1
     for key, scheme in items:
         v = verify(scheme, symbolic=True if args.symbolic else None)
         if not v.ok:
@@ -31,7 +30,7 @@ def run(args) -> int:
         label = f"{args.file}" + (f" [{key}]" if key is not None else "")
         if args.json:
             obj = {"shape": list(scheme.shape), "rank": scheme.rank, "ring": v.ring}
-            if key is not None and many:
+            if key is not None:  # archives holding many schemes: the key exactly as stored
                 obj["key"] = key
             print(json.dumps(obj, separators=(",", ":")))
         else:

@@ -78,6 +78,10 @@ def exact_array(data, ncols: int | None = None, *, name: str = "matrix", allow_f
                 return out
         elif data.dtype.kind == "b":
             raise SchemeError(f"{name} holds booleans, expected integers or 'p/q'")
+        elif data.dtype == object and (ncols is None or data.shape[1] == ncols):
+            fast = _exact_object_fast(data)  # already exact values (readers, transforms): skip the per-entry checks
+            if fast is not None:
+                return fast
         rows = data.tolist()
     else:
         rows = data
@@ -100,6 +104,22 @@ def exact_array(data, ncols: int | None = None, *, name: str = "matrix", allow_f
     if ncols is not None and width != ncols:
         raise SchemeError(f"{name} rows have {width} entries, expected {ncols}")
     return _pack(values, len(values), width)
+
+
+def _exact_object_fast(data: np.ndarray) -> np.ndarray | None:
+    """The exact array for an object array holding only Python ints and Fractions, else None."""
+    flat = data.ravel().tolist()
+    if not all(type(x) is int or type(x) is Fraction for x in flat):
+        return None
+    vals = [x if type(x) is int or x.denominator != 1 else int(x) for x in flat]
+    if all(type(x) is int and -INT64_SAFE < x < INT64_SAFE for x in vals):
+        out = np.array(vals, dtype=np.int64).reshape(data.shape)
+    else:
+        out = np.empty(len(vals), dtype=object)
+        out[:] = vals
+        out = out.reshape(data.shape)
+    out.setflags(write=False)
+    return out
 
 
 def _pack(values, nrows: int, ncols: int) -> np.ndarray:
@@ -136,7 +156,9 @@ def cleared(arr: np.ndarray) -> tuple[np.ndarray, int]:
     d = denominator_lcm(arr)
     if arr.dtype != object:
         return arr, 1
-    ints = [[int(Fraction(x) * d) for x in row] for row in arr.tolist()]
+    # x * d without Fraction arithmetic (the hot spot when verifying large rational schemes)
+    ints = [[x.numerator * (d // x.denominator) if type(x) is Fraction else int(x) * d for x in row]
+            for row in arr.tolist()]
     if all(-INT64_SAFE < x < INT64_SAFE for row in ints for x in row):
         return np.array(ints, dtype=np.int64).reshape(arr.shape), d
     out = np.empty(arr.shape, dtype=object)

@@ -40,12 +40,33 @@ def canonical_triples(scheme: Scheme) -> list[tuple]:
             c = [Fraction(x) for x in Wc[:, t].tolist()]
             fa = next((x for x in a if x != 0), Fraction(1))
             fb = next((x for x in b if x != 0), Fraction(1))
-            trip.append((tuple(x / fa for x in a), tuple(x / fb for x in b), tuple(x * fa * fb for x in c)))
+            trip.append((_plain(x / fa for x in a), _plain(x / fb for x in b), _plain(x * fa * fb for x in c)))
     trip.sort()
     return trip
+
+
+def _plain(values) -> tuple:
+    """Integral Fractions as ints, so that a rescaled integer scheme keys like the ternary branch."""
+    return tuple(int(x) if x.denominator == 1 else x for x in values)
 
 
 def canonical_key(scheme: Scheme) -> str:
     """A short hex digest, equal exactly for schemes equal up to product order and scalings."""
     h = hashlib.sha256(repr((tuple(scheme.shape), canonical_triples(scheme))).encode())
     return h.hexdigest()[:32]
+
+
+def normalize_signs(scheme: Scheme) -> Scheme:
+    """The same algorithm with each product's A- and B-factor starting with a positive coefficient.
+
+    Signs move into the output combination (c_t -> s_a s_b c_t), so ``(-a11)(b12 - b22)`` reads
+    ``a11(b12 - b22)`` with the minus sign in the outputs.  Product order and magnitudes are kept.
+    """
+    Wa, Wb, Wc = scheme.W_a, scheme.W_b, scheme.W_c
+    sa = _first_nonzero_sign(Wa)
+    sb = _first_nonzero_sign(Wb)
+    if np.all(sa == 1) and np.all(sb == 1):
+        return scheme
+    sab = sa * sb
+    return Scheme(scheme.shape, Wa * sa[:, None], Wb * sb[:, None], Wc * sab[None, :],
+                  provenance=scheme.provenance)

@@ -8,7 +8,6 @@ where a coefficient is not an integer.  A Scheme is only a *candidate* until
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -216,6 +215,21 @@ class Scheme:
 
     def __str__(self) -> str:
         return self.to_text()
+
+    def _repr_latex_(self) -> str:
+        """Jupyter: the products and outputs as LaTeX (render imported lazily)."""
+        from ..render.notebook import scheme_latex_repr
+        return scheme_latex_repr(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: a header (shape, rank, ring, metrics) and the formulas."""
+        from ..render.notebook import scheme_html_repr
+        return scheme_html_repr(self)
+
+    def draw(self, ax=None, **kw):
+        """The arithmetic circuit drawn in layers (a matplotlib Figure); see ``render.graph.draw_circuit``."""
+        from ..render.graph import draw_circuit
+        return draw_circuit(self, ax=ax, **kw)
 
 
 def _json_number(x):

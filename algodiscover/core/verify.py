@@ -21,6 +21,7 @@ from .tensor import matmul_tensor
 VALID_RINGS = ("ZT", "Z", "Q")
 RINGS = ("ZT", "Z", "Q", "Z2", "invalid")
 _FLOAT_EXACT = 2**53
+_KR_CHUNK = 1 << 23  # entries of one Khatri-Rao block (64 MiB in float64)
 SYMBOLIC_DEFAULT_LIMIT = 30 * 16 * 16  # rank * mk * kn up to which verify() also runs sympy
 
 
@@ -81,13 +82,16 @@ def brent_residual(scheme: Scheme) -> tuple[np.ndarray, int]:
     r = scheme.rank
     bound = r * max(max_abs(Wa), 1) * max(max_abs(Wb), 1) * max(max_abs(Wc), 1) + D
     T = matmul_tensor(s).transpose(2, 0, 1).reshape(s.c_size, s.a_size * s.b_size)
-    if bound < _FLOAT_EXACT and Wa.dtype != object and Wb.dtype != object and Wc.dtype != object:
-        kr = (Wa[:, :, None].astype(np.float64) * Wb[:, None, :].astype(np.float64)).reshape(r, -1)
-        P = Wc.astype(np.float64) @ kr
-        R = np.rint(P).astype(np.int64) - D * T
-    elif bound < 2**62 and Wa.dtype != object and Wb.dtype != object and Wc.dtype != object:
-        kr = (Wa[:, :, None] * Wb[:, None, :]).reshape(r, -1)
-        R = Wc @ kr - D * T
+    if bound < 2**62 and Wa.dtype != object and Wb.dtype != object and Wc.dtype != object:
+        # float64 BLAS is exact while every partial sum stays below 2**53; int64 otherwise
+        dt = np.float64 if bound < _FLOAT_EXACT else np.int64
+        A, B, C = Wa.astype(dt), Wb.astype(dt), Wc.astype(dt)
+        P = np.zeros((s.c_size, s.a_size * s.b_size), dtype=dt)
+        step = max(1, _KR_CHUNK // max(1, s.a_size * s.b_size))  # bound the Khatri-Rao block's memory
+        for t0 in range(0, r, step):
+            kr = (A[t0:t0 + step, :, None] * B[t0:t0 + step, None, :]).reshape(-1, s.a_size * s.b_size)
+            P += C[:, t0:t0 + step] @ kr
+        R = (np.rint(P).astype(np.int64) if dt is np.float64 else P) - D * T
     else:
         Wa_o, Wb_o, Wc_o = (W.astype(object) for W in (Wa, Wb, Wc))
         kr = (Wa_o[:, :, None] * Wb_o[:, None, :]).reshape(r, -1)

@@ -9,13 +9,11 @@ from ..core.arith import to_jsonable
 from ..core.scheme import Scheme
 from ..core.verify import verify
 from ..errors import FormatError, SchemeError
+from ._common import load_json_text
 
 FORMAT_ID = "algodiscover.scheme/1"
 REQUIRED = ("format", "shape", "rank", "W_a", "W_b", "W_c")
 
-
-def _reject_constant(name):
-    raise FormatError(f"the file contains {name}, which is not an exact number")
 
 
 def to_dict(scheme: Scheme) -> dict:
@@ -98,17 +96,7 @@ def from_dict(obj, *, source: str = "<data>") -> Scheme:
 
 def parse(text, *, source: str = "<data>") -> Scheme:
     """Parse one scheme from JSON text (str or bytes)."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise FormatError(f"{source}: not UTF-8 text") from None
-    try:
-        obj = json.loads(text, parse_constant=_reject_constant)
-    except FormatError as e:
-        raise FormatError(f"{source}: {e}") from None
-    except json.JSONDecodeError as e:
-        raise FormatError(f"{source}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+    obj = load_json_text(text, source)
     return from_dict(obj, source=source)
 
 

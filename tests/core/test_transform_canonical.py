@@ -73,3 +73,19 @@ def test_tensor_product_strassen_squared(strassen, laderman):
     mixed = tensor_product(stacked_224(strassen), Scheme.standard((1, 3, 2)))
     assert tuple(mixed.shape) == (2, 6, 8) and mixed.rank == 14 * 6
     assert verify(mixed).ring == "ZT"
+
+
+def test_normalize_signs_keeps_the_algorithm(strassen):
+    from algodiscover.core.canonical import normalize_signs
+    Wa = strassen.W_a.copy()
+    Wb = strassen.W_b.copy()
+    Wc = strassen.W_c.copy()
+    Wa[3] *= -1
+    Wc[:, 3] *= -1
+    Wb[5] *= -1
+    Wc[:, 5] *= -1
+    s = Scheme((2, 2, 2), Wa, Wb, Wc)
+    n = normalize_signs(s)
+    assert verify(n).ring == "ZT" and canonical_key(n) == canonical_key(strassen)
+    first = lambda row: next(x for x in row if x != 0)  # noqa: E731
+    assert all(first(r) > 0 for r in n.W_a.tolist()) and all(first(r) > 0 for r in n.W_b.tolist())

@@ -1,0 +1,493 @@
+"""The SPN engine (StrassenNets): learn the two-layer sum-product network
+
+    vec(C) = W_c ((W_a vec A) * (W_b vec B))
+
+with coefficients driven into a small set ({-1,0,1} by default), for many restarts at once as one
+batched tensor, and prove every rounded candidate exactly.
+
+Restarts live in ``batch`` slots trained together; a slot whose restart succeeded, ran out of steps
+or is clearly stuck is refilled with the next restart, so the batch stays full.  Restart ``j`` is
+initialised from ``(seed, j)`` alone: the same seed gives the same schemes.  Schedules are in
+:mod:`algodiscover.search.spn_strategies`.  Torch is imported here only.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .. import __version__
+from ..core.canonical import canonical_key
+from ..core.scheme import Scheme
+from ..core.shape import parse_shape
+from ..core.verify import verify
+from . import Budget, Progress
+from .device import resolve_device
+from .spn_strategies import COEFFICIENTS, SpnOptionError, Strategy, get_strategy
+
+ENGINE = "spn"
+OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "curves")
+DATA = ("exhaustive", "random")
+CURVE_TRACES = 5  # restarts traced in ``curves``
+
+
+def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None = None, device: str = "cpu",
+           on_progress: Callable[[Progress], None] | None = None, stop: Callable[[], bool] | None = None,
+           **options) -> Iterator[Scheme]:
+    """Yield distinct schemes of ``rank`` products for ``shape``, each proven by ``verify``.
+
+    Options: ``batch`` (restarts trained at once), ``steps`` (steps per restart), ``data``
+    (``exhaustive`` or ``random``), ``strategy`` (a name from ``spn_strategies``, optionally with
+    ``:key=value`` overrides), ``coefficients`` (``ternary``, ``integer`` or ``half``) and ``curves``
+    (a list that receives training-curve points).  Anything else raises ``SpnOptionError``.
+    """
+    unknown = [k for k, v in options.items() if k not in OPTIONS and v is not None]
+    if unknown:
+        names = ", ".join(f"--{k.replace('_', '-')}" for k in unknown)
+        raise SpnOptionError(f"{names} does not apply to the spn engine (its options: "
+                             f"{', '.join('--' + o for o in OPTIONS if o != 'curves')})")
+    s = parse_shape(shape)
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank <= 0:
+        raise SpnOptionError(f"rank must be a positive integer, got {rank!r}")
+    data = options.get("data") or "exhaustive"
+    if data not in DATA:
+        raise SpnOptionError(f"data must be one of {', '.join(DATA)}, got {data!r}")
+    spec = options.get("strategy")
+    if spec is None and data == "random":
+        spec = "paper"  # random data needs a gradient-trained network
+    strat = get_strategy(spec)
+    if data == "random" and strat.method != "adam":
+        raise SpnOptionError(f"--data random trains the network by gradient; strategy {strat.name!r} solves on "
+                             f"the exact tensor (use --strategy paper or penalty, or --data exhaustive)")
+    coefs = options.get("coefficients") or "ternary"
+    if coefs not in COEFFICIENTS:
+        raise SpnOptionError(f"coefficients must be one of {', '.join(COEFFICIENTS)}, got {coefs!r}")
+    for key in ("batch", "steps"):
+        v = options.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+            raise SpnOptionError(f"{key} must be a positive integer, got {v!r}")
+    if options.get("batch") is not None:
+        strat = _replace(strat, batch=int(options["batch"]))
+    if options.get("steps") is not None:
+        strat = _replace(strat, steps=int(options["steps"]))
+    curves = options.get("curves")
+    if curves is not None and not isinstance(curves, list):
+        raise SpnOptionError("curves must be a list that receives training-curve points")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise SpnOptionError(f"seed must be a non-negative integer, got {seed!r}")
+    dev = resolve_device(device)
+    if seed is None:
+        seed = int.from_bytes(os.urandom(4), "little")
+    run = _Run(s, int(rank), int(seed), budget or Budget(), dev, on_progress, stop, strat, spec or "default",
+               data, COEFFICIENTS[coefs], curves)
+    return SpnSearch(run)
+
+
+class SpnSearch:
+    """The iterator ``search`` returns; ``stats`` holds restart counts for benchmarks."""
+
+    def __init__(self, run: "_Run"):
+        self._run = run
+        self._gen = run.iterate()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> Scheme:
+        return next(self._gen)
+
+    def close(self) -> None:
+        self._gen.close()
+
+    @property
+    def stats(self) -> dict:
+        return dict(getattr(self._run, "stats", {}))
+
+
+def _replace(strat: Strategy, **kw) -> Strategy:
+    from dataclasses import replace
+    return replace(strat, **kw)
+
+
+class _Run:
+    """One search: state of the batched restarts and the loop that trains, rounds and proves."""
+
+    def __init__(self, shape, rank, seed, budget, device, on_progress, stop, strat, spec, data, coefs, curves):
+        self.shape, self.rank, self.seed, self.budget = shape, rank, seed, budget
+        self.device, self.on_progress, self.stop = device, on_progress, stop
+        self.strat, self.spec, self.data, self.coefs, self.curves = strat, spec, data, coefs, curves
+
+    # ------------------------------------------------------------------ set-up
+    def _setup(self):
+        import torch
+        self.torch = torch
+        st, s = self.strat, self.shape
+        self.dtype = torch.float64 if st.dtype == "float64" else torch.float32
+        dev, dt = self.device, self.dtype
+        X, Y, Z = s.a_size, s.b_size, s.c_size
+        self.dims = (X, Y, Z)
+        trip = [(i * s.k + j, j * s.n + l, i * s.n + l) for i in range(s.m) for j in range(s.k) for l in range(s.n)]
+        nnz = len(trip)
+        self.ids = [torch.tensor([t[f] for t in trip], device=dev) for f in range(3)]
+        self.sel = []
+        for f, D in enumerate(self.dims):
+            S = torch.zeros(nnz, D, dtype=dt, device=dev)
+            S[torch.arange(nnz, device=dev), self.ids[f]] = 1
+            self.sel.append(S)
+        self.sel64 = [S.to(torch.float64) for S in self.sel]
+        T = torch.zeros(X, Y, Z, dtype=dt, device=dev)
+        T[self.ids[0], self.ids[1], self.ids[2]] = 1
+        self.T = T
+        self.T_norm2 = float(nnz)
+        self.B = st.batch if self.budget.restarts is None else max(1, min(st.batch, self.budget.restarts))
+        if self.data == "random":
+            self.data_gen = torch.Generator(device="cpu").manual_seed(self.seed ^ 0x5EED)
+
+    def _init_factors(self, restart_ids):
+        """Gaussian initial factors for the given restart indices, each from (seed, index) alone."""
+        torch = self.torch
+        out = [[], [], []]
+        for j in restart_ids:
+            ss = np.random.SeedSequence([self.seed, int(j)])
+            g = torch.Generator(device="cpu").manual_seed(int(ss.generate_state(1, np.uint64)[0] >> 1))
+            for f, D in enumerate(self.dims):
+                out[f].append(torch.randn(self.rank, D, generator=g, dtype=torch.float64) * self.strat.init_scale)
+        return [torch.stack(o).to(device=self.device, dtype=self.dtype) for o in out]
+
+    # ------------------------------------------------------------------ algebra
+    def residual(self, F):
+        """Squared tensor residual per restart, from Gram matrices (exact for small-integer factors in float64)."""
+        torch = self.torch
+        G = [f @ f.transpose(1, 2) for f in F]
+        pp = (G[0] * G[1] * G[2]).sum((1, 2))
+        pt = (F[0][:, :, self.ids[0]] * F[1][:, :, self.ids[1]] * F[2][:, :, self.ids[2]]).sum((1, 2))
+        return torch.clamp(pp - 2 * pt + self.T_norm2, min=0.0)
+
+    def dense_residual(self, F):
+        P = self.torch.einsum("btx,bty,btz->bxyz", *F)
+        return ((P - self.T) ** 2).sum((1, 2, 3))
+
+    def project(self, W):
+        c = self.coefs
+        if c.step == 1:
+            return W.round().clamp(-c.bound, c.bound)
+        return (W * c.step).round().div(c.step).clamp(-c.bound, c.bound)
+
+    def normal_equations(self, F, f):
+        """G (B,r,r) and M (B,r,D): the least-squares problem for factor f given the other two."""
+        o1, o2 = [(1, 2), (0, 2), (0, 1)][f]
+        G = (F[o1] @ F[o1].transpose(1, 2)) * (F[o2] @ F[o2].transpose(1, 2))
+        P = F[o1][:, :, self.ids[o1]] * F[o2][:, :, self.ids[o2]]
+        S = self.sel[f] if P.dtype == self.dtype else self.sel64[f]
+        return G, P @ S
+
+    def weighted_solve(self, G, M, w, rhs_extra):
+        """Solve (G + diag(w[:, :, d])) x_d = M[:, :, d] + rhs_extra[:, :, d] for every column d."""
+        torch = self.torch
+        A = G.unsqueeze(1) + torch.diag_embed(w.transpose(1, 2))  # B, D, r, r
+        L, info = torch.linalg.cholesky_ex(A)
+        rhs = (M + rhs_extra).transpose(1, 2).unsqueeze(-1)
+        x = torch.cholesky_solve(rhs, L).squeeze(-1).transpose(1, 2)
+        bad = (info != 0).any(1)
+        return x, bad
+
+    @staticmethod
+    def _geom(frac, start, v0, v1):
+        """Per-slot geometric schedule: 0 before ``start``, then from v0 to v1 at frac = 1."""
+        if v0 <= 0 and v1 <= 0:
+            return frac * 0
+        u = ((frac - start) / max(1.0 - start, 1e-9)).clamp(0, 1)
+        v0 = max(v0, 1e-12)
+        val = v0 * (max(v1, 1e-12) / v0) ** u
+        return val * (frac >= start)
+
+    def rescale(self, F, mask):
+        """a_t, b_t to max |.| = 1 (c_t compensates) in the slots of ``mask``."""
+        torch = self.torch
+        sa = F[0].abs().amax(2, keepdim=True).clamp_min(1e-6)
+        sb = F[1].abs().amax(2, keepdim=True).clamp_min(1e-6)
+        m = mask.view(-1, 1, 1)
+        sa = torch.where(m, sa, torch.ones_like(sa))
+        sb = torch.where(m, sb, torch.ones_like(sb))
+        return [F[0] / sa, F[1] / sb, F[2] * sa * sb]
+
+    # ------------------------------------------------------------------ one step
+    def als_step(self, F, frac, frozen):
+        torch = self.torch
+        st = self.strat
+        bad = torch.zeros(F[0].shape[0], dtype=torch.bool, device=self.device)
+        F = self.rescale(F, (frac >= min(st.sparse_start, st.quant_start)) & torch.tensor(st.normalize, device=self.device))
+        l1 = self._geom(frac, st.sparse_start, st.sparse0, st.sparse1).view(-1, 1, 1)
+        mu = self._geom(frac, st.quant_start, st.quant0, st.quant1).view(-1, 1, 1)
+        for f in range(3):
+            G, M = self.normal_equations(F, f)
+            Q = self.project(F[f])
+            w = st.ridge + l1 / (F[f].abs() + st.l1_eps) + mu
+            extra = mu * Q
+            if frozen is not None:
+                w = w + 1e6 * frozen[f]
+                extra = extra + 1e6 * frozen[f] * Q
+            w = w.to(G.dtype).expand_as(M)
+            extra = extra.expand_as(M)
+            # slots whose weights are all equal (no sparsity, quantization or frozen entries yet) share one
+            # factorisation per slot; the others need one per column
+            uniform = (w == w[:, :1, :1]).flatten(1).all(1)
+            x = torch.empty_like(M)
+            if uniform.any():
+                u = uniform.nonzero().flatten()
+                eye = torch.eye(self.rank, dtype=G.dtype, device=G.device)
+                L, info = torch.linalg.cholesky_ex(G[u] + w[u, :1, :1] * eye)
+                x[u] = torch.cholesky_solve(M[u] + extra[u], L)
+                bad[u] |= info != 0
+            if not uniform.all():
+                v = (~uniform).nonzero().flatten()
+                x[v], b = self.weighted_solve(G[v], M[v], w[v], extra[v])
+                bad[v] |= b
+            F[f] = x
+        return F, bad
+
+    def adam_loss(self, F, frac):
+        torch = self.torch
+        st = self.strat
+        if st.ste:
+            a_ab = ((frac - st.ste_start) / max(st.ste_end - st.ste_start, 1e-9)).clamp(0, 1).view(-1, 1, 1)
+            shift = st.stage_shift if st.staged else 0.0
+            a_c = ((frac - st.ste_start - shift) / max(st.ste_end - st.ste_start, 1e-9)).clamp(0, 1).view(-1, 1, 1)
+            W = [F[0] + a_ab * (self.project(F[0]) - F[0]).detach(),
+                 F[1] + a_ab * (self.project(F[1]) - F[1]).detach(),
+                 F[2] + a_c * (self.project(F[2]) - F[2]).detach()]
+        else:
+            W = list(F)
+        if self.data == "random":
+            s = self.shape
+            N = st.samples
+            A = torch.randn(N, s.m, s.k, generator=self.data_gen, dtype=torch.float64).to(self.device, self.dtype)
+            Bm = torch.randn(N, s.k, s.n, generator=self.data_gen, dtype=torch.float64).to(self.device, self.dtype)
+            target = (A @ Bm).reshape(N, -1)
+            ua = torch.einsum("btx,nx->bnt", W[0], A.reshape(N, -1))
+            ub = torch.einsum("bty,ny->bnt", W[1], Bm.reshape(N, -1))
+            out = (ua * ub) @ W[2]
+            loss = ((out - target) ** 2).sum(2).mean(1)
+        else:
+            loss = self.dense_residual(W)
+        pen = self._geom(frac, st.quant_start, st.penalty0, st.penalty1)
+        if st.penalty0 > 0 or st.penalty1 > 0:
+            loss = loss + pen * sum(((f - self.project(f).detach()) ** 2).sum((1, 2)) for f in F)
+        if st.sparsity > 0:
+            loss = loss + st.sparsity * sum(f.abs().sum((1, 2)) for f in F)
+        return loss
+
+    # ------------------------------------------------------------------ candidates
+    def candidates(self, F):
+        """Rounded candidates per slot: all three factors rounded, and three least-squares repairs.
+
+        Returns a list of (factors, residual) in float64; residual 0 means the Brent equations hold
+        numerically (the exact proof follows on the Scheme)."""
+        torch = self.torch
+        F64 = [f.to(torch.float64) for f in F]
+        if self.strat.normalize:
+            F64 = self.rescale(F64, torch.ones(F64[0].shape[0], dtype=torch.bool, device=self.device))
+        R = [self.project(f) for f in F64]
+        out = [(R, self.residual(R))]
+        if self.strat.repair:
+            eye = torch.eye(self.rank, dtype=torch.float64, device=self.device)
+            for f in range(3):
+                Rf = list(R)
+                G, M = self.normal_equations(Rf, f)
+                sol = torch.linalg.solve_ex(G + 1e-8 * eye, M)[0]
+                Rf[f] = self.project(torch.nan_to_num(sol, nan=0.0, posinf=0.0, neginf=0.0))
+                out.append((Rf, self.residual(Rf)))
+        return out
+
+    def to_scheme(self, R, b, restart, age) -> Scheme:
+        c = self.coefs
+        mats = [R[f][b].cpu().numpy() for f in range(3)]
+        if c.step == 1:
+            Wa, Wb, Ct = (np.rint(M).astype(np.int64) for M in mats)
+        else:
+            Wa, Wb, Ct = (np.array([[c.exact(v) for v in row] for row in M], dtype=object) for M in mats)
+        # signs: the first nonzero coefficient of each a_t and b_t positive (c_t takes the sign), for reading
+        Ct = Ct.copy()
+        for W in (Wa, Wb):
+            for t in range(W.shape[0]):
+                nz = np.flatnonzero(W[t] != 0)
+                if len(nz) and W[t, nz[0]] < 0:
+                    W[t] = -W[t]
+                    Ct[t] = -Ct[t]
+        prov = {"engine": ENGINE, "seed": self.seed, "strategy": self.spec, "restart": int(restart),
+                "step": int(age), "seconds": round(self.budget.elapsed(), 3), "version": __version__,
+                "coefficients": c.name, "data": self.data}
+        return Scheme(self.shape, Wa, Wb, Ct.T, provenance=prov)
+
+    # ------------------------------------------------------------------ the loop
+    def iterate(self) -> Iterator[Scheme]:
+        import torch
+        old_threads = torch.get_num_threads()
+        if self.device == "cpu":
+            torch.set_num_threads(1)  # same results run to run; the batch is the parallelism
+        try:
+            yield from self._loop()
+        finally:
+            torch.set_num_threads(old_threads)
+
+    def _finished(self) -> bool:
+        if self.stop is not None and self.stop():
+            return True
+        if self.budget.time_up():
+            return True
+        return self.budget.count is not None and self.distinct >= self.budget.count
+
+    def _loop(self) -> Iterator[Scheme]:
+        self._setup()
+        torch = self.torch
+        st = self.strat
+        self.distinct = 0
+        seen: set[str] = set()
+        started = 0
+        done = 0
+        successes = 0
+        best_round = float("inf")
+        best_cont = float("inf")
+        limit = self.budget.restarts
+
+        def take(n):
+            nonlocal started
+            if limit is not None:
+                n = min(n, limit - started)
+            ids = list(range(started, started + max(n, 0)))
+            started += len(ids)
+            return ids
+
+        ids = take(self.B)
+        F = self._init_factors(ids)
+        rid = torch.tensor(ids, dtype=torch.long)
+        age = torch.zeros(len(ids), dtype=torch.long)
+        adam = None
+        if st.method == "adam":
+            F = [f.requires_grad_(True) for f in F]
+            adam = [[torch.zeros_like(f) for f in F], [torch.zeros_like(f) for f in F]]
+        frozen = [torch.zeros_like(f, dtype=torch.bool) for f in F] if st.progressive else None
+        step = 0
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        while len(ids) and not self._finished():
+            frac = (age.to(self.dtype) / st.steps).to(self.device)
+            if st.method == "als":
+                with torch.no_grad():
+                    F, bad = self.als_step(F, frac, frozen)
+            else:
+                loss = self.adam_loss(F, frac).sum()
+                grads = torch.autograd.grad(loss, F)
+                with torch.no_grad():
+                    t = (age + 1).to(self.dtype).to(self.device).view(-1, 1, 1)
+                    for f in range(3):
+                        g = torch.nan_to_num(grads[f])
+                        if frozen is not None:
+                            g = g * ~frozen[f]
+                        adam[0][f].mul_(b1).add_(g, alpha=1 - b1)
+                        adam[1][f].mul_(b2).addcmul_(g, g, value=1 - b2)
+                        mhat = adam[0][f] / (1 - b1 ** t)
+                        vhat = adam[1][f] / (1 - b2 ** t)
+                        F[f] -= st.lr * mhat / (vhat.sqrt() + eps)
+                        if st.clamp > 0:
+                            F[f].clamp_(-st.clamp, st.clamp)
+                    if st.als_every and (step + 1) % st.als_every == 0:
+                        plain = _replace(st, sparse0=0, sparse1=0, quant0=0, quant1=0, normalize=False)
+                        saved, self.strat = self.strat, plain
+                        Fn, _ = self.als_step([f.detach() for f in F], frac, frozen)
+                        self.strat = saved
+                        for f in range(3):
+                            F[f].copy_(Fn[f])
+                bad = torch.zeros(len(ids), dtype=torch.bool)
+            age += 1
+            step += 1
+            if step % st.check_every and not (age >= st.steps).any():
+                continue
+            # ---- check: round, repair, prove; retire finished restarts; refill
+            with torch.no_grad():
+                Fd = [f.detach() for f in F]
+                cont = self.residual([f.to(torch.float64) for f in Fd]).cpu()
+                cont = torch.nan_to_num(cont, nan=float("inf"))
+                cands = self.candidates(Fd)
+                res = torch.stack([c[1] for c in cands], 1).cpu()  # B x candidates
+                res = torch.nan_to_num(res, nan=float("inf"))
+                finite = cont[torch.isfinite(cont)]
+                if finite.numel():
+                    best_cont = min(best_cont, float(finite.min()))
+                best_round = min(best_round, float(res.min()))
+                hit = (res <= 1e-9)
+                retire = hit.any(1) | bad.cpu() | ~torch.isfinite(cont) | (age >= st.steps)
+                retire |= (age >= int(st.abandon_at * st.steps)) & (cont > st.abandon_tol)
+                if self.curves is not None:
+                    order = torch.argsort(cont)[:CURVE_TRACES]
+                    qf = []
+                    for b in order.tolist():
+                        near = sum(int(((f[b] - self.project(f[b])).abs() < 0.05).sum()) for f in Fd)
+                        qf.append(near / sum(f[b].numel() for f in Fd))
+                    self.curves.append({"step": step, "residual": [float(cont[b]) for b in order.tolist()],
+                                        "quantized_fraction": qf})
+                if frozen is not None:
+                    fr = (frac >= st.freeze_start).view(-1, 1, 1)
+                    for f in range(3):
+                        frozen[f] |= fr & ((Fd[f] - self.project(Fd[f])).abs() < st.freeze_tol)
+            for b in torch.nonzero(hit.any(1)).flatten().tolist():
+                proved = False
+                for ci in torch.nonzero(hit[b]).flatten().tolist():
+                    scheme = self.to_scheme(cands[ci][0], b, rid[b], age[b])
+                    v = verify(scheme)
+                    if not v.ok:
+                        continue
+                    proved = True
+                    key = canonical_key(scheme)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    self.distinct += 1
+                    yield scheme
+                    if self._finished():
+                        break
+                successes += proved
+                if self._finished():
+                    break
+            done += int(retire.sum())
+            if self.on_progress is not None:
+                self.on_progress(Progress(engine=ENGINE, restarts_done=done, best_residual=best_round,
+                                          proven=self.distinct, elapsed=self.budget.elapsed(),
+                                          extra={"successes": successes}))
+            self.stats = {"restarts_done": done, "successes": successes, "distinct": self.distinct,
+                          "best_residual": best_round, "best_continuous": best_cont, "steps": step}
+            if self._finished():
+                break
+            if retire.any():
+                keep = ~retire
+                idx_ret = torch.nonzero(retire).flatten()
+                new = take(len(idx_ret))
+                # refill the first len(new) retired slots, drop the rest
+                refill, drop = idx_ret[:len(new)], idx_ret[len(new):]
+                if new:
+                    Fn = self._init_factors(new)
+                    with torch.no_grad():
+                        for f in range(3):
+                            F[f].data[refill.to(self.device)] = Fn[f]
+                            if adam is not None:
+                                adam[0][f][refill.to(self.device)] = 0
+                                adam[1][f][refill.to(self.device)] = 0
+                            if frozen is not None:
+                                frozen[f][refill.to(self.device)] = False
+                    rid[refill] = torch.tensor(new, dtype=torch.long)
+                    age[refill] = 0
+                if len(drop):
+                    keep = torch.ones(len(ids), dtype=torch.bool)
+                    keep[drop] = False
+                    kd = keep.to(self.device)
+                    F = [f.detach()[kd].requires_grad_(st.method == "adam") for f in F]
+                    if adam is not None:
+                        adam = [[a[kd] for a in adam[0]], [a[kd] for a in adam[1]]]
+                    if frozen is not None:
+                        frozen = [z[kd] for z in frozen]
+                    rid, age = rid[keep], age[keep]
+                    ids = [i for i, k in zip(ids, keep.tolist()) if k]
+        self.stats = {"restarts_done": done, "successes": successes, "distinct": self.distinct,
+                      "best_residual": best_round, "best_continuous": best_cont, "steps": step}

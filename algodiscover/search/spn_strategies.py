@@ -1,0 +1,180 @@
+"""Training schedules of the SPN engine, by name (``--strategy``), and the coefficient sets.
+
+A strategy is a plain record of switches and schedule constants.  ``--strategy NAME`` picks a
+registered one; ``--strategy NAME:key=value,key=value`` overrides single fields, so each part
+of a schedule can be switched off or tuned from the command line and from benchmarks, e.g.
+``als:repair=0`` or ``penalty:sparsity=0,clamp=0``.
+
+Two optimisers drive the same two-layer sum-product network vec(C) = W_c((W_a vec A) * (W_b vec B)):
+
+* ``adam``: gradient steps on the network's loss (the StrassenNets setting).  Data ``exhaustive``
+  uses the squared tensor residual (which equals the loss summed over all pairs of basis
+  matrices); ``random`` draws Gaussian A, B.  Quantization to the coefficient set is phased in
+  with a straight-through estimator, optionally staged (W_a, W_b first, then W_c), optionally with
+  a penalty toward the coefficient set, magnitude clamps and sparsity pressure.
+* ``als``: alternating regularised least squares.  The residual is linear in each of W_a, W_b,
+  W_c, so each step solves exactly for one factor; sparsity (iteratively reweighted L1) and a
+  penalty toward the nearest coefficient are added as per-entry ridge terms and annealed.
+
+Both share: rescaling of each product's factors to unit maximum, progressive rounding (freeze
+coefficients already at their rounded value), and the least-squares repair at each check
+(round two factors, solve the third exactly in least squares, round it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from fractions import Fraction
+
+from ..errors import AlgoDiscoverError, EngineNotFound
+
+
+class SpnOptionError(AlgoDiscoverError, ValueError):
+    """An option the SPN engine does not know or cannot use."""
+
+
+@dataclass(frozen=True)
+class Strategy:
+    name: str
+    method: str = "als"             # "als" or "adam"
+    steps: int = 1000               # optimisation steps per restart
+    batch: int = 64                 # restarts trained at once
+    check_every: int = 25           # round, repair and verify every this many steps
+    dtype: str = "float64"
+    init_scale: float = 0.5
+    # -- shared switches
+    normalize: bool = True          # rescale a_t, b_t to max |.| = 1 (c_t compensates) once quantization starts
+    repair: bool = True             # at checks: round two factors, least-squares the third, round
+    progressive: bool = False       # freeze coefficients already within freeze_tol of their rounded value
+    freeze_tol: float = 0.05
+    freeze_start: float = 0.6       # fraction of the steps after which freezing starts
+    abandon_at: float = 0.3         # fraction of the steps at which a restart far from exact is replaced
+    abandon_tol: float = 1.0        # ... when its squared residual is above this
+    # -- als
+    ridge: float = 1e-3             # Tikhonov weight toward 0 (keeps the solves well posed)
+    sparse_start: float = 0.2       # when the L1 pressure starts (fraction of steps)
+    sparse0: float = 3e-3           # L1 weight at sparse_start ...
+    sparse1: float = 0.1            # ... growing geometrically to this at the end
+    l1_eps: float = 0.1             # IRLS smoothing of |x|
+    quant_start: float = 0.6        # when the penalty toward the coefficient set starts
+    quant0: float = 1e-3            # its weight at quant_start ...
+    quant1: float = 1.0             # ... growing geometrically to this at the end
+    # -- adam
+    lr: float = 0.05
+    samples: int = 64               # Gaussian pairs per step with data=random
+    ste: bool = True                # straight-through quantization
+    staged: bool = True             # quantize W_a, W_b first, then W_c
+    ste_start: float = 0.5          # STE blend phases in from here ...
+    ste_end: float = 0.8            # ... to fully quantized here (W_c: shifted by stage_shift when staged)
+    stage_shift: float = 0.1
+    penalty0: float = 0.0           # penalty toward the coefficient set (adam), geometric from penalty0 ...
+    penalty1: float = 0.0           # ... to penalty1 between quant_start and the end
+    clamp: float = 0.0              # magnitude clamp (0 = none); coefficients kept in [-clamp, clamp]
+    sparsity: float = 0.0           # L1 weight (adam)
+    als_every: int = 0              # adam: an exact ALS step every this many steps (0 = never)
+
+    def with_overrides(self, text: str) -> "Strategy":
+        if not text:
+            return self
+        types = {f.name: f.type for f in fields(self)}
+        updates = {}
+        for item in text.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if "=" not in item:
+                raise SpnOptionError(f"strategy override {item!r} is not key=value (e.g. als:repair=0)")
+            key, val = (p.strip() for p in item.split("=", 1))
+            if key not in types or key == "name":
+                raise SpnOptionError(f"unknown strategy setting {key!r}; known: {', '.join(k for k in types if k != 'name')}")
+            updates[key] = _convert(key, val, types[key])
+        s = replace(self, **updates)
+        s.validate()
+        return s
+
+    def validate(self) -> None:
+        if self.method not in ("als", "adam"):
+            raise SpnOptionError(f"strategy method must be 'als' or 'adam', got {self.method!r}")
+        if self.steps < 1 or self.batch < 1 or self.check_every < 1:
+            raise SpnOptionError("strategy steps, batch and check_every must be at least 1")
+        if self.dtype not in ("float32", "float64"):
+            raise SpnOptionError(f"strategy dtype must be float32 or float64, got {self.dtype!r}")
+
+
+def _convert(key: str, val: str, typ):
+    typ = typ if isinstance(typ, str) else getattr(typ, "__name__", str(typ))
+    try:
+        if typ == "bool":
+            if val.lower() in ("1", "true", "yes", "on"):
+                return True
+            if val.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if typ == "int":
+            return int(val)
+        if typ == "float":
+            return float(val)
+        return val
+    except ValueError:
+        raise SpnOptionError(f"strategy setting {key}={val!r} is not a valid {typ}") from None
+
+
+STRATEGIES: dict[str, Strategy] = {
+    # StrassenNets as published: gradient training, quantization phased in with a straight-through
+    # estimator, W_a and W_b first, then W_c.
+    "paper": Strategy("paper", method="adam", steps=3000, batch=64, lr=0.05, dtype="float32", repair=False,
+                      normalize=False, abandon_at=0.45, abandon_tol=2.0, check_every=50),
+    # the paper's network with penalty annealing toward the coefficient set, clamps, sparsity and
+    # the least-squares repair
+    "penalty": Strategy("penalty", method="adam", steps=3000, batch=64, lr=0.05, dtype="float32", ste=False,
+                        penalty0=1e-3, penalty1=0.3, quant_start=0.3, clamp=1.5, sparsity=1e-3,
+                        abandon_at=0.3, abandon_tol=2.0, check_every=50),
+    # alternating least squares with annealed sparsity and quantization penalties
+    "als": Strategy("als"),
+    # the same with progressive rounding (freeze what is already rounded)
+    "als-progressive": Strategy("als-progressive", progressive=True),
+}
+DEFAULT_STRATEGY = "als"
+
+
+def strategy_names() -> list[str]:
+    return sorted(STRATEGIES) + ["default"]
+
+
+def get_strategy(spec: str | None) -> Strategy:
+    """``None``/``"default"``, a registered name, or ``NAME:key=value,...``."""
+    if spec is None:
+        spec = "default"
+    if not isinstance(spec, str):
+        raise SpnOptionError(f"strategy must be a name, got {spec!r}")
+    name, _, over = spec.partition(":")
+    name = name.strip() or "default"
+    if name == "default":
+        name = DEFAULT_STRATEGY
+    if name not in STRATEGIES:
+        raise EngineNotFound(f"unknown strategy {name!r} for the spn engine; available: {', '.join(strategy_names())}")
+    s = STRATEGIES[name]
+    s.validate()
+    return s.with_overrides(over)
+
+
+@dataclass(frozen=True)
+class CoefficientSet:
+    """Where rounded coefficients live: ``step``-multiples in [-bound, bound]."""
+
+    name: str
+    bound: float
+    step: int  # denominators: 1 (integers) or 2 (halves)
+
+    def exact(self, value: float):
+        """The exact coefficient of an already-projected float."""
+        if self.step == 1:
+            return int(round(value))
+        return Fraction(int(round(value * self.step)), self.step)
+
+
+COEFFICIENTS = {
+    "ternary": CoefficientSet("ternary", 1.0, 1),
+    "integer": CoefficientSet("integer", 2.0, 1),
+    "half": CoefficientSet("half", 2.0, 2),
+}

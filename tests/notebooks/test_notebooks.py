@@ -1,0 +1,48 @@
+"""The notebooks run headless (kernel python3) on the checkout's code, from an unrelated directory."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+def test_both_notebooks_exist():
+    assert [p.name for p in NOTEBOOKS] == ["01_rediscover_strassen.ipynb", "02_explore.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, "strip outputs before committing"
+    assert "ALGODISCOVER_DB" in nb.cells[1].source  # temporary catalogue set in the first code cell
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_executes(path, tmp_path, monkeypatch):
+    if "spn" not in __import__("algodiscover.search", fromlist=["ENGINES"]).ENGINES:
+        pytest.skip("the spn engine is not registered")
+    # the kernel is a subprocess: it inherits the environment, so it imports this checkout
+    monkeypatch.setenv("PYTHONPATH", str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=280, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert f"from {REPO / 'algodiscover'}" in text  # the kernel ran this checkout's code
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 2  # circuit + curve / circuit + rank plot
+    if path.stem.startswith("01"):
+        assert "proven over ZT" in text and "sympy cross-check: True" in text
+    assert not list(tmp_path.glob("*.sqlite"))  # nothing written where it ran

@@ -1,0 +1,187 @@
+"""The SPN engine: proofs, determinism, options, budgets, and the discover CLI end to end.
+
+Expected values come from mathematics: Strassen's 7 products for <2,2,2> (rank 7 is optimal,
+Hopcroft-Kerr/Winograd), and the standard algorithm's m*k*n.  Every scheme is re-proven with
+``verify`` here, never compared with a stored answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from algodiscover.core.canonical import canonical_key
+from algodiscover.core.verify import verify
+from algodiscover.errors import AlgoDiscoverError, EngineNotFound
+from algodiscover.search import Budget, get_engine, run_search
+from algodiscover.search.spn_strategies import STRATEGIES, SpnOptionError, get_strategy
+
+from tests.conftest import run_cli
+
+spn = pytest.importorskip("algodiscover.search.spn")
+
+
+def first(it):
+    for s in it:
+        return s
+    return None
+
+
+def test_2x2x2_rank7_proven_with_fixed_seed():
+    s = first(run_search("spn", "2x2x2", 7, seed=0, budget=Budget(time_limit=60)))
+    assert s is not None
+    v = verify(s)
+    assert v.ok and v.ring == "ZT"
+    assert s.rank == 7 and tuple(s.shape) == (2, 2, 2)
+    assert s.provenance["engine"] == "spn" and s.provenance["seed"] == 0
+    for key in ("strategy", "restart", "seconds", "version"):
+        assert key in s.provenance
+
+
+def test_same_seed_same_scheme():
+    a = first(run_search("spn", "2x2x2", 7, seed=3, budget=Budget(time_limit=60)))
+    b = first(run_search("spn", "2x2x2", 7, seed=3, budget=Budget(time_limit=60)))
+    assert a is not None and b is not None
+    assert a == b
+    assert a.provenance["restart"] == b.provenance["restart"]
+
+
+def test_schemes_yielded_are_distinct_and_proven():
+    it = run_search("spn", "2x2x2", 7, seed=1, budget=Budget(restarts=64, count=None))
+    keys = []
+    for s in it:
+        assert verify(s).ok
+        keys.append(canonical_key(s))
+    assert keys, "64 restarts of <2,2,2>:7 should prove at least one scheme"
+    assert len(keys) == len(set(keys))
+
+
+def test_rank8_found_quickly():
+    t0 = time.monotonic()
+    s = first(run_search("spn", "2x2x2", 8, seed=0, budget=Budget(time_limit=30)))
+    assert s is not None and verify(s).ok and s.rank == 8
+    assert time.monotonic() - t0 < 30
+
+
+def test_rectangular_shape_keeps_order():
+    s = first(run_search("spn", "3x2x2", 11, seed=0, budget=Budget(time_limit=60)))
+    assert s is not None and tuple(s.shape) == (3, 2, 2) and verify(s).ok
+
+
+@pytest.mark.parametrize("coefficients", ["integer", "half"])
+def test_other_coefficient_sets_are_proven(coefficients):
+    s = first(run_search("spn", "2x2x2", 7, seed=0, budget=Budget(time_limit=60), coefficients=coefficients))
+    assert s is not None and verify(s).ok and s.provenance["coefficients"] == coefficients
+
+
+def test_unknown_option_is_a_clear_error():
+    with pytest.raises(SpnOptionError, match="--workers does not apply to the spn engine"):
+        run_search("spn", "2x2x2", 7, seed=0, workers=4)
+
+
+def test_unknown_strategy_is_a_clear_error():
+    with pytest.raises(EngineNotFound, match="unknown strategy 'nope'"):
+        run_search("spn", "2x2x2", 7, strategy="nope")
+    with pytest.raises(SpnOptionError, match="unknown strategy setting 'frobnicate'"):
+        get_strategy("als:frobnicate=1")
+    with pytest.raises(SpnOptionError):
+        get_strategy("als:repair=maybe")
+    assert isinstance(SpnOptionError("x"), AlgoDiscoverError)
+
+
+@pytest.mark.parametrize("bad", [dict(data="sometimes"), dict(coefficients="complex"), dict(batch=0),
+                                 dict(steps=-1), dict(data="random", strategy="als")])
+def test_bad_option_values(bad):
+    with pytest.raises(AlgoDiscoverError):
+        run_search("spn", "2x2x2", 7, seed=0, **bad)
+
+
+def test_every_registered_strategy_runs():
+    for name in STRATEGIES:
+        it = run_search("spn", "2x2x2", 7, seed=0, budget=Budget(restarts=4), strategy=name, steps=60, batch=4)
+        for s in it:
+            assert verify(s).ok
+
+
+def test_paper_strategy_with_random_data_proves():
+    # StrassenNets' own setting: Gaussian A, B, ternary quantization phased in with a straight-through estimator
+    s = first(run_search("spn", "2x2x2", 7, seed=0, budget=Budget(time_limit=60), data="random"))
+    assert s is not None and verify(s).ok and s.provenance["data"] == "random"
+
+
+def test_time_limit_respected_on_impossible_budget():
+    t0 = time.monotonic()
+    it = run_search("spn", "3x3x3", 14, seed=0, budget=Budget(time_limit=1.0))
+    assert first(it) is None
+    assert time.monotonic() - t0 < 5
+
+
+def test_stop_is_respected():
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) > 3
+
+    t0 = time.monotonic()
+    assert first(run_search("spn", "3x3x3", 14, seed=0, stop=stop)) is None
+    assert time.monotonic() - t0 < 5
+
+
+def test_restart_budget_and_curves():
+    curves = []
+    it = get_engine("spn").search("2x2x2", 5, seed=0, budget=Budget(restarts=6, count=None), curves=curves,
+                                  batch=4, steps=50)
+    assert list(it) == []  # rank 5 < 7 = the proven lower bound: nothing can be proven
+    assert it.stats["restarts_done"] == 6
+    assert curves and {"step", "residual", "quantized_fraction"} <= set(curves[0])
+    assert all(r >= 0 for c in curves for r in c["residual"])
+
+
+def test_success_rate_2x2x2():
+    it = get_engine("spn").search("2x2x2", 7, seed=5, budget=Budget(restarts=64, count=None))
+    list(it)
+    st = it.stats
+    assert st["restarts_done"] == 64
+    assert st["successes"] / st["restarts_done"] >= 0.5
+
+
+# ---------------------------------------------------------------- the CLI
+def test_cli_discover_2x2x2():
+    r = run_cli("discover!", "--shape", "2x2x2", "--rank", "7", "--seed", "0", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "c11 = " in r.stdout
+    assert "m7 = " in r.stdout
+
+
+def test_cli_out_dir_writes_each_distinct_scheme(tmp_path):
+    out = tmp_path / "found"
+    r = run_cli("discover", "--shape", "2x2x2", "--rank", "7", "--seed", "1", "--count", "3",
+                "--out", str(out) + "/", "--quiet", timeout=120)
+    assert r.returncode == 0, r.stderr
+    files = sorted(out.glob("*.json"))
+    assert len(files) == 3
+    from algodiscover.formats import load
+    keys = set()
+    for f in files:
+        s = load(f)
+        assert verify(s).ok
+        keys.add(canonical_key(s))
+        assert json.loads(f.read_text())["provenance"]["engine"] == "spn"
+    assert len(keys) == 3
+
+
+def test_cli_impossible_budget_exits_1_with_best_residual():
+    r = run_cli("discover!", "--shape", "3x3x3", "--rank", "19", "--time-limit", "1", "--seed", "0", timeout=60)
+    assert r.returncode == 1
+    assert "best residual" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_cli_bad_strategy_and_option():
+    r = run_cli("discover!", "--shape", "2x2x2", "--rank", "7", "--strategy", "nope")
+    assert r.returncode == 2 and "unknown strategy" in r.stderr and "Traceback" not in r.stderr
+    r = run_cli("discover!", "--shape", "2x2x2", "--rank", "7", "--workers", "2")
+    assert r.returncode == 2 and "does not apply to the spn engine" in r.stderr
