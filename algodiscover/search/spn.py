@@ -14,7 +14,6 @@ initialised from ``(seed, j)`` alone: the same seed gives the same schemes.  Sch
 from __future__ import annotations
 
 import os
-import time
 from typing import Callable, Iterator
 
 import numpy as np
@@ -58,7 +57,7 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     spec = options.get("strategy")
     if spec is None and data == "random":
         spec = "paper"  # random data needs a gradient-trained network
-    strat = get_strategy(spec)
+    strat = get_strategy(spec, s)
     if data == "random" and strat.method != "adam":
         raise SpnOptionError(f"--data random trains the network by gradient; strategy {strat.name!r} solves on "
                              f"the exact tensor (use --strategy paper or penalty, or --data exhaustive)")
@@ -81,7 +80,7 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     dev = resolve_device(device)
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
-    run = _Run(s, int(rank), int(seed), budget or Budget(), dev, on_progress, stop, strat, spec or "default",
+    run = _Run(s, int(rank), int(seed), budget or Budget(), dev, on_progress, stop, strat, spec or f"default ({strat.name})",
                data, COEFFICIENTS[coefs], curves)
     return SpnSearch(run)
 
@@ -141,6 +140,8 @@ class _Run:
         T = torch.zeros(X, Y, Z, dtype=dt, device=dev)
         T[self.ids[0], self.ids[1], self.ids[2]] = 1
         self.T = T
+        self._T_np = T.to(torch.float64).cpu().numpy()
+        self.polished = 0
         self.T_norm2 = float(nnz)
         self.B = st.batch if self.budget.restarts is None else max(1, min(st.batch, self.budget.restarts))
         if self.data == "random":
@@ -221,11 +222,25 @@ class _Run:
         bad = torch.zeros(F[0].shape[0], dtype=torch.bool, device=self.device)
         F = self.rescale(F, (frac >= min(st.sparse_start, st.quant_start)) & torch.tensor(st.normalize, device=self.device))
         l1 = self._geom(frac, st.sparse_start, st.sparse0, st.sparse1).view(-1, 1, 1)
-        mu = self._geom(frac, st.quant_start, st.quant0, st.quant1).view(-1, 1, 1)
+        mu_all = self._geom(frac, st.quant_start, st.quant0, st.quant1).view(-1, 1, 1)
+        ridge = st.ridge
+        if st.ridge_end > 0:
+            ridge = self._geom(frac, 0.0, st.ridge, st.ridge_end).view(-1, 1, 1)
+        if st.als_staged:  # W_a quantized in the first half of the quantization phase, W_b in the second; W_c by repair
+            mid = st.quant_start + (1 - st.quant_start) / 2
+            mu_a = torch.where(frac.view(-1, 1, 1) >= mid, torch.full_like(mu_all, st.quant1),
+                               self._geom(frac * (1 - st.quant_start) / (mid - st.quant_start)
+                                          - st.quant_start * (1 - mid) / (mid - st.quant_start),
+                                          st.quant_start, st.quant0, st.quant1).view(-1, 1, 1))
+            mu_b = self._geom(frac, mid, st.quant0, st.quant1).view(-1, 1, 1)
+            mus = (mu_a, mu_b, mu_all * 0)
+        else:
+            mus = (mu_all, mu_all, mu_all)
         for f in range(3):
+            mu = mus[f]
             G, M = self.normal_equations(F, f)
             Q = self.project(F[f])
-            w = st.ridge + l1 / (F[f].abs() + st.l1_eps) + mu
+            w = ridge + l1 / (F[f].abs() + st.l1_eps) + mu
             extra = mu * Q
             if frozen is not None:
                 w = w + 1e6 * frozen[f]
@@ -301,6 +316,54 @@ class _Run:
                 Rf[f] = self.project(torch.nan_to_num(sol, nan=0.0, posinf=0.0, neginf=0.0))
                 out.append((Rf, self.residual(Rf)))
         return out
+
+    def polish(self, R, max_moves: int, tabu: int = 0):
+        """Discrete local search on one rounded candidate: change single coefficients within the
+        coefficient set, taking the move that lowers the squared Brent residual most.  With ``tabu``
+        > 0 it also takes the least bad move when none improves (never undoing one of the last
+        ``tabu`` changes), to cross plateaus; the best state seen is returned.  ``R``: three (r, D)
+        float64 numpy arrays.  Returns the factors and their residual.
+
+        Changing A[t, x] by d changes the residual by 2 d <E[x], b_t (x) c_t> + d^2 |b_t|^2 |c_t|^2,
+        where E = P - T; all such changes for one factor come from one contraction.
+        """
+        c = self.coefs
+        vals = np.arange(-c.bound, c.bound + 1e-9, 1.0 / c.step)
+        T = self._T_np
+        A, B, C = (x.copy() for x in R)
+        E = np.einsum("tx,ty,tz->xyz", A, B, C) - T
+        res = float((E * E).sum())
+        best_state = ([A.copy(), B.copy(), C.copy()], res)
+        recent: list[tuple[int, int, int]] = []
+        for _ in range(max_moves):
+            if res <= 1e-9:
+                break
+            best = (np.inf if tabu else -1e-9, None)
+            for f, (F, G1, G2, spec) in enumerate(((A, B, C, "xyz,ty,tz->tx"), (B, A, C, "xyz,tx,tz->ty"),
+                                                   (C, A, B, "xyz,tx,ty->tz"))):
+                K = np.einsum(spec, E, G1, G2)                       # r x D
+                nn = ((G1 * G1).sum(1) * (G2 * G2).sum(1))[:, None]  # r x 1
+                d = vals[None, None, :] - F[:, :, None]              # r x D x V
+                gain = 2 * d * K[:, :, None] + d * d * nn[:, :, None]
+                gain[np.abs(d) < 1e-12] = np.inf
+                for (ff, t, x) in recent:
+                    if ff == f:
+                        gain[t, x, :] = np.inf
+                i = np.unravel_index(np.argmin(gain), gain.shape)
+                if gain[i] < best[0]:
+                    best = (gain[i], (f, i))
+            if best[1] is None:
+                break
+            f, (t, x, v) = best[1]
+            F = (A, B, C)[f]
+            F[t, x] = vals[v]
+            if tabu:
+                recent = (recent + [(f, int(t), int(x))])[-tabu:]
+            E = np.einsum("tx,ty,tz->xyz", A, B, C) - T
+            res = float((E * E).sum())
+            if res < best_state[1]:
+                best_state = ([A.copy(), B.copy(), C.copy()], res)
+        return best_state
 
     def to_scheme(self, R, b, restart, age) -> Scheme:
         c = self.coefs
@@ -393,6 +456,8 @@ class _Run:
                         F[f] -= st.lr * mhat / (vhat.sqrt() + eps)
                         if st.clamp > 0:
                             F[f].clamp_(-st.clamp, st.clamp)
+                        if frozen is not None:
+                            F[f].copy_(torch.where(frozen[f], self.project(F[f]), F[f]))
                     if st.als_every and (step + 1) % st.als_every == 0:
                         plain = _replace(st, sparse0=0, sparse1=0, quant0=0, quant1=0, normalize=False)
                         saved, self.strat = self.strat, plain
@@ -417,6 +482,20 @@ class _Run:
                 if finite.numel():
                     best_cont = min(best_cont, float(finite.min()))
                 best_round = min(best_round, float(res.min()))
+                if st.polish and st.polish_tol > 0:
+                    bestc = res.argmin(1)
+                    near = ((res.min(1).values <= st.polish_tol) & (res.min(1).values > 1e-9)).nonzero().flatten()
+                    for b in near.tolist():
+                        ci = int(bestc[b])
+                        Rb = [cands[ci][0][f][b].cpu().numpy() for f in range(3)]
+                        Rp, rp = self.polish(Rb, st.polish_moves, st.polish_tabu)
+                        if rp <= 1e-9:
+                            Rt = [torch.as_tensor(x, dtype=torch.float64, device=self.device).unsqueeze(0)
+                                  .expand(len(ids), -1, -1).clone() for x in Rp]
+                            cands.append((Rt, torch.full((len(ids),), float("inf"), dtype=torch.float64)))
+                            res = torch.cat([res, torch.full((len(ids), 1), float("inf"), dtype=res.dtype)], 1)
+                            res[b, -1] = 0.0
+                            self.polished += 1
                 hit = (res <= 1e-9)
                 retire = hit.any(1) | bad.cpu() | ~torch.isfinite(cont) | (age >= st.steps)
                 retire |= (age >= int(st.abandon_at * st.steps)) & (cont > st.abandon_tol)
@@ -436,7 +515,7 @@ class _Run:
                 proved = False
                 for ci in torch.nonzero(hit[b]).flatten().tolist():
                     scheme = self.to_scheme(cands[ci][0], b, rid[b], age[b])
-                    v = verify(scheme)
+                    v = verify(scheme, symbolic=False)  # the Brent equations in exact arithmetic: a proof
                     if not v.ok:
                         continue
                     proved = True
@@ -457,7 +536,8 @@ class _Run:
                                           proven=self.distinct, elapsed=self.budget.elapsed(),
                                           extra={"successes": successes}))
             self.stats = {"restarts_done": done, "successes": successes, "distinct": self.distinct,
-                          "best_residual": best_round, "best_continuous": best_cont, "steps": step}
+                          "best_residual": best_round, "best_continuous": best_cont, "steps": step,
+                          "polished": self.polished}
             if self._finished():
                 break
             if retire.any():
@@ -490,4 +570,5 @@ class _Run:
                     rid, age = rid[keep], age[keep]
                     ids = [i for i, k in zip(ids, keep.tolist()) if k]
         self.stats = {"restarts_done": done, "successes": successes, "distinct": self.distinct,
-                      "best_residual": best_round, "best_continuous": best_cont, "steps": step}
+                      "best_residual": best_round, "best_continuous": best_cont, "steps": step,
+                          "polished": self.polished}

@@ -185,3 +185,40 @@ def test_cli_bad_strategy_and_option():
     assert r.returncode == 2 and "unknown strategy" in r.stderr and "Traceback" not in r.stderr
     r = run_cli("discover!", "--shape", "2x2x2", "--rank", "7", "--workers", "2")
     assert r.returncode == 2 and "does not apply to the spn engine" in r.stderr
+
+
+def test_cuda_without_gpu_is_a_clear_error():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    from algodiscover.errors import DeviceError
+    with pytest.raises(DeviceError, match="no CUDA GPU"):
+        run_search("spn", "2x2x2", 7, device="cuda")
+
+
+def test_strategy_overrides_switch_parts():
+    s = get_strategy("als:repair=0,progressive=1,steps=50")
+    assert (s.repair, s.progressive, s.steps) == (False, True, 50)
+    assert get_strategy("default") == get_strategy(None)
+    assert get_strategy(None, (2, 2, 2)).name == "als" and get_strategy("default", (2, 3, 3)).name == "als-long"
+
+
+@pytest.mark.parametrize("tabu", [0, 5])
+def test_polish_repairs_a_perturbed_laderman(tabu):
+    # Laderman's <3,3,3>:23 (typed from the paper) with one coefficient changed is one move from valid
+    import numpy as np
+
+    from tests.conftest import LADERMAN
+    it = spn.search("3x3x3", 23, seed=0, budget=Budget(restarts=1))
+    run = it._run
+    run._setup()
+    A = np.array(LADERMAN["W_a"], float)
+    B = np.array(LADERMAN["W_b"], float)
+    C = np.array(LADERMAN["W_c"], float).T
+    B[4, 1] = 1 - B[4, 1]  # 0 <-> 1
+    _, before = run.polish([A, B, C], 0)
+    assert before > 0
+    (A2, B2, C2), after = run.polish([A, B, C], 10, tabu)
+    assert after == 0
+    from algodiscover import Scheme
+    assert verify(Scheme((3, 3, 3), A2.astype(int), B2.astype(int), C2.T.astype(int))).ring == "ZT"
