@@ -88,7 +88,7 @@ def kernel_speed(shapes=("3x3x3", "4x4x4", "5x5x5"), seconds=3.0) -> list[dict]:
 
 
 def time_to_rank(shape: Shape, goal: int, ring: str, seed: int, workers: int, time_limit: float,
-                 save_dir: Path | None) -> dict:
+                 save_dir: Path | None, options: dict | None = None) -> dict:
     levels: dict[int, float] = {}
     t0 = time.monotonic()
     last = {}
@@ -101,14 +101,14 @@ def time_to_rank(shape: Shape, goal: int, ring: str, seed: int, workers: int, ti
 
     found = None
     it = run_search("flip", shape, goal, seed=seed, workers=workers, ring=ring,
-                    budget=Budget(time_limit=time_limit), on_progress=on_progress)
+                    budget=Budget(time_limit=time_limit), on_progress=on_progress, **(options or {}))
     try:
         found = next(it, None)
     finally:
         it.close()
     total = time.monotonic() - t0
     row = {"shape": f"{shape.m}x{shape.k}x{shape.n}", "goal": goal, "ring_goal": ring, "seed": seed,
-           "workers": workers, "time_limit": time_limit,
+           "workers": workers, "time_limit": time_limit, "options": options or {},
            "reached": found is not None, "seconds": total if found is not None else None,
            "best_rank_mod2": min(levels) if levels else None,
            "levels": {str(k): round(v, 3) for k, v in sorted(levels.items(), reverse=True)},
@@ -164,6 +164,8 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-kernel", action="store_true")
     ap.add_argument("--name", default="flip", help="results file stem (benchmarks/results/NAME.md/.json)")
     ap.add_argument("--no-save", action="store_true", help="do not write schemes to results/")
+    ap.add_argument("--option", action="append", default=[], metavar="NAME=INT",
+                    help="engine option for the shapes, e.g. plateau=200 (repeatable)")
     ap.add_argument("--render", action="store_true", help="only rewrite NAME.md from an existing NAME.json")
     args = ap.parse_args(argv)
     if args.render:
@@ -193,7 +195,8 @@ def main(argv=None) -> int:
         runs += rows
     for text in args.shapes:
         shape, goal, ring = parse_target(text)
-        row = time_to_rank(shape, goal, ring, args.seed, args.workers, args.time, save_dir)
+        opts = {k: (int(v) if v.isdigit() else v) for k, v in (o.split("=", 1) for o in args.option)}
+        row = time_to_rank(shape, goal, ring, args.seed, args.workers, args.time, save_dir, opts)
         print(json.dumps(row), flush=True)
         runs.append(row)
     out["shapes"] = [r for r in runs if not (r["shape"] == "3x3x3" and r["goal"] == 23 and args.seeds_333)]
@@ -249,7 +252,8 @@ def _table(rows) -> list[str]:
     for r in rows:
         lv = ", ".join(f"{k}: {v}" for k, v in list(r["levels"].items())[-6:])
         secs = f"{r['seconds']:.2f}" if r["seconds"] is not None else "-"
-        lines.append(f"| {r['shape']} | {r['goal']} {r['ring_goal']} | {r['seed']} | {r['workers']} | {r['time_limit']:g} | "
+        opt = " ".join(f"{k}={v}" for k, v in (r.get("options") or {}).items())
+        lines.append(f"| {r['shape']} | {r['goal']} {r['ring_goal']}{' ' + opt if opt else ''} | {r['seed']} | {r['workers']} | {r['time_limit']:g} | "
                      f"{'yes' if r['reached'] else 'no'} | {r.get('ring', '-')} | {secs} | {r['best_rank_mod2']} | {lv} |")
     lines.append("")
     return lines
