@@ -33,7 +33,7 @@ from ..core.scheme import Scheme
 from ..core.shape import Shape, parse_shape
 from ..core.transform import to_shape
 from ..core.verify import verify
-from ..errors import AlgoDiscoverError, DeviceError, FormatError, RankError, SchemeError
+from ..errors import AlgoDiscoverError, DeviceError, RankError, SchemeError
 from . import Budget, Progress
 
 ENGINE = "flip"
