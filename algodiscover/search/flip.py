@@ -105,7 +105,6 @@ def _walker(shape: Shape, target: int, seed: int, start_bits, goal: str, params:
     attempts_at_best = 0
     restarts = 0
     lifts_failed = 0
-    found = 0
     t_start = time.monotonic()
     t_report = 0.0
     flips_report = 0
