@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from algodiscover import Scheme
@@ -126,3 +125,12 @@ LADERMAN = dict(
 @pytest.fixture
 def laderman() -> Scheme:
     return Scheme((3, 3, 3), **LADERMAN)
+
+
+def assert_one_line_error(r, code=2):
+    """A CLI result that failed with exactly one stderr line and no traceback; returns that line."""
+    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    return lines[0]

@@ -251,7 +251,14 @@ class Catalog:
                            f"choose another --db")
 
     def _open_schema(self) -> None:
-        if self._stamp_ok():
+        # read the stamp and the table list in one read transaction: another process may be creating
+        # the schema right now, and separate reads could see its application id and its tables out of step
+        self._con.execute("BEGIN")
+        try:
+            ours = self._stamp_ok()
+        finally:
+            self._rollback()
+        if ours:
             if not self.readonly:
                 self._wal()
             return

@@ -20,7 +20,7 @@ from .output import ProgressLine, render_scheme
 DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most --rank multiplications."
 
 # engine-specific options: passed to the engine only when given on the command line
-ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start")
+ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init")
 
 
 def add_arguments(p) -> None:
@@ -49,6 +49,8 @@ def add_arguments(p) -> None:
     g.add_argument("--workers", type=_int_arg("workers", minimum=1), default=None, help="parallel walks (default: all cores)")
     g.add_argument("--ring", choices=["Z", "Z2"], default=None, help="goal ring (default Z)")
     g.add_argument("--start", default=None, help="start from this scheme file")
+    g.add_argument("--init", choices=["mixed", "standard", "strassen"], default=None,
+                   help="start without --start: standard algorithm, Strassen on 2x2x2 blocks, or mixed (default)")
 
 
 def _int_arg(name, minimum=None):

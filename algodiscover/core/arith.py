@@ -188,3 +188,23 @@ def to_jsonable(arr: np.ndarray) -> list[list]:
     if arr.dtype != object:
         return arr.tolist()
     return [[int(x) if not (isinstance(x, Fraction) and x.denominator != 1) else format_coefficient(x) for x in row] for row in arr.tolist()]
+
+
+def signed_terms(coeffs, names, coefficient=format_coefficient, sep: str = "*") -> list[tuple[str, str]]:
+    """[(sign, term)] for the nonzero coefficients, term = ``name`` or ``|c|<sep>name`` (e.g. ``2*a12``)."""
+    parts = []
+    for c, name in zip(coeffs, names):
+        c = Fraction(c)
+        if c == 0:
+            continue
+        mag = abs(c)
+        parts.append(("-" if c < 0 else "+", name if mag == 1 else f"{coefficient(mag)}{sep}{name}"))
+    return parts
+
+
+def join_signed(parts) -> str:
+    """'a - b + c' from [(sign, term)]; '' when there are none."""
+    out = ""
+    for idx, (sign, term) in enumerate(parts):
+        out = (("-" if sign == "-" else "") + term) if idx == 0 else f"{out} {sign} {term}"
+    return out

@@ -20,6 +20,7 @@ from fractions import Fraction
 from ..core.scheme import Scheme
 from ..core.shape import Shape
 from ..errors import FormatError
+from ..core.arith import join_signed, signed_terms
 from ._common import build, coefficient_text, decode_text, plain
 
 SUFFIXES = ("exp",)
@@ -295,20 +296,8 @@ def looks_like(text: str) -> bool:
 
 
 def _form(coeffs, names) -> str:
-    parts = []
-    for c, name in zip(coeffs, names):
-        c = Fraction(c)
-        if c == 0:
-            continue
-        mag = abs(c)
-        term = name if mag == 1 else f"{coefficient_text(mag)}*{name}"
-        parts.append(("-" if c < 0 else "+", term))
-    if not parts:
-        return f"0*{names[0]}"  # an unused factor still names its matrix
-    out = ("-" if parts[0][0] == "-" else "") + parts[0][1]
-    for sign, term in parts[1:]:
-        out += f" {sign} {term}"
-    return out
+    # an unused factor still names its matrix
+    return join_signed(signed_terms(coeffs, names, coefficient_text)) or f"0*{names[0]}"
 
 
 def dump(scheme: Scheme) -> str:

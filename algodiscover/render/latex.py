@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from ..core.arith import signed_terms
 from ..core.scheme import Scheme
 
 # terms per displayed line before a long linear form is continued on the next line
@@ -35,15 +36,7 @@ def tex_coefficient(c) -> str:
 
 
 def _terms(coeffs, names) -> list[tuple[str, str]]:
-    parts = []
-    for c, name in zip(coeffs, names):
-        c = Fraction(c)
-        if c == 0:
-            continue
-        mag = abs(c)
-        term = name if mag == 1 else f"{tex_coefficient(mag)}{name}"
-        parts.append(("-" if c < 0 else "+", term))
-    return parts
+    return signed_terms(coeffs, names, tex_coefficient, sep="")
 
 
 def _join(parts, first: bool = True) -> str:

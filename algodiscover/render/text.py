@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 
+from ..core.arith import join_signed, signed_terms
 from ..core.scheme import Scheme
 
 NAMINGS = ("compact", "index")
@@ -19,28 +19,8 @@ def entry_name(letter: str, i: int, j: int, naming: str = "compact", wide: bool 
 
 
 def linear_form(coeffs, names) -> str:
-    """'a11 - 2*a12 + 1/2*a21' from coefficients and names (zero terms dropped)."""
-    parts = []
-    for c, name in zip(coeffs, names):
-        c = Fraction(c)
-        if c == 0:
-            continue
-        sign = "-" if c < 0 else "+"
-        mag = abs(c)
-        if mag == 1:
-            term = name
-        elif mag.denominator == 1:
-            term = f"{mag.numerator}*{name}"
-        else:
-            term = f"{mag.numerator}/{mag.denominator}*{name}"
-        parts.append((sign, term))
-    if not parts:
-        return "0"
-    first_sign, first = parts[0]
-    out = ("-" if first_sign == "-" else "") + first
-    for sign, term in parts[1:]:
-        out += f" {sign} {term}"
-    return out
+    """'a11 - 2*a12 + 1/2*a21' from coefficients and names (zero terms dropped; '0' if all are zero)."""
+    return join_signed(signed_terms(coeffs, names)) or "0"
 
 
 def _names(scheme: Scheme, naming: str):

@@ -24,6 +24,7 @@ from ..errors import EngineNotFound, RankError
 
 ENGINES: dict[str, str] = {
     "spn": "algodiscover.search.spn",
+    "flip": "algodiscover.search.flip",
 }
 
 

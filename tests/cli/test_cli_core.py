@@ -4,16 +4,11 @@ import json
 
 import pytest
 
-from algodiscover import Scheme, save
-from tests.conftest import STRASSEN, run_cli
+from algodiscover import save
+from tests.conftest import assert_one_line_error, run_cli
 
 
-def _one_line_error(r, code=2):
-    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, r.stderr
-    assert "Traceback" not in r.stderr
-    return lines[0]
+_one_line_error = assert_one_line_error
 
 
 @pytest.mark.parametrize("shape", ["2x2", "0x2x2", "axbxc", "-2x2x2", "2x2x2x2"])

@@ -9,15 +9,10 @@ import pytest
 from algodiscover import Scheme, save
 from algodiscover.cli import discover_main, main
 from algodiscover.search import ENGINES
-from tests.conftest import LADERMAN, STRASSEN, run_cli
+from tests.conftest import assert_one_line_error, LADERMAN, STRASSEN, run_cli
 
 
-def _one_line_error(r, code=2):
-    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, r.stderr
-    assert "Traceback" not in r.stderr
-    return lines[0]
+_one_line_error = assert_one_line_error
 
 
 class _Result:
