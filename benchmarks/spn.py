@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE))
 from _machine import describe, machine  # noqa: E402
 
 
-def run_case(shape, rank, strategy, seed, time_limit, restarts, device, batch, steps, coefficients):
+def run_case(shape, rank, strategy, seed, time_limit, restarts, device, batch, steps, coefficients, workers=None):
     from algodiscover.core.canonical import canonical_key
     from algodiscover.search import Budget, get_engine
     opts = {}
@@ -37,6 +37,8 @@ def run_case(shape, rank, strategy, seed, time_limit, restarts, device, batch, s
         opts["steps"] = steps
     if coefficients:
         opts["coefficients"] = coefficients
+    if workers:
+        opts["workers"] = workers
     t0 = time.monotonic()
     budget = Budget(time_limit=time_limit, restarts=restarts, count=None)
     it = get_engine("spn").search(shape, rank, seed=seed, budget=budget, device=device, **opts)
@@ -60,7 +62,7 @@ def run_case(shape, rank, strategy, seed, time_limit, restarts, device, batch, s
             "distinct": len(keys), "distinct_ternary": ternary,
             "distinct_per_s": round(len(keys) / wall, 4), "ternary_per_s": round(ternary / wall, 4),
             "time_to_first": None if first is None else round(first, 2),
-            "best_residual": st.get("best_residual")}
+            "best_residual": st.get("best_residual"), "workers": st.get("workers", 1), "batch": batch}
 
 
 def main(argv=None) -> int:
@@ -74,9 +76,12 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--coefficients", default=None)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--workers", type=int, default=None, help="processes on the CPU (default: the engine's)")
+    p.add_argument("--out-dir", default=None, help="where the results go (default benchmarks/results)")
     p.add_argument("--tag", default=None, help="results file name part (default: a timestamp)")
     p.add_argument("--note", default="", help="free text recorded with the results")
     a = p.parse_args(argv)
+    a.argv = sys.argv[1:] if argv is None else list(argv)
     info = machine(a.device)
     tag = a.tag or time.strftime("%Y%m%d-%H%M%S")
     rows = []
@@ -85,14 +90,22 @@ def main(argv=None) -> int:
         for strat in a.strategies:
             for seed in range(a.runs):
                 r = run_case(shape, int(rank), strat, seed, a.time, a.restarts, a.device, a.batch, a.steps,
-                             a.coefficients)
+                             a.coefficients, a.workers)
                 rows.append(r)
                 print(json.dumps(r), flush=True)
+                write(a, info, tag, rows, final=False)  # a run cut short still leaves the finished ones
+    write(a, info, tag, rows, final=True)
+    return 0
+
+
+def write(a, info, tag, rows, final):
     summary = []
     for case in a.cases:
         shape, rank = case.split(":")
         for strat in a.strategies:
             rs = [r for r in rows if r["shape"] == shape and r["rank"] == int(rank) and r["strategy"] == strat]
+            if not rs:
+                continue
             done = sum(r["restarts_done"] for r in rs)
             firsts = [r["time_to_first"] for r in rs if r["time_to_first"] is not None]
             summary.append({
@@ -105,13 +118,16 @@ def main(argv=None) -> int:
                 "time_to_first_median": statistics.median(firsts) if len(firsts) == len(rs) else None,
                 "found_in": f"{len(firsts)}/{len(rs)}",
             })
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    payload = {"benchmark": "spn", "machine": info, "argv": sys.argv[1:] if argv is None else argv,
+    out = Path(a.out_dir) if a.out_dir else HERE / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {"benchmark": "spn", "machine": info, "argv": a.argv,
                "note": a.note, "summary": summary, "runs": rows}
     (out / f"spn-{tag}.json").write_text(json.dumps(payload, indent=1) + "\n")
-    lines = [f"# SPN engine benchmark ({tag})", "", f"Machine: {describe(info)}.",
-             "The 2 CPU cores were shared with other jobs while this ran: the figures are lower bounds.", ""]
+    workers = sorted({r["workers"] for r in rows})
+    lines = [f"# SPN engine benchmark ({tag})", "", f"Machine: {describe(info)}; engine processes: "
+             f"{', '.join(map(str, workers))}.", ""]
+    if not final:
+        lines += ["(partial: the benchmark is still running or was cut short)", ""]
     if a.note:
         lines += [a.note, ""]
     lines += [f"Command: `python benchmarks/spn.py {' '.join(payload['argv'])}`", "",
@@ -124,8 +140,8 @@ def main(argv=None) -> int:
         lines.append(f"| {s['case']} | {s['strategy']} | {s['runs']} | {s['restarts']} | {sr} | "
                      f"{s['distinct_per_s_median']:.3g} | {s['ternary_per_s_median']:.3g} | {ttf} | {s['found_in']} |")
     (out / f"spn-{tag}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 0
+    if final:
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -45,8 +45,9 @@ def add_arguments(p) -> None:
     g.add_argument("--data", choices=["random", "exhaustive"], default=None, help="training data (default exhaustive)")
     g.add_argument("--strategy", default=None, help="training schedule name")
     g.add_argument("--coefficients", choices=["ternary", "integer", "half"], default=None, help="coefficient set")
+    g.add_argument("--workers", type=_int_arg("workers", minimum=1), default=None,
+                   help="processes on the CPU (default all cores; spn: all cores from m*k*n = 24, else 1)")
     g = p.add_argument_group("flip-graph engine")
-    g.add_argument("--workers", type=_int_arg("workers", minimum=1), default=None, help="parallel walks (default: all cores)")
     g.add_argument("--ring", choices=["Z", "Z2"], default=None, help="goal ring (default Z)")
     g.add_argument("--start", default=None, help="start from this scheme file")
     g.add_argument("--init", choices=["mixed", "standard", "strassen"], default=None,

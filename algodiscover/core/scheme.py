@@ -49,6 +49,9 @@ class Scheme:
     def __setattr__(self, name, value):
         raise AttributeError("Scheme is immutable")
 
+    def __reduce__(self):  # pickling (worker processes send schemes to the parent)
+        return (_rebuild, (tuple(self._shape), self._W_a, self._W_b, self._W_c, dict(self._provenance)))
+
     # ---- basic data -------------------------------------------------------------
     @property
     def shape(self) -> Shape:
@@ -296,3 +299,7 @@ def _combine(row, blocks):
         term = X if c == 1 else (-X if c == -1 else X * c)
         acc = term.copy() if acc is None and term is X else (term if acc is None else acc + term)
     return acc
+
+
+def _rebuild(shape, W_a, W_b, W_c, provenance):
+    return Scheme(shape, W_a, W_b, W_c, provenance=provenance)

@@ -28,9 +28,10 @@ from .device import resolve_device
 from .spn_strategies import COEFFICIENTS, SpnOptionError, Strategy, get_strategy
 
 ENGINE = "spn"
-OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "curves")
+OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "curves")
 DATA = ("exhaustive", "random")
 CURVE_TRACES = 5  # restarts traced in ``curves``
+PARALLEL_FROM = 24  # m*k*n from which ``workers`` defaults to all cores (smaller shapes: found in about a second)
 
 
 def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None = None, device: str = "cpu",
@@ -40,8 +41,14 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
 
     Options: ``batch`` (restarts trained at once), ``steps`` (steps per restart), ``data``
     (``exhaustive`` or ``random``), ``strategy`` (a name from ``spn_strategies``, optionally with
-    ``:key=value`` overrides), ``coefficients`` (``ternary``, ``integer`` or ``half``) and ``curves``
-    (a list that receives training-curve points).  Anything else raises ``SpnOptionError``.
+    ``:key=value`` overrides), ``coefficients`` (``ternary``, ``integer`` or ``half``), ``workers``
+    (processes on the CPU, each training its own batch; default all cores for m*k*n >= 24, where a
+    search takes seconds or more, else 1) and ``curves`` (a list that receives training-curve
+    points; one process).  Anything else raises ``SpnOptionError``.
+
+    Restart ``j`` depends on ``(seed, j)`` alone; worker ``w`` of ``W`` trains restarts ``w, w+W, ...``,
+    so a restart budget gives the same set of schemes for every number of workers (the order in which
+    they arrive may differ).
     """
     unknown = [k for k, v in options.items() if k not in OPTIONS and v is not None]
     if unknown:
@@ -78,10 +85,24 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
         raise SpnOptionError(f"seed must be a non-negative integer, got {seed!r}")
     dev = resolve_device(device)
+    workers = options.get("workers")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):
+        raise SpnOptionError(f"workers must be a positive integer, got {workers!r}")
+    if dev != "cpu" and workers not in (None, 1):
+        raise SpnOptionError("--workers applies to --device cpu; on a GPU one process trains a large --batch")
+    if curves is not None and workers not in (None, 1):
+        raise SpnOptionError("training curves are traced in one process: use workers=1 with curves")
+    if workers is None:
+        workers = 1 if (dev != "cpu" or curves is not None or s.m * s.k * s.n < PARALLEL_FROM) else (os.cpu_count() or 1)
+    budget = budget or Budget()
+    if budget.restarts is not None:
+        workers = max(1, min(int(workers), budget.restarts))
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
-    run = _Run(s, int(rank), int(seed), budget or Budget(), dev, on_progress, stop, strat, spec or f"default ({strat.name})",
+    run = _Run(s, int(rank), int(seed), budget, dev, on_progress, stop, strat, spec or f"default ({strat.name})",
                data, COEFFICIENTS[coefs], curves)
+    if workers > 1:
+        return SpnSearch(_Pool(run, int(workers)))
     return SpnSearch(run)
 
 
@@ -118,6 +139,7 @@ class _Run:
         self.shape, self.rank, self.seed, self.budget = shape, rank, seed, budget
         self.device, self.on_progress, self.stop = device, on_progress, stop
         self.strat, self.spec, self.data, self.coefs, self.curves = strat, spec, data, coefs, curves
+        self.offset, self.stride = 0, 1  # this run trains restarts offset, offset + stride, ...
 
     # ------------------------------------------------------------------ set-up
     def _setup(self):
@@ -143,7 +165,8 @@ class _Run:
         self._T_np = T.to(torch.float64).cpu().numpy()
         self.polished = 0
         self.T_norm2 = float(nnz)
-        self.B = st.batch if self.budget.restarts is None else max(1, min(st.batch, self.budget.restarts))
+        share = None if self.budget.restarts is None else -(-(self.budget.restarts - self.offset) // self.stride)
+        self.B = st.batch if share is None else max(1, min(st.batch, share))
         if self.data == "random":
             self.data_gen = torch.Generator(device="cpu").manual_seed(self.seed ^ 0x5EED)
 
@@ -453,10 +476,13 @@ class _Run:
 
         def take(n):
             nonlocal started
-            if limit is not None:
-                n = min(n, limit - started)
-            ids = list(range(started, started + max(n, 0)))
-            started += len(ids)
+            ids = []
+            while len(ids) < n:
+                j = self.offset + self.stride * started
+                if limit is not None and j >= limit:
+                    break
+                ids.append(j)
+                started += 1
             return ids
 
         ids = take(self.B)
@@ -519,7 +545,10 @@ class _Run:
                 best_round = min(best_round, float(res.min()))
                 if st.polish and st.polish_tol > 0:
                     bestc = res.argmin(1)
-                    near = ((res.min(1).values <= st.polish_tol) & (res.min(1).values > 1e-9)).nonzero().flatten()
+                    rmin = res.min(1).values
+                    near = ((rmin <= st.polish_tol) & (rmin > 1e-9)).nonzero().flatten()
+                    if len(near) > st.polish_max:
+                        near = near[torch.argsort(rmin[near])[:st.polish_max]]
                     for b in near.tolist():
                         ci = int(bestc[b])
                         Rb = [cands[ci][0][f][b].cpu().numpy() for f in range(3)]
@@ -614,3 +643,143 @@ class _Run:
         self.stats = {"restarts_done": done, "successes": successes, "distinct": self.distinct,
                       "best_residual": best_round, "best_continuous": best_cont, "steps": step,
                           "polished": self.polished}
+
+
+# ---------------------------------------------------------------------- worker processes
+STATS_EVERY = 0.5  # seconds between a worker's statistics messages
+
+
+def _worker_main(run: "_Run", offset: int, stride: int, out_queue, stop_event) -> None:
+    """Entry point of a worker process: train restarts offset, offset + stride, ... and send every
+    proven scheme (and now and then the statistics) to the parent."""
+    import signal
+    import time
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C reaches the whole group
+    flag = {"stop": False}
+
+    def on_term(signum, frame):
+        flag["stop"] = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    last = [0.0]
+
+    def on_progress(_p):
+        now = time.monotonic()
+        if now - last[0] >= STATS_EVERY:
+            last[0] = now
+            out_queue.put(("stats", offset, dict(getattr(run, "stats", {}))))
+
+    run.offset, run.stride = offset, stride
+    run.on_progress = on_progress
+    run.stop = lambda: flag["stop"] or stop_event.is_set()
+    run.budget = Budget(restarts=run.budget.restarts, time_limit=run.budget.time_limit, count=None,
+                        started=run.budget.started)  # CLOCK_MONOTONIC is shared by all processes
+    try:
+        for scheme in run.iterate():
+            out_queue.put(("scheme", offset, scheme))
+    except Exception as e:  # report, never hang the parent
+        out_queue.put(("error", offset, f"{type(e).__name__}: {e}"))
+    out_queue.put(("stats", offset, dict(getattr(run, "stats", {}))))
+    out_queue.put(("done", offset, None))
+
+
+class _Pool:
+    """``workers`` processes, each a ``_Run`` over its own stride of restart indices; the parent
+    proves every scheme again, keeps the distinct ones and enforces the budget."""
+
+    def __init__(self, run: "_Run", workers: int):
+        self.base, self.workers = run, workers
+        self.stats: dict = {}
+        self.distinct = 0
+
+    def _finished(self) -> bool:
+        b = self.base
+        if b.stop is not None and b.stop():
+            return True
+        if b.budget.time_up():
+            return True
+        return b.budget.count is not None and self.distinct >= b.budget.count
+
+    def _collect(self, per_worker: dict) -> None:
+        vals = list(per_worker.values())
+        tot = lambda k: sum(v.get(k, 0) for v in vals)  # noqa: E731
+        low = lambda k: min((v[k] for v in vals if k in v), default=float("inf"))  # noqa: E731
+        self.stats = {"restarts_done": tot("restarts_done"), "successes": tot("successes"),
+                      "distinct": self.distinct, "best_residual": low("best_residual"),
+                      "best_continuous": low("best_continuous"), "steps": tot("steps"),
+                      "polished": tot("polished"), "workers": self.workers}
+        if self.base.on_progress is not None:
+            self.base.on_progress(Progress(engine=ENGINE, restarts_done=self.stats["restarts_done"],
+                                           best_residual=self.stats["best_residual"], proven=self.distinct,
+                                           elapsed=self.base.budget.elapsed(),
+                                           extra={"successes": self.stats["successes"], "workers": self.workers}))
+
+    def iterate(self) -> Iterator[Scheme]:
+        import multiprocessing as mp
+        import queue as queue_mod
+        import time
+
+        from ..errors import AlgoDiscoverError
+        base = self.base
+        child = _Run(base.shape, base.rank, base.seed, base.budget, base.device, None, None, base.strat, base.spec,
+                     base.data, base.coefs, None)
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        q = ctx.Queue()
+        stop_event = ctx.Event()
+        procs = [ctx.Process(target=_worker_main, args=(child, w, self.workers, q, stop_event), daemon=True)
+                 for w in range(self.workers)]
+        for p in procs:
+            p.start()
+        alive = self.workers
+        per_worker: dict[int, dict] = {}
+        seen: set[str] = set()
+        errors: list[str] = []
+        try:
+            while alive > 0:
+                if self._finished():
+                    stop_event.set()
+                try:
+                    kind, w, payload = q.get(timeout=0.1)
+                except queue_mod.Empty:
+                    if not any(p.is_alive() for p in procs):
+                        break
+                    continue
+                if kind == "scheme":
+                    if base.budget.count is not None and self.distinct >= base.budget.count:
+                        continue  # enough: the workers are being stopped
+                    if not verify(payload, symbolic=False).ok:  # proven again here: nothing unproven leaves
+                        continue
+                    key = canonical_key(payload)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    self.distinct += 1
+                    self._collect(per_worker)
+                    yield payload
+                elif kind == "stats":
+                    per_worker[w] = payload
+                    self._collect(per_worker)
+                elif kind == "error":
+                    errors.append(payload)
+                elif kind == "done":
+                    alive -= 1
+        finally:
+            stop_event.set()
+            # drain while the workers finish: a worker exits only once its queue feeder has flushed
+            deadline = time.monotonic() + 5.0
+            while any(p.is_alive() for p in procs) and time.monotonic() < deadline:
+                try:
+                    kind, w, payload = q.get(timeout=0.05)
+                    if kind == "stats":
+                        per_worker[w] = payload
+                except (queue_mod.Empty, OSError, EOFError, ValueError):
+                    pass
+            for p in procs:
+                if p.is_alive():
+                    p.kill()
+                p.join(timeout=1.0)
+            q.close()
+            q.cancel_join_thread()
+            self._collect(per_worker)
+        if errors:
+            raise AlgoDiscoverError(f"an spn worker failed: {errors[0]}")

@@ -58,6 +58,7 @@ class Strategy:
     polish: bool = True             # near misses: greedy single-coefficient descent on the rounded candidate
     polish_tol: float = 12.0        # ... tried when the best rounded residual is at most this
     polish_moves: int = 40
+    polish_max: int = 128           # ... on at most this many slots per check (the nearest first; large GPU batches)
     polish_tabu: int = 0            # > 0: also take the least bad move when stuck (tabu search of this memory)
     abandon_at: float = 0.3         # fraction of the steps at which a restart far from exact is replaced
     abandon_tol: float = 1.0        # ... when its squared residual is above this

@@ -77,8 +77,8 @@ def test_other_coefficient_sets_are_proven(coefficients):
 
 
 def test_unknown_option_is_a_clear_error():
-    with pytest.raises(SpnOptionError, match="--workers does not apply to the spn engine"):
-        run_search("spn", "2x2x2", 7, seed=0, workers=4)
+    with pytest.raises(SpnOptionError, match="--ring does not apply to the spn engine"):
+        run_search("spn", "2x2x2", 7, seed=0, ring="Z2")
 
 
 def test_unknown_strategy_is_a_clear_error():
@@ -183,8 +183,48 @@ def test_cli_impossible_budget_exits_1_with_best_residual():
 def test_cli_bad_strategy_and_option():
     r = run_cli("discover!", "--shape", "2x2x2", "--rank", "7", "--strategy", "nope")
     assert r.returncode == 2 and "unknown strategy" in r.stderr and "Traceback" not in r.stderr
-    r = run_cli("discover!", "--shape", "2x2x2", "--rank", "7", "--workers", "2")
+    r = run_cli("discover!", "--shape", "2x2x2", "--rank", "7", "--init", "strassen")
     assert r.returncode == 2 and "does not apply to the spn engine" in r.stderr
+    r = run_cli("discover!", "--shape", "2x2x2", "--rank", "7", "--workers", "0")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_workers_prove_the_same_schemes_as_one_process():
+    # restart j depends on (seed, j) alone and worker w of W trains restarts w, w+W, ...: a restart
+    # budget gives the same distinct schemes whatever the number of processes
+    from algodiscover.core.canonical import canonical_key
+    keys = {}
+    for w in (1, 2, 3):
+        it = spn.search("2x2x2", 7, seed=3, budget=Budget(restarts=24, count=None), workers=w)
+        got = [canonical_key(s) for s in it]
+        assert len(got) == len(set(got))
+        keys[w] = set(got)
+        assert it.stats["restarts_done"] == 24
+    assert keys[1] and keys[1] == keys[2] == keys[3]
+
+
+def test_workers_honour_count_stop_and_time():
+    it = spn.search("2x2x2", 7, seed=0, budget=Budget(count=2), workers=2)
+    got = list(it)
+    assert len(got) == 2 and all(verify(s, symbolic=False).ok for s in got)
+    assert it.stats["workers"] == 2
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) > 5
+
+    t0 = time.monotonic()
+    assert list(spn.search("3x3x3", 14, seed=0, stop=stop, workers=2)) == []
+    assert list(spn.search("3x3x3", 14, seed=0, budget=Budget(time_limit=1.0), workers=2)) == []
+    assert time.monotonic() - t0 < 15
+
+
+def test_workers_option_errors():
+    with pytest.raises(SpnOptionError, match="workers must be a positive integer"):
+        run_search("spn", "2x2x2", 7, workers=0)
+    with pytest.raises(SpnOptionError, match="one process"):
+        run_search("spn", "2x2x2", 7, workers=2, curves=[])
 
 
 def test_cuda_without_gpu_is_a_clear_error():
@@ -230,7 +270,7 @@ def test_default_finds_a_proven_333_rank_23_deterministically():
     from algodiscover.core.canonical import canonical_key
     got = []
     for _ in range(2):
-        it = spn.search("3x3x3", 23, seed=0, budget=Budget(time_limit=120, count=1))
+        it = spn.search("3x3x3", 23, seed=0, budget=Budget(time_limit=120, count=1), workers=1)
         s = next(iter(it))
         it.close()
         assert s.rank == 23 and s.is_ternary and verify(s, symbolic=False).ok
