@@ -248,6 +248,7 @@ class _Run:
         if frozen is not None:  # rescaling would move frozen coefficients
             rs = rs & ~torch.stack([z.flatten(1).any(1) for z in frozen]).any(0)
         F = self.rescale(F, rs)
+        F_old = list(F)
         l1 = self._geom(frac, st.sparse_start, st.sparse0, st.sparse1).view(-1, 1, 1)
         mu_all = self._geom(frac, st.quant_start, st.quant0, st.quant1).view(-1, 1, 1)
         ridge = st.ridge
@@ -294,7 +295,25 @@ class _Run:
                 x[v], b = self.weighted_solve(G[v], M[v], w[v], extra[v])
                 bad[v] |= b
             F[f] = x
+        if st.extrapolate > 0:
+            F = self.extrapolate(F_old, F)
         return F, bad
+
+    def extrapolate(self, F_old, F):
+        """Line extrapolation after a sweep (ALS swamps): F + a (F - F_old) per slot, kept where the
+        tensor residual is lower; a grows by ``extrapolate_grow`` on success and falls back on failure."""
+        torch = self.torch
+        st = self.strat
+        if getattr(self, "_ext_a", None) is None or self._ext_a.shape[0] != F[0].shape[0]:
+            self._ext_a = torch.full((F[0].shape[0],), st.extrapolate, dtype=F[0].dtype, device=F[0].device)
+        a = self._ext_a.view(-1, 1, 1)
+        E = [f + a * (f - g) for f, g in zip(F, F_old)]
+        r0, r1 = self.residual(F), self.residual(E)
+        ok = (r1 < r0) & torch.isfinite(r1)
+        self._ext_a = torch.where(ok, (self._ext_a * st.extrapolate_grow).clamp(max=st.extrapolate_max),
+                                  torch.full_like(self._ext_a, st.extrapolate))
+        m = ok.view(-1, 1, 1)
+        return [torch.where(m, e, f) for e, f in zip(E, F)]
 
     def adam_loss(self, F, frac):
         torch = self.torch

@@ -73,6 +73,9 @@ class Strategy:
     quant_start: float = 0.6        # when the penalty toward the coefficient set starts
     quant0: float = 1e-3            # its weight at quant_start ...
     quant1: float = 1.0             # ... growing geometrically to this at the end
+    extrapolate: float = 0.0        # > 0: after each sweep try F + a (F - F_old), a starting here (0: off)
+    extrapolate_grow: float = 1.5   # ... a grows by this factor after a successful extrapolation
+    extrapolate_max: float = 4.0    # ... up to this
     als_staged: bool = False        # quantize W_a first, then W_b; W_c only through the least-squares repair
     # -- adam
     lr: float = 0.05
@@ -152,13 +155,14 @@ STRATEGIES: dict[str, Strategy] = {
     "als-long": Strategy("als-long", steps=2000, ridge=1e-2, ridge_end=1e-5),
     # W_a quantized first, then W_b; W_c only by the least-squares repair
     "als-staged": Strategy("als-staged", steps=2000, ridge=1e-2, ridge_end=1e-5, als_staged=True),
-    # progressive rounding: converge with sparsity pressure, then freeze the entries nearest to the
-    # coefficient set a fraction at a time, each freeze followed by LM-damped exact re-solves
+    # progressive rounding: converge with sparsity pressure (and line extrapolation after each sweep),
+    # then freeze the entries nearest to the coefficient set a fraction at a time, each freeze followed
+    # by LM-damped exact re-solves
     "als-round": Strategy("als-round", steps=1200, dtype="float32", ridge=3e-2, ridge_end=1e-4, lm=0.1,
                           progressive=True, freeze_start=0.3, freeze_tol=0.02, freeze_frac=0.08, freeze_min=2,
                           freeze_res=0.5, frozen_abandon=0.3, give_up=0.55, sparse_start=0.1, sparse1=0.01,
                           quant_start=0.3, quant0=1e-3, quant1=0.1, pull=0.05, check_every=10,
-                          abandon_at=0.4, abandon_tol=0.3),
+                          abandon_at=0.4, abandon_tol=0.3, extrapolate=0.5),
 }
 DEFAULT_STRATEGY = "als"
 DEFAULT_LARGE = "als-long"   # measured: <2,2,2>:7 92% vs 89% per restart with als; <2,3,3>:15 8.2% vs 3.1%,

@@ -263,6 +263,33 @@ def test_force_freeze_takes_the_nearest_free_entries():
     assert all(bool((a == b).all()) for a, b in zip(before, frozen))
 
 
+def test_extrapolation_never_raises_the_residual():
+    torch = pytest.importorskip("torch")
+    it = spn.search("2x2x2", 7, seed=0, budget=Budget(restarts=1), strategy="als-round")
+    run = it._run
+    run._setup()
+    assert run.strat.extrapolate > 0
+    g = torch.Generator().manual_seed(0)
+    old = [torch.randn(16, 7, 4, generator=g, dtype=torch.float64) for _ in range(3)]
+    new = [f + 0.1 * torch.randn(f.shape, generator=g, dtype=torch.float64) for f in old]
+    out = run.extrapolate(old, new)
+    r_new, r_out = run.residual(new), run.residual(out)
+    assert bool((r_out <= r_new + 1e-12).all())
+    moved = (r_out < r_new - 1e-12)
+    same = torch.stack([(a == b).flatten(1).all(1) for a, b in zip(out, new)]).all(0)
+    assert bool((moved | same).all())  # each slot: the extrapolated point where it is better, else unchanged
+    # a converging line (old -> new points toward the exact Strassen factors) is extended
+    from tests.conftest import STRASSEN
+    S = [torch.tensor(STRASSEN["W_a"], dtype=torch.float64), torch.tensor(STRASSEN["W_b"], dtype=torch.float64),
+         torch.tensor(STRASSEN["W_c"], dtype=torch.float64).T]
+    d = [torch.randn(7, 4, generator=g, dtype=torch.float64) for _ in range(3)]
+    run._ext_a = None
+    far = [(s + 0.2 * e).unsqueeze(0) for s, e in zip(S, d)]
+    near = [(s + 0.1 * e).unsqueeze(0) for s, e in zip(S, d)]
+    out = run.extrapolate(far, near)
+    assert float(run.residual(out)[0]) < float(run.residual(near)[0])
+
+
 @pytest.mark.slow
 def test_default_finds_a_proven_333_rank_23_deterministically():
     # Laderman's rank 23 is attainable; the default (als-round) must find a ternary scheme and the
