@@ -646,6 +646,8 @@ class _Run:
                                 adam[1][f][refill.to(self.device)] = 0
                             if frozen is not None:
                                 frozen[f][refill.to(self.device)] = False
+                        if getattr(self, "_ext_a", None) is not None:  # a new restart starts from scratch
+                            self._ext_a[refill.to(self.device)] = st.extrapolate
                     rid[refill] = torch.tensor(new, dtype=torch.long)
                     age[refill] = 0
                 if len(drop):
@@ -657,6 +659,8 @@ class _Run:
                         adam = [[a[kd] for a in adam[0]], [a[kd] for a in adam[1]]]
                     if frozen is not None:
                         frozen = [z[kd] for z in frozen]
+                    if getattr(self, "_ext_a", None) is not None:
+                        self._ext_a = self._ext_a[kd]
                     rid, age = rid[keep], age[keep]
                     ids = [i for i, k in zip(ids, keep.tolist()) if k]
         self.stats = {"restarts_done": done, "successes": successes, "distinct": self.distinct,

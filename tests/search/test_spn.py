@@ -189,18 +189,23 @@ def test_cli_bad_strategy_and_option():
     assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
-def test_workers_prove_the_same_schemes_as_one_process():
+@pytest.mark.parametrize("strategy", ["als", "als-round:steps=400,batch=5"])
+def test_workers_prove_the_same_schemes_as_one_process(strategy):
     # restart j depends on (seed, j) alone and worker w of W trains restarts w, w+W, ...: a restart
-    # budget gives the same distinct schemes whatever the number of processes
+    # budget gives the same distinct schemes whatever the number of processes (als-round: with slot
+    # refills and extrapolation state)
     from algodiscover.core.canonical import canonical_key
     keys = {}
     for w in (1, 2, 3):
-        it = spn.search("2x2x2", 7, seed=3, budget=Budget(restarts=24, count=None), workers=w)
-        got = [canonical_key(s) for s in it]
-        assert len(got) == len(set(got))
-        keys[w] = set(got)
+        it = spn.search("2x2x2", 7, seed=3, budget=Budget(restarts=24, count=None), workers=w, strategy=strategy)
+        got = {canonical_key(s): (s.provenance["restart"], s.provenance["step"]) for s in it}
+        keys[w] = got
         assert it.stats["restarts_done"] == 24
-    assert keys[1] and keys[1] == keys[2] == keys[3]
+    assert keys[1] and set(keys[1]) == set(keys[2]) == set(keys[3])
+    for w in (2, 3):  # a scheme from the same restart was found at the same step: the same trajectory
+        same = [k for k in keys[1] if keys[w][k][0] == keys[1][k][0]]
+        assert len(same) >= len(keys[1]) // 2
+        assert all(keys[w][k] == keys[1][k] for k in same)
 
 
 def test_workers_honour_count_stop_and_time():
