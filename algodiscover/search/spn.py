@@ -715,6 +715,11 @@ class _Pool:
         self.stats: dict = {}
         self.distinct = 0
 
+    def child_run(self) -> "_Run":
+        """The run each worker starts from (no callbacks: it must pickle where workers are spawned)."""
+        b = self.base
+        return _Run(b.shape, b.rank, b.seed, b.budget, b.device, None, None, b.strat, b.spec, b.data, b.coefs, None)
+
     def _finished(self) -> bool:
         b = self.base
         if b.stop is not None and b.stop():
@@ -744,8 +749,7 @@ class _Pool:
 
         from ..errors import AlgoDiscoverError
         base = self.base
-        child = _Run(base.shape, base.rank, base.seed, base.budget, base.device, None, None, base.strat, base.spec,
-                     base.data, base.coefs, None)
+        child = self.child_run()
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         q = ctx.Queue()
         stop_event = ctx.Event()

@@ -225,6 +225,16 @@ def test_workers_honour_count_stop_and_time():
     assert time.monotonic() - t0 < 15
 
 
+def test_worker_run_pickles_for_spawn_start():
+    # where fork is unavailable (macOS, Windows) workers are spawned: their run must pickle
+    import pickle
+    it = spn.search("3x3x3", 23, seed=0, budget=Budget(time_limit=5), workers=2)
+    pool = it._run
+    assert pool.workers == 2
+    back = pickle.loads(pickle.dumps(pool.child_run()))
+    assert (back.rank, back.seed, back.strat) == (23, 0, pool.base.strat)
+
+
 def test_workers_option_errors():
     with pytest.raises(SpnOptionError, match="workers must be a positive integer"):
         run_search("spn", "2x2x2", 7, workers=0)
