@@ -91,7 +91,7 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     if dev != "cpu" and workers not in (None, 1):
         raise SpnOptionError("--workers applies to --device cpu; on a GPU one process trains a large --batch")
     if curves is not None and workers not in (None, 1):
-        raise SpnOptionError("training curves are traced in one process: use workers=1 with curves")
+        raise SpnOptionError("training curves (--plot) are traced in one process: use --workers 1")
     if workers is None:
         workers = 1 if (dev != "cpu" or curves is not None or s.m * s.k * s.n < PARALLEL_FROM) else (os.cpu_count() or 1)
     budget = budget or Budget()
