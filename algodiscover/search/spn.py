@@ -786,8 +786,9 @@ class _Pool:
                 elif kind == "stats":
                     per_worker[w] = payload
                     self._collect(per_worker)
-                elif kind == "error":
+                elif kind == "error":  # the run cannot be trusted to go on as asked: stop them all
                     errors.append(payload)
+                    stop_event.set()
                 elif kind == "done":
                     alive -= 1
         finally:

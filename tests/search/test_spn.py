@@ -235,6 +235,25 @@ def test_worker_run_pickles_for_spawn_start():
     assert (back.rank, back.seed, back.strat) == (23, 0, pool.base.strat)
 
 
+def test_a_failing_worker_stops_the_search_with_a_clear_error(monkeypatch):
+    import multiprocessing as mp
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("the patched method reaches the workers only through fork")
+
+    real_loop = spn._Run._loop
+
+    def broken(self):  # worker 0 fails at once; worker 1 would search for the whole budget
+        if self.offset == 0:
+            raise RuntimeError("simulated failure in a worker")
+        yield from real_loop(self)
+
+    monkeypatch.setattr(spn._Run, "_loop", broken)
+    t0 = time.monotonic()
+    with pytest.raises(AlgoDiscoverError, match="an spn worker failed: RuntimeError: simulated failure"):
+        list(spn.search("3x3x4", 20, seed=0, workers=2, budget=Budget(time_limit=40)))  # rank 20: nothing to find
+    assert time.monotonic() - t0 < 20  # the failure stopped the other worker too
+
+
 def test_workers_option_errors():
     with pytest.raises(SpnOptionError, match="workers must be a positive integer"):
         run_search("spn", "2x2x2", 7, workers=0)
