@@ -21,7 +21,6 @@ the best level reached).  ``workers=1`` with a seed is reproducible.
 from __future__ import annotations
 
 import os
-import queue as queue_mod
 import signal
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ from ..core.transform import to_shape
 from ..core.verify import verify
 from ..errors import AlgoDiscoverError, DeviceError, RankError, SchemeError
 from . import Budget, Progress
+from ._workers import get_message, start_workers, stop_workers
 
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
@@ -314,14 +314,8 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
         report()
         return
 
-    import multiprocessing as mp
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    q = ctx.Queue()
-    stop_event = ctx.Event()
-    procs = [ctx.Process(target=_worker_main, args=((s, rank, seeds[w], starts[w], goal, params, w), q, stop_event),
-                         daemon=True) for w in range(n_workers)]
-    for p in procs:
-        p.start()
+    procs, q, stop_event = start_workers(
+        _worker_main, lambda w: ((s, rank, seeds[w], starts[w], goal, params, w),), n_workers)
     alive = n_workers
     errors: list[str] = []
     try:
@@ -329,10 +323,10 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
             if halted():
                 stop_event.set()
             try:
-                ev = q.get(timeout=0.1)
-            except queue_mod.Empty:
-                if not any(p.is_alive() for p in procs):
-                    break
+                ev = get_message(q, procs)
+            except EOFError:
+                break
+            if ev is None:
                 continue
             kind = ev[0]
             if kind == "progress":
@@ -343,27 +337,13 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
                 if sch is not None:
                     proven += 1
                     yield sch  # the consumer may stop here: the finally block ends the workers
-            elif kind == "error":
+            elif kind == "error":  # stop them all; the worker's own "done" follows
                 errors.append(ev[1])
-                alive -= 1
+                stop_event.set()
             elif kind == "done":
                 alive -= 1
     finally:
-        stop_event.set()
-        # keep draining the queue while the workers finish: a worker exits only once its
-        # queue feeder has flushed, so an undrained queue would hang it
-        deadline = time.monotonic() + 5.0
-        while any(p.is_alive() for p in procs) and time.monotonic() < deadline:
-            try:
-                q.get(timeout=0.05)
-            except (queue_mod.Empty, OSError, EOFError):
-                pass
-        for p in procs:
-            if p.is_alive():
-                p.kill()
-            p.join(timeout=1.0)
-        q.close()
-        q.cancel_join_thread()
+        stop_workers(procs, q, stop_event)
     if errors:
         raise AlgoDiscoverError(f"a flip-engine worker failed: {errors[0]}")
     report()

@@ -164,6 +164,7 @@ class _Run:
         self.T = T
         self._T_np = T.to(torch.float64).cpu().numpy()
         self.polished = 0
+        self._ext_a = None  # per slot: the current extrapolation step (strategy ``extrapolate``)
         self.T_norm2 = float(nnz)
         share = None if self.budget.restarts is None else -(-(self.budget.restarts - self.offset) // self.stride)
         self.B = st.batch if share is None else max(1, min(st.batch, share))
@@ -304,7 +305,7 @@ class _Run:
         tensor residual is lower; a grows by ``extrapolate_grow`` on success and falls back on failure."""
         torch = self.torch
         st = self.strat
-        if getattr(self, "_ext_a", None) is None or self._ext_a.shape[0] != F[0].shape[0]:
+        if self._ext_a is None or self._ext_a.shape[0] != F[0].shape[0]:
             self._ext_a = torch.full((F[0].shape[0],), st.extrapolate, dtype=F[0].dtype, device=F[0].device)
         a = self._ext_a.view(-1, 1, 1)
         E = [f + a * (f - g) for f, g in zip(F, F_old)]
@@ -646,7 +647,7 @@ class _Run:
                                 adam[1][f][refill.to(self.device)] = 0
                             if frozen is not None:
                                 frozen[f][refill.to(self.device)] = False
-                        if getattr(self, "_ext_a", None) is not None:  # a new restart starts from scratch
+                        if self._ext_a is not None:  # a new restart starts from scratch
                             self._ext_a[refill.to(self.device)] = st.extrapolate
                     rid[refill] = torch.tensor(new, dtype=torch.long)
                     age[refill] = 0
@@ -659,7 +660,7 @@ class _Run:
                         adam = [[a[kd] for a in adam[0]], [a[kd] for a in adam[1]]]
                     if frozen is not None:
                         frozen = [z[kd] for z in frozen]
-                    if getattr(self, "_ext_a", None) is not None:
+                    if self._ext_a is not None:
                         self._ext_a = self._ext_a[kd]
                     rid, age = rid[keep], age[keep]
                     ids = [i for i, k in zip(ids, keep.tolist()) if k]
@@ -743,34 +744,31 @@ class _Pool:
                                            extra={"successes": self.stats["successes"], "workers": self.workers}))
 
     def iterate(self) -> Iterator[Scheme]:
-        import multiprocessing as mp
-        import queue as queue_mod
-        import time
-
         from ..errors import AlgoDiscoverError
+        from ._workers import get_message, start_workers, stop_workers
         base = self.base
         child = self.child_run()
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        q = ctx.Queue()
-        stop_event = ctx.Event()
-        procs = [ctx.Process(target=_worker_main, args=(child, w, self.workers, q, stop_event), daemon=True)
-                 for w in range(self.workers)]
-        for p in procs:
-            p.start()
+        procs, q, stop_event = start_workers(_worker_main, lambda w: (child, w, self.workers), self.workers)
         alive = self.workers
         per_worker: dict[int, dict] = {}
         seen: set[str] = set()
         errors: list[str] = []
+
+        def keep_stats(msg):
+            if msg[0] == "stats":
+                per_worker[msg[1]] = msg[2]
+
         try:
             while alive > 0:
                 if self._finished():
                     stop_event.set()
                 try:
-                    kind, w, payload = q.get(timeout=0.1)
-                except queue_mod.Empty:
-                    if not any(p.is_alive() for p in procs):
-                        break
+                    msg = get_message(q, procs)
+                except EOFError:
+                    break
+                if msg is None:
                     continue
+                kind, w, payload = msg
                 if kind == "scheme":
                     if base.budget.count is not None and self.distinct >= base.budget.count:
                         continue  # enough: the workers are being stopped
@@ -784,7 +782,7 @@ class _Pool:
                     self._collect(per_worker)
                     yield payload
                 elif kind == "stats":
-                    per_worker[w] = payload
+                    keep_stats(msg)
                     self._collect(per_worker)
                 elif kind == "error":  # the run cannot be trusted to go on as asked: stop them all
                     errors.append(payload)
@@ -792,22 +790,7 @@ class _Pool:
                 elif kind == "done":
                     alive -= 1
         finally:
-            stop_event.set()
-            # drain while the workers finish: a worker exits only once its queue feeder has flushed
-            deadline = time.monotonic() + 5.0
-            while any(p.is_alive() for p in procs) and time.monotonic() < deadline:
-                try:
-                    kind, w, payload = q.get(timeout=0.05)
-                    if kind == "stats":
-                        per_worker[w] = payload
-                except (queue_mod.Empty, OSError, EOFError, ValueError):
-                    pass
-            for p in procs:
-                if p.is_alive():
-                    p.kill()
-                p.join(timeout=1.0)
-            q.close()
-            q.cancel_join_thread()
+            stop_workers(procs, q, stop_event, keep_stats)
             self._collect(per_worker)
         if errors:
             raise AlgoDiscoverError(f"an spn worker failed: {errors[0]}")

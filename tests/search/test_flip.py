@@ -211,3 +211,24 @@ def test_cli_signal_ends_all_workers_cleanly(sig):
     time.sleep(0.5)
     with pytest.raises(ProcessLookupError):  # no worker outlived the run
         os.killpg(p.pid, 0)
+
+
+def test_a_failing_flip_worker_stops_the_search_with_a_clear_error(monkeypatch):
+    import time
+
+    from algodiscover.search import flip
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("the patched walker reaches the workers only through fork")
+    real = flip._walker
+
+    def walker(shape, target, seed, start_bits, goal, params, stop, worker):
+        if worker == 0:
+            raise RuntimeError("simulated failure in a walker")
+        yield from real(shape, target, seed, start_bits, goal, params, stop, worker)
+
+    monkeypatch.setattr(flip, "_walker", walker)
+    t0 = time.monotonic()
+    with pytest.raises(AlgoDiscoverError, match="a flip-engine worker failed: RuntimeError: simulated failure"):
+        # rank 14 for <3,3,3> is below the proven bound: only the failure ends this before the budget
+        list(run_search("flip", "3x3x3", 14, seed=0, workers=2, budget=Budget(time_limit=40, count=None)))
+    assert time.monotonic() - t0 < 20
