@@ -7,9 +7,19 @@ queue.  These helpers hold the parts every engine needs the same way.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue as queue_mod
 import time
 from typing import Callable
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and ``taskset`` narrow;
+    ``os.cpu_count()`` reports the whole host)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
 
 def start_workers(target, args_for: Callable[[int], tuple], n: int):

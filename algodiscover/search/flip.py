@@ -34,7 +34,7 @@ from ..core.transform import to_shape
 from ..core.verify import verify
 from ..errors import AlgoDiscoverError, DeviceError, RankError, SchemeError
 from . import Budget, Progress
-from ._workers import get_message, start_workers, stop_workers
+from ._workers import available_cores, get_message, start_workers, stop_workers
 
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
@@ -237,7 +237,7 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     for name in DEFAULTS:
         if name in options and options[name] is not None:
             params[name] = _check_int(name, options[name], 1)
-    n_workers = (os.cpu_count() or 1) if workers is None else _check_int("workers", workers, 1)
+    n_workers = available_cores() if workers is None else _check_int("workers", workers, 1)
     budget = budget or Budget()
     stop = stop or (lambda: False)
     if seed is None:

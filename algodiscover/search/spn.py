@@ -93,7 +93,8 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     if curves is not None and workers not in (None, 1):
         raise SpnOptionError("training curves (--plot) are traced in one process: use --workers 1")
     if workers is None:
-        workers = 1 if (dev != "cpu" or curves is not None or s.m * s.k * s.n < PARALLEL_FROM) else (os.cpu_count() or 1)
+        from ._workers import available_cores
+        workers = 1 if (dev != "cpu" or curves is not None or s.m * s.k * s.n < PARALLEL_FROM) else available_cores()
     budget = budget or Budget()
     if budget.restarts is not None:
         workers = max(1, min(int(workers), budget.restarts))

@@ -254,6 +254,17 @@ def test_a_failing_worker_stops_the_search_with_a_clear_error(monkeypatch):
     assert time.monotonic() - t0 < 20  # the failure stopped the other worker too
 
 
+def test_default_workers_follow_the_cpu_affinity(monkeypatch):
+    import os
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    assert spn.search("3x3x3", 23, seed=0)._run.workers == 3                # m*k*n >= 24: all allowed cores
+    assert not isinstance(spn.search("2x2x2", 7, seed=0)._run, spn._Pool)  # small shapes: one process
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {5})
+    assert not isinstance(spn.search("3x3x3", 23, seed=0)._run, spn._Pool)
+
+
 def test_workers_option_errors():
     with pytest.raises(SpnOptionError, match="workers must be a positive integer"):
         run_search("spn", "2x2x2", 7, workers=0)
