@@ -34,15 +34,27 @@ def start_workers(target, args_for: Callable[[int], tuple], n: int):
     return procs, q, stop_event
 
 
-def get_message(q, procs, timeout: float = 0.1):
-    """The next message, or None when none came in ``timeout`` seconds; raises EOFError when no worker
-    is alive any more (nothing else can come)."""
-    try:
-        return q.get(timeout=timeout)
-    except queue_mod.Empty:
-        if not any(p.is_alive() for p in procs):
-            raise EOFError("no worker alive") from None
-        return None
+def receive(procs, q, stop_event, halted: Callable[[], bool], poll: float = 0.1):
+    """Yield the workers' messages (tuples whose first item is their kind) until every worker has
+    sent ``("done", ...)`` or none is alive.  ``halted()`` is asked between reads; when it says so,
+    the workers are told to stop (their last messages still come).  An ``"error"`` message also
+    stops them all; it is yielded for the engine to report."""
+    alive = len(procs)
+    while alive > 0:
+        if halted():
+            stop_event.set()
+        try:
+            msg = q.get(timeout=poll)
+        except queue_mod.Empty:
+            if not any(p.is_alive() for p in procs):
+                return
+            continue
+        if msg[0] == "done":
+            alive -= 1
+            continue
+        if msg[0] == "error":
+            stop_event.set()
+        yield msg
 
 
 def stop_workers(procs, q, stop_event, on_message: Callable[[tuple], None] | None = None,

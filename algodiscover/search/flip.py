@@ -34,7 +34,7 @@ from ..core.transform import to_shape
 from ..core.verify import verify
 from ..errors import AlgoDiscoverError, DeviceError, RankError, SchemeError
 from . import Budget, Progress
-from ._workers import available_cores, get_message, start_workers, stop_workers
+from ._workers import available_cores, receive, start_workers, stop_workers
 
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
@@ -316,18 +316,9 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
 
     procs, q, stop_event = start_workers(
         _worker_main, lambda w: ((s, rank, seeds[w], starts[w], goal, params, w),), n_workers)
-    alive = n_workers
     errors: list[str] = []
     try:
-        while alive > 0:
-            if halted():
-                stop_event.set()
-            try:
-                ev = get_message(q, procs)
-            except EOFError:
-                break
-            if ev is None:
-                continue
+        for ev in receive(procs, q, stop_event, halted):
             kind = ev[0]
             if kind == "progress":
                 stats[ev[1]["worker"]] = ev[1]
@@ -337,11 +328,8 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
                 if sch is not None:
                     proven += 1
                     yield sch  # the consumer may stop here: the finally block ends the workers
-            elif kind == "error":  # stop them all; the worker's own "done" follows
+            elif kind == "error":  # receive() has stopped the others
                 errors.append(ev[1])
-                stop_event.set()
-            elif kind == "done":
-                alive -= 1
     finally:
         stop_workers(procs, q, stop_event)
     if errors:

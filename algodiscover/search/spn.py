@@ -746,11 +746,10 @@ class _Pool:
 
     def iterate(self) -> Iterator[Scheme]:
         from ..errors import AlgoDiscoverError
-        from ._workers import get_message, start_workers, stop_workers
+        from ._workers import receive, start_workers, stop_workers
         base = self.base
         child = self.child_run()
         procs, q, stop_event = start_workers(_worker_main, lambda w: (child, w, self.workers), self.workers)
-        alive = self.workers
         per_worker: dict[int, dict] = {}
         seen: set[str] = set()
         errors: list[str] = []
@@ -760,16 +759,8 @@ class _Pool:
                 per_worker[msg[1]] = msg[2]
 
         try:
-            while alive > 0:
-                if self._finished():
-                    stop_event.set()
-                try:
-                    msg = get_message(q, procs)
-                except EOFError:
-                    break
-                if msg is None:
-                    continue
-                kind, w, payload = msg
+            for msg in receive(procs, q, stop_event, self._finished):
+                kind, _, payload = msg
                 if kind == "scheme":
                     if base.budget.count is not None and self.distinct >= base.budget.count:
                         continue  # enough: the workers are being stopped
@@ -785,11 +776,8 @@ class _Pool:
                 elif kind == "stats":
                     keep_stats(msg)
                     self._collect(per_worker)
-                elif kind == "error":  # the run cannot be trusted to go on as asked: stop them all
+                elif kind == "error":  # receive() has stopped the others: the run cannot go on as asked
                     errors.append(payload)
-                    stop_event.set()
-                elif kind == "done":
-                    alive -= 1
         finally:
             stop_workers(procs, q, stop_event, keep_stats)
             self._collect(per_worker)
