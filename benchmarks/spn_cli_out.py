@@ -48,7 +48,7 @@ def main(argv=None) -> int:
             ok += s.verify(symbolic=False).ok
             keys.add(canonical_key(s))
             ternary += s.is_ternary
-    row = {"command": " ".join(cmd[:-4] + ["--out", "DIR/"]), "exit": r.returncode, "seconds": round(wall, 1),
+    row = {"command": " ".join("DIR/" if c == f"{out}/" else c for c in cmd), "exit": r.returncode, "seconds": round(wall, 1),
            "files": len(files), "reproven": ok, "distinct_keys": len(keys), "ternary": ternary,
            "files_per_s": round(len(files) / wall, 3), "stderr_tail": r.stderr.strip().splitlines()[-1:]}
     print(json.dumps(row))
