@@ -55,7 +55,22 @@ class Budget:
 
 @dataclass
 class Progress:
-    """A snapshot an engine reports: enough for a one-line status display."""
+    """A snapshot an engine reports; the one set of progress fields for every engine.
+
+    Fields (the CLI shows each of them, cluster runs fill them in the same way):
+
+    - ``engine``; ``elapsed`` seconds since the search started
+    - ``restarts_done``: units of work finished; ``unit`` says what a unit is (``"restarts"`` for the
+      gradient/ALS engine, ``"walks"`` for flip walks, ``"tasks"`` for cluster tasks)
+    - ``proven``: distinct proven schemes so far (engines that do not deduplicate report what they yielded)
+    - ``best_rank``: the lowest rank reached (flip: the walk's rank, mod p; ``None`` where the rank is fixed)
+    - ``best_residual``: the lowest rounded residual of a candidate not yet proven (``None`` before any
+      candidate was checked; 0 once one was proven)
+    - ``rate``: units per second (``None`` until measurable); ``extra``: engine-specific figures
+      (flips/s, rank levels, ...)
+
+    Budget left (time and restarts) is computed from :class:`Budget` by whoever displays it.
+    """
 
     engine: str
     restarts_done: int = 0
@@ -63,6 +78,16 @@ class Progress:
     proven: int = 0
     elapsed: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    unit: str = "restarts"
+    best_rank: int | None = None
+    rate: float | None = None
+
+    @property
+    def done(self) -> int:
+        return self.restarts_done
+
+
+PROGRESS_FIELDS = ("elapsed", "budget_left", "done", "proven", "best_rank", "best_residual", "rate")
 
 
 def engine_names() -> list[str]:
