@@ -37,3 +37,11 @@ class EngineNotFound(AlgoDiscoverError, LookupError):
 
 class VerificationError(AlgoDiscoverError, ValueError):
     """A scheme failed exact verification where a proven one was required."""
+
+
+class ReplayError(AlgoDiscoverError, ValueError):
+    """A scheme file whose search cannot be re-run (old provenance, a GPU run, ...)."""
+
+
+class InternalError(AlgoDiscoverError, RuntimeError):
+    """A defect of algodiscover itself (a crashed worker, ...): exit 3, not bad input."""

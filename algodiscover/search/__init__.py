@@ -8,6 +8,13 @@ Every engine module exposes::
 It yields only schemes that passed exact verification (``verify``); the caller
 deduplicates.  ``budget`` bounds the work; ``stop()`` returning True asks the engine to
 finish the current step and return; ``on_progress(Progress)`` is called now and then.
+Engines also expose ``replay(provenance) -> Iterator[Scheme]``: re-run, deterministically, the search
+that produced a scheme with this provenance (``algodiscover.provenance``), so that ``discover --replay FILE``
+can compare canonical keys; it raises :class:`~algodiscover.errors.ReplayError` (one line: why not, e.g. an
+old provenance, a GPU run, a time-bounded multi-worker walk) when that cannot be done.  Every engine yields
+schemes of rank <= the rank asked, deduplicates by canonical key, keeps ``.stats`` (a dict with at least
+``restarts_done``, ``restarts_proven`` and ``proven``) and defaults ``workers`` the same way.
+
 Engines import heavy dependencies (torch, numba) inside their module, which is loaded
 lazily from here, so ``import algodiscover`` stays fast.
 """
