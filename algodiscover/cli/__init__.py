@@ -25,6 +25,11 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message):  # noqa: D401
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
 
+    def format_help(self):
+        for hook in getattr(self, "help_hooks", ()):  # help text computed only when --help is asked
+            hook(self)
+        return super().format_help()
+
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="algodiscover",
@@ -41,6 +46,8 @@ def build_parser() -> ArgumentParser:
 def _run(parser: ArgumentParser, argv) -> int:
     try:
         args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # the command line, for provenance
+        args.prog = parser.prog
         return int(args.func(args) or 0)
     except AlgoDiscoverError as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
@@ -70,7 +77,8 @@ def main(argv=None) -> int:
 def discover_main(argv=None) -> int:
     """Entry point of ``discover ...`` (same as ``algodiscover discover ...``)."""
     from . import discover
-    parser = ArgumentParser(prog="discover", description=discover.DESCRIPTION)
+    parser = ArgumentParser(prog="discover", description=discover.DESCRIPTION,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     discover.add_arguments(parser)
     parser.set_defaults(func=discover.run)
     return _run(parser, argv)

@@ -5,11 +5,16 @@ from __future__ import annotations
 from ..errors import FormatError, VerificationError
 
 
-def pick_scheme(path, fmt=None, index=None):
+class NotProven(VerificationError):
+    """A scheme that fails exact verification where a writer needs an algorithm (the CLI exits 1)."""
+
+
+def pick_scheme(path, fmt=None, index=None, *, verb: str = "export"):
     """The scheme of a file (the ``index``-th, 1-based, when it holds several), refused unless proven.
 
     Schemes valid only modulo 2 pass (their ring is stated as Z2 wherever they are shown);
-    schemes that fail exact verification are refused.
+    schemes that fail exact verification raise :class:`NotProven`, whose message names why and
+    ``algodiscover verify``.
     """
     from ..formats import load_all
     items = load_all(path, fmt)
@@ -24,5 +29,13 @@ def pick_scheme(path, fmt=None, index=None):
     scheme = items[index - 1][1]
     v = scheme.verify()
     if not (v.ok or v.ring == "Z2"):
-        raise VerificationError(f"{path}: refusing to render a scheme that fails exact verification ({v.summary()})")
+        raise NotProven(f"refusing to {verb} {path}: it is not an algorithm, it fails exact verification "
+                        f"({v.n_failures} Brent equations fail); see 'algodiscover verify {path}'")
     return scheme
+
+
+def refuse(prog: str, e: NotProven) -> int:
+    import sys
+    from .output import EXIT_NOT_PROVEN
+    print(f"{prog}: error: {e}", file=sys.stderr)
+    return EXIT_NOT_PROVEN

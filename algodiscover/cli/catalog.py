@@ -70,6 +70,7 @@ def register(sub) -> None:
     g.add_argument("--results", default=None, metavar="DIR",
                    help="the best scheme per shape and rank as DIR/{m}x{k}x{n}-r{rank}.json, plus DIR/INDEX.md")
     q.add_argument("--shape", default=None, help="only this shape (any order)")
+    q.add_argument("--force", action="store_true", help="--out: overwrite files already in DIR")
     q.set_defaults(func=run_export)
 
 
@@ -272,28 +273,49 @@ def run_import(args) -> int:
     return 0 if (skipped == 0 and bad_files == 0) else 1
 
 
+def _out_dir(path: str, flag: str) -> Path:
+    d = Path(path)
+    if d.exists() and not d.is_dir():
+        raise FormatError(f"{flag} {d} is a file; {flag} names a directory (one JSON file per scheme is written into it)")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FormatError(f"cannot create directory {d}: {e.strerror or e}") from None
+    return d
+
+
 def run_export(args) -> int:
     from ..catalog.results import export_results, write_index
     from ..formats import save
+    target = Path(args.out or args.results)
+    if target.exists() and not target.is_dir():  # before opening anything
+        flag = "--out" if args.out else "--results"
+        raise FormatError(f"{flag} {target} is a file; {flag} names a directory (one JSON file per scheme is "
+                          f"written into it)")
     cat, path = _open(args, readonly=True)
     if cat is None and args.out:
         return _empty(path)
     with (cat if cat is not None else _Null()):
         if args.results:
-            written = export_results(cat, args.results, shape=args.shape) if cat is not None else []
-            index = write_index(args.results)
+            d = _out_dir(args.results, "--results")
+            written = export_results(cat, d, shape=args.shape) if cat is not None else []
+            index = write_index(d)
             print(f"wrote {len(written)} scheme file(s) into {args.results} and {index}")
             return 0
-        d = Path(args.out)
-        d.mkdir(parents=True, exist_ok=True)
-        n = 0
-        for e in cat.entries(shape=args.shape, with_data=True):
-            s = e.scheme()  # re-verified
+        entries = cat.entries(shape=args.shape, with_data=True)
+        names = []
+        for e in entries:
             m, k, nn = e.shape
             suffix = "-z2" if e.ring == "Z2" else ""
-            save(s, d / f"{m}x{k}x{nn}-r{e.rank}{suffix}-{e.canonical_key[:12]}.json")
-            n += 1
-        print(f"wrote {n} scheme file(s) into {d}")
+            names.append(f"{m}x{k}x{nn}-r{e.rank}{suffix}-{e.canonical_key[:12]}.json")
+        there = [nm for nm in names if (target / nm).exists()]
+        if there and not args.force:
+            raise FormatError(f"{len(there)} of the {len(names)} files already exist in {target} (e.g. {there[0]}); "
+                              f"use --force to overwrite them")
+        d = _out_dir(args.out, "--out")
+        for e, nm in zip(entries, names):
+            save(e.scheme(), d / nm)  # re-verified
+        print(f"wrote {len(names)} scheme file(s) into {d}")
     return 0
 
 

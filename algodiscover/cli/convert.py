@@ -13,11 +13,15 @@ def register(sub) -> None:
                                    "scheme exactly and write OUT (format from --to or its suffix). Nothing is "
                                    "written when a scheme fails verification (exit 1); a scheme valid only "
                                    "modulo 2 is written only to formats that record it (json, perminov). "
-                                   "Formats: json, perminov, npz, exp, m, bb, sms.")
+                                   "Formats: json, perminov, npz, exp, m, bb, sms; output suffixes .json, .npz, "
+                                   ".exp, .m, .bb, .txt (Benson-Ballard), .sms, anything else needs --to. An "
+                                   "existing OUT is never replaced without --force.")
     p.add_argument("input", metavar="IN", help="scheme file to read")
     p.add_argument("output", metavar="OUT", help="file to write (for sms: X, X.sms or X_L.sms names the triple)")
     p.add_argument("--from", dest="src_fmt", default=None, help="input format (default: detected)")
-    p.add_argument("--to", dest="dst_fmt", default=None, help="output format (default: from OUT's suffix, else json)")
+    p.add_argument("--to", dest="dst_fmt", default=None,
+                   help="output format (default: from OUT's suffix; an unknown or missing suffix is an error)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing OUT")
     p.add_argument("--key", action="append", default=None,
                    help="only the archive entry with this key, e.g. 2,2,2 (repeatable)")
     p.set_defaults(func=run)
@@ -27,6 +31,14 @@ def run(args) -> int:
     from ..errors import FormatError
     from ..formats import Z2_CAPABLE, output_format, load_all, save_all
     from pathlib import Path
+    from .output import check_new_file
+    out_fmt = output_format(Path(args.output), args.dst_fmt)  # before reading anything
+    if out_fmt == "sms":
+        from ..formats import plinopt
+        for target in plinopt.triple_paths(Path(args.output)).values():
+            check_new_file(target, args.force, what="OUT")
+    else:
+        check_new_file(args.output, args.force, what="OUT")
     items = load_all(args.input, args.src_fmt)
     if args.key:
         known = {k for k, _ in items}
@@ -35,7 +47,6 @@ def run(args) -> int:
             raise FormatError(f"{args.input} has no entry {missing[0]!r}"
                               + (f"; keys: {', '.join(sorted(k for k in known if k))}" if any(known) else ""))
         items = [(k, s) for k, s in items if k in args.key]
-    out_fmt = output_format(Path(args.output), args.dst_fmt)
     refused = []
     for key, scheme in items:
         v = verify(scheme)
@@ -51,6 +62,7 @@ def run(args) -> int:
         return 1
     paths = save_all(items, args.output, out_fmt)
     rings = sorted({verify(s).ring for _, s in items})
+    rings = ["Z2 (valid mod 2 only)" if r == "Z2" else r for r in rings]
     print(f"wrote {len(items)} scheme{'s' if len(items) != 1 else ''} ({'/'.join(rings)}) as {out_fmt} to "
           f"{', '.join(str(p) for p in paths)}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import signal
 import sys
 import time
@@ -13,9 +14,9 @@ from ..core.canonical import canonical_key, normalize_signs
 from ..core.scheme import Scheme
 from ..core.shape import parse_shape
 from ..core.verify import verify
-from ..errors import FormatError, RankError
+from ..errors import FormatError, RankError, ShapeError
 from ..search import Budget, Progress, engine_names, run_search
-from .output import ProgressLine, render_scheme
+from .output import ProgressDisplay, check_new_file, render_scheme
 
 DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most --rank multiplications."
 
@@ -23,35 +24,91 @@ DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most
 ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init")
 
 
+DEFAULTS_LINE = ("defaults: --seed: random (drawn, printed and recorded in each scheme's provenance, so the run can "
+                 "be repeated); --time-limit: none; --restarts: none; --count: 1 (stop at the first proven scheme); "
+                 "--engine: spn; --device: cpu.")
+
+
 def add_arguments(p) -> None:
-    p.add_argument("--shape", required=True, help="matrix shape m x k x n, e.g. 2x2x2 or 2,3,4 (any order)")
-    p.add_argument("--rank", required=True, type=_int_arg("rank"), help="number of multiplications r")
+    p.add_argument("--shape", default=None, help="matrix shape m x k x n, e.g. 2x2x2 or 2,3,4 (any order); required "
+                                                 "unless --replay")
+    p.add_argument("--rank", default=None, type=_int_arg("rank"),
+                   help="number of multiplications r (schemes of a lower rank are kept too, and said so); required "
+                        "unless --replay")
     p.add_argument("--engine", default="spn", help=f"search engine (default spn; available: {', '.join(engine_names())})")
-    p.add_argument("--seed", type=_int_arg("seed", minimum=0), default=None, help="random seed (same seed, same result)")
-    p.add_argument("--restarts", type=_int_arg("restarts", minimum=1), default=None, help="stop after this many restarts")
-    p.add_argument("--time-limit", type=_float_arg("time-limit"), default=None, help="stop after this many wall-clock seconds")
-    p.add_argument("--count", type=_int_arg("count", minimum=1), default=1, help="stop after this many distinct proven schemes (default 1)")
+    p.add_argument("--seed", type=_int_arg("seed", minimum=0), default=None,
+                   help="random seed (default: random, drawn, printed and recorded; the same seed and options "
+                        "give the same result)")
+    p.add_argument("--restarts", type=_int_arg("restarts", minimum=1), default=None,
+                   help="stop after this many restarts (flip: walks) (default: no limit)")
+    p.add_argument("--time-limit", type=_float_arg("time-limit"), default=None,
+                   help="stop after this many wall-clock seconds (default: no limit)")
+    p.add_argument("--count", type=_int_arg("count", minimum=1), default=1,
+                   help="stop after this many distinct proven schemes (default 1; more than 1 needs --out DIR/)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    p.add_argument("--out", default=None, help="write the scheme to FILE.json, or one file per distinct scheme into DIR/")
-    p.add_argument("--format", default="text", choices=["text", "json", "latex"], help="how to print the result")
-    p.add_argument("--force", action="store_true", help="allow a rank below the proven lower bound")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    p.add_argument("--out", default=None,
+                   help="write the scheme to FILE (.json, .exp, .m, .npz, .txt, ...; with --count 1), or one file per "
+                        "distinct scheme into DIR/ (files already there are kept)")
+    p.add_argument("--format", default="text", choices=["text", "json", "latex"], help="how to print the result (default text)")
+    p.add_argument("--force", action="store_true",
+                   help="search below the proven lower bound; overwrite an existing --out FILE or --plot FILE")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress display (it is shown only on a terminal)")
     p.add_argument("--plot", default=None, metavar="FILE", help="save the training curves (SPN engine) to FILE.png/.svg/.pdf")
     p.add_argument("--db", default=None, metavar="PATH", help="catalogue to add proven schemes to (default: $ALGODISCOVER_DB or the user's data directory)")
     p.add_argument("--no-catalog", action="store_true", help="do not add proven schemes to the catalogue")
+    p.add_argument("--replay", default=None, metavar="FILE",
+                   help="re-run the search recorded in FILE's provenance; exit 0 when it finds the same scheme "
+                        "(canonical key), 1 another, 2 when it cannot be replayed (the reason is printed)")
     g = p.add_argument_group("SPN engine (StrassenNets)")
-    g.add_argument("--batch", type=_int_arg("batch", minimum=1), default=None, help="restarts trained at once")
-    g.add_argument("--steps", type=_int_arg("steps", minimum=1), default=None, help="optimisation steps per restart")
+    g.add_argument("--batch", type=_int_arg("batch", minimum=1), default=None, help="restarts trained at once (default: the strategy's)")
+    g.add_argument("--steps", type=_int_arg("steps", minimum=1), default=None, help="optimisation steps per restart (default: the strategy's)")
     g.add_argument("--data", choices=["random", "exhaustive"], default=None, help="training data (default exhaustive)")
-    g.add_argument("--strategy", default=None, help="training schedule name")
-    g.add_argument("--coefficients", choices=["ternary", "integer", "half"], default=None, help="coefficient set")
+    g.add_argument("--strategy", default=None, metavar="NAME[:key=value,...]",
+                   help="training schedule (default: 'default'); the names and keys are listed at the end of --help")
+    g.add_argument("--coefficients", choices=["ternary", "integer", "half"], default=None, help="coefficient set (default ternary)")
     g.add_argument("--workers", type=_int_arg("workers", minimum=1), default=None,
                    help="processes on the CPU (default all cores; spn: all cores from m*k*n = 24, else 1)")
     g = p.add_argument_group("flip-graph engine")
-    g.add_argument("--ring", choices=["Z", "Z2"], default=None, help="goal ring (default Z)")
+    g.add_argument("--ring", choices=["Z", "Z2"], default=None,
+                   help="goal ring (default Z: lift to the integers and prove; Z2: stop at schemes valid mod 2 only)")
     g.add_argument("--start", default=None, help="start from this scheme file")
     g.add_argument("--init", choices=["mixed", "standard", "strassen"], default=None,
                    help="start without --start: standard algorithm, Strassen on 2x2x2 blocks, or mixed (default)")
+    p.help_hooks = [_help_epilog]  # filled in when --help is formatted (cli.ArgumentParser.format_help)
+
+
+def strategy_help() -> str:
+    """The SPN strategy names and their keys, read from the registry (torch-free) when --help is asked."""
+    import textwrap
+    from dataclasses import fields
+    from ..search import spn_strategies as st
+    names = sorted(st.STRATEGIES)
+    keys = [f.name for f in fields(st.Strategy) if f.name != "name"]
+    wrap = lambda text: textwrap.fill(text, width=100, subsequent_indent="  ", break_on_hyphens=False)  # noqa: E731
+    return "\n".join([
+        wrap(f"SPN strategies (--strategy NAME or NAME:key=value,...): {', '.join(names)}, default "
+             f"(= {st.DEFAULT_STRATEGY} up to m*k*n = {st.SMALL}, {st.DEFAULT_ROUND} from m*k*n = {st.ROUND_FROM}, "
+             f"else {st.DEFAULT_LARGE})."),
+        wrap(f"strategy keys: {', '.join(keys)}."),
+        wrap("example: --strategy als:repair=0,steps=500"),
+    ])
+
+
+def _help_epilog(parser) -> None:
+    import textwrap
+    if getattr(parser, "_epilog_done", False):
+        return
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parts = [textwrap.fill(DEFAULTS_LINE, width=100, subsequent_indent="  ")]
+    try:
+        parts.append(strategy_help())
+    except ImportError as e:  # pragma: no cover - a broken installation
+        parts.append(f"(SPN strategies unavailable: {e})")
+    parts.append(textwrap.fill("exit status: 0 a scheme was proven (over ZT/Z/Q; with --ring Z2: valid mod 2 only); "
+                               "1 the budget ended without one; 2 bad input; 3 internal error.", width=100,
+                               subsequent_indent="  "))
+    parser.epilog = "\n\n".join(parts)
+    parser._epilog_done = True
 
 
 def _int_arg(name, minimum=None):
@@ -84,43 +141,54 @@ _ArgError = argparse.ArgumentTypeError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("discover", help="search for a proven algorithm", description=DESCRIPTION)
+    p = sub.add_parser("discover", help="search for a proven algorithm", description=DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
     p.set_defaults(func=run)
 
 
 class _Writer:
-    """Writes proven schemes as soon as they are found: one file, or one file per scheme in a directory."""
+    """Writes proven schemes as soon as they are found: one file (the one printed), or one file per scheme in a
+    directory.  Everything about the target is checked before the search starts."""
 
-    def __init__(self, out: str | None, shape):
+    def __init__(self, out: str | None, shape, *, count: int = 1, force: bool = False):
         self.dir = None
         self.file = None
+        self.kept = 0  # DIR/: files already there (same canonical key: the same algorithm) left as they were
+        self.force = force
         if out is None:
             return
         path = Path(out)
         if out.endswith(("/", "\\")) or path.is_dir():
+            if path.exists() and not path.is_dir():
+                raise FormatError(f"--out {out}: {path} is a file, not a directory")
             try:
                 path.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise FormatError(f"cannot create output directory {out}: {e.strerror or e}") from None
             self.dir = path
         else:
-            if not path.parent.exists():
-                raise FormatError(f"cannot write {out}: directory {path.parent} does not exist")
+            if count > 1:
+                raise FormatError(f"--count {count} with --out {out}: a file holds one scheme; use a directory, "
+                                  f"--out {out.rsplit('.', 1)[0] if '.' in Path(out).name else out}/ "
+                                  f"(one file per distinct scheme)")
+            from ..formats import output_format
+            output_format(path, None)  # an unknown suffix is bad input now, not after the search
+            check_new_file(path, force)
             self.file = path
-        self.shape = shape
-        self.best_adds = None
 
     def write(self, scheme: Scheme, key: str) -> Path | None:
         from ..formats import save
         if self.dir is not None:
             s = scheme.shape
-            return save(scheme, self.dir / f"{s.m}x{s.k}x{s.n}-r{scheme.rank}-{key[:12]}.json")
-        if self.file is not None:
-            adds = scheme.additions_naive
-            if self.best_adds is None or adds < self.best_adds:  # keep the sparsest one found
-                self.best_adds = adds
-                return save(scheme, self.file)
+            target = self.dir / f"{s.m}x{s.k}x{s.n}-r{scheme.rank}-{key[:12]}.json"
+            if target.exists() and not self.force:
+                self.kept += 1
+                return None
+            return save(scheme, target)
+        if self.file is not None:  # --count 1: the one scheme found, which is also the one printed
+            written, self.file = save(scheme, self.file), None
+            return written
         return None
 
 
@@ -154,6 +222,11 @@ class _Stopper:
 
 
 def run(args) -> int:
+    if args.replay is not None:
+        from .replay import run_replay
+        return run_replay(args)
+    if args.shape is None or args.rank is None:
+        raise ShapeError("--shape and --rank are required (or --replay FILE)")
     shape = parse_shape(args.shape)
     rank = args.rank
     if rank <= 0:
@@ -166,10 +239,11 @@ def run(args) -> int:
         raise EngineNotFound(f"unknown engine {args.engine!r}; available: {', '.join(engine_names())}")
     from ..search.device import resolve_device
     device = resolve_device(args.device)
-    writer = _Writer(args.out, shape)
+    writer = _Writer(args.out, shape, count=args.count, force=args.force)
     if args.plot:
         from ..render.plots import check_plot_path
         check_plot_path(args.plot)
+        check_new_file(args.plot, args.force, what="--plot")
     out = sys.stdout
     from ..catalog import CatalogWriter
     catalog = None if args.no_catalog else CatalogWriter(args.db)  # batched; failures are warnings
@@ -183,10 +257,42 @@ def run(args) -> int:
                       file=sys.stderr)
 
 
+def _command(args) -> str:
+    """The command line as the user typed it (the CLI's own ``command`` provenance key)."""
+    from ..provenance import command_line
+    argv = getattr(args, "argv", None)
+    if argv is None:
+        return command_line()
+    return command_line([getattr(args, "prog", "discover"), *argv])
+
+
+def with_cli_provenance(scheme: Scheme, args, *, engine: str, seed, options: dict, device: str,
+                        seconds: float) -> Scheme:
+    """The scheme with the CLI's own ``command``; for an engine that does not yet record the provenance schema
+    itself, the CLI fills in what it knows through :func:`provenance.search_record` -- without ``schema``, since
+    the engine's resolved options are unknown to it (such a file says so when replayed)."""
+    from .. import provenance
+    prov = dict(scheme.provenance)
+    updates: dict = {"command": _command(args)}
+    if prov.get("schema") != provenance.SCHEMA:
+        rec = provenance.search_record(engine, strategy=options.get("strategy"), seed=seed,
+                                       workers=options.get("workers"), device=device)
+        rec.pop("schema")
+        rec.pop("options")  # unknown to the CLI: recording {} would claim "no options"
+        rec["seconds"] = round(seconds, 3)
+        updates.update({k: v for k, v in rec.items() if k not in prov and v is not None and k != "command"})
+    return scheme.with_provenance(**updates)
+
+
 def _run(args, shape, rank, device, writer, catalog, out) -> int:
     if rank >= shape.naive_rank:
+        from .. import provenance
         print(f"rank {rank} >= m*k*n = {shape.naive_rank}: the standard algorithm already fits the budget", file=sys.stderr)
-        std = Scheme.standard(shape).with_provenance(engine="standard")
+        rec = provenance.search_record("standard", options={}, seed=None, workers=1, device="cpu",
+                                       start=provenance.start_record("standard"), shape=f"{shape.m}x{shape.k}x{shape.n}",
+                                       rank=shape.naive_rank)
+        rec = provenance.result_record(rec, completed_by=["standard"], seconds=0.0, command=_command(args))
+        std = Scheme.standard(shape).with_provenance(**rec)
         verify(std)
         writer.write(std, canonical_key(std))
         if catalog is not None:
@@ -200,9 +306,14 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
         options["curves"] = curves
     elif args.plot:
         print(f"--plot: the {args.engine} engine records no training curves; no plot written", file=sys.stderr)
+    seed = args.seed
+    if seed is None:  # drawn here, passed to the engine, printed and recorded: every run can be repeated
+        seed = secrets.randbelow(2**31)
     budget = Budget(restarts=args.restarts, time_limit=args.time_limit, count=args.count)
-    progress = ProgressLine(enabled=not args.quiet and sys.stderr.isatty())
-    seen: dict[str, Scheme] = {}
+    progress = ProgressDisplay(enabled=not args.quiet, budget=budget)
+    z2 = options.get("ring") == "Z2"
+    seen: dict[str, Scheme] = {}  # the one place where the CLI deduplicates (by canonical key)
+    below: list[int] = []
     last: list[Progress] = []
     stopper = _Stopper()
 
@@ -218,25 +329,30 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     interrupted = False
     with stopper:
         try:
-            for scheme in run_search(args.engine, shape, rank, seed=args.seed, budget=budget, device=device,
+            for scheme in run_search(args.engine, shape, rank, seed=seed, budget=budget, device=device,
                                      on_progress=on_progress, stop=stop, **options):
                 scheme = normalize_signs(scheme)  # same algorithm, signs moved to the outputs
                 v = verify(scheme, symbolic=False)  # engines verify; this is the CLI's own guard
-                if not v.ok and not (v.ring == "Z2" and options.get("ring") == "Z2"):
+                if not v.ok and not (v.ring == "Z2" and z2):
+                    continue
+                if scheme.rank > rank:
                     continue
                 key = canonical_key(scheme)
                 if key in seen:
                     continue
+                scheme = with_cli_provenance(scheme, args, engine=args.engine, seed=seed, options=options,
+                                             device=device, seconds=time.monotonic() - t0)
                 seen[key] = scheme
+                if scheme.rank < rank:
+                    below.append(scheme.rank)
                 writer.write(scheme, key)
                 if catalog is not None:
-                    catalog.add(scheme.with_provenance(**{k: v for k, v in (
-                        ("engine", args.engine), ("seed", args.seed), ("strategy", options.get("strategy")),
-                        ("seconds", round(time.monotonic() - t0, 3)))
-                        if v is not None and k not in scheme.provenance}))
+                    catalog.add(scheme)
                 if not first_printed:
                     verify(scheme)  # the sympy cross-check too, for small schemes
                     progress.clear()
+                    if scheme.rank < rank:
+                        print(f"found rank {scheme.rank} < {rank} asked", file=sys.stderr)
                     print(render_scheme(scheme, args.format), file=out)
                     out.flush()
                     first_printed = True
@@ -256,14 +372,25 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
             print(f"--plot: {e}", file=sys.stderr)
     if seen:
         where = f"; written to {args.out}" if args.out else ""
-        msg = f"proven {len(seen)} distinct scheme(s) for {shape.angle()} of rank {rank} in {elapsed:.1f} s{where}"
+        if writer.kept:
+            where += f" ({writer.kept} already there, kept)"
+        rings = {verify(sch).ring for sch in seen.values()}
+        what = (f"{len(seen)} distinct scheme(s) valid mod 2 only (not an integer algorithm)" if rings == {"Z2"}
+                else f"{len(seen)} distinct scheme(s)")
+        verb = "found" if rings == {"Z2"} else "proven"
+        lower = ""
+        if below:
+            lower = (f"; {len(below)} of rank < {rank} asked (best rank {min(below)})" if len(seen) > 1
+                     else f"; rank {below[0]} < {rank} asked")
+        msg = (f"{verb} {what} for {shape.angle()} of rank <= {rank} in {elapsed:.1f} s{lower}; seed {seed}{where}"
+               if below else f"{verb} {what} for {shape.angle()} of rank {rank} in {elapsed:.1f} s; seed {seed}{where}")
         if interrupted:
             msg += " (interrupted; everything proven so far is kept)"
         print(msg, file=sys.stderr)
         return 0
     best = last[0].best_residual if last else None
-    best_s = f"{best:.3g}" if isinstance(best, (int, float)) else "n/a"
+    best_s = f"{best:.3g}" if isinstance(best, (int, float)) and best == best and best != float("inf") else "—"
     why = "interrupted" if interrupted else "budget ended"
-    print(f"no proven scheme for {shape.angle()} of rank {rank}: {why} after {elapsed:.1f} s; best residual {best_s}",
-          file=sys.stderr)
+    print(f"no proven scheme for {shape.angle()} of rank {rank}: {why} after {elapsed:.1f} s; best residual {best_s}; "
+          f"seed {seed}", file=sys.stderr)
     return 1

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from ..errors import FormatError
-from ._pick import pick_scheme
+from ._pick import NotProven, pick_scheme, refuse
+from .output import check_new_file
 
 
 def register(sub) -> None:
@@ -15,7 +14,9 @@ def register(sub) -> None:
                                    "amsmath, compiles with pdflatex), a fragment for pasting, or text formulas.")
     p.add_argument("file", help="scheme file")
     p.add_argument("--format", default="latex", choices=["latex", "text"], help="output format (default latex)")
-    p.add_argument("--out", default=None, help="write to this file instead of standard output")
+    p.add_argument("--out", default=None, help="write to this file instead of standard output (never over an "
+                                               "existing file unless --force)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     p.add_argument("--fragment", action="store_true", help="LaTeX: only the align* block (for pasting into a paper)")
     p.add_argument("--matrices", action="store_true", help="LaTeX: add W_a, W_b, W_c as bmatrix")
     p.add_argument("--naming", default="compact", choices=["compact", "index"],
@@ -26,7 +27,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    scheme = pick_scheme(args.file, args.fmt, args.index)
+    out = check_new_file(args.out, args.force) if args.out is not None else None  # before any work
+    try:
+        scheme = pick_scheme(args.file, args.fmt, args.index, verb="export")
+    except NotProven as e:
+        return refuse("algodiscover export", e)
     if args.format == "latex":
         from ..render.latex import scheme_to_latex
         text = scheme_to_latex(scheme, fragment=args.fragment, matrices=args.matrices)
@@ -35,18 +40,15 @@ def run(args) -> int:
         text = scheme_to_text(scheme, naming=args.naming)
     if not text.endswith("\n"):
         text += "\n"
-    if args.out is None:
+    if out is None:
         sys.stdout.write(text)
         return 0
-    out = Path(args.out)
-    if not out.parent.exists():
-        raise FormatError(f"cannot write {out}: directory {out.parent} does not exist")
-    if out.is_dir():
-        raise FormatError(f"cannot write {out}: it is a directory")
     try:
         out.write_text(text, encoding="utf-8")
     except OSError as e:
         raise FormatError(f"cannot write {out}: {e.strerror or e}") from None
-    print(f"wrote {out} ({scheme.shape.angle()} rank {scheme.rank}, ring {scheme.verification.ring})",
+    ring = scheme.verification.ring
+    ring = "Z2: valid mod 2 only, not an integer algorithm" if ring == "Z2" else ring
+    print(f"wrote {out} ({scheme.shape.angle()} rank {scheme.rank}, ring {ring})",
           file=sys.stderr)
     return 0

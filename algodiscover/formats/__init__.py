@@ -26,7 +26,7 @@ from ..errors import FormatError, VerificationError
 from . import alphatensor, benson_ballard, exp_format, json_format, maple, perminov, plinopt
 
 __all__ = ["load", "load_all", "save", "save_all", "FORMATS", "ALIASES", "Z2_CAPABLE", "format_name", "detect_format",
-           "output_format"]
+           "output_format", "OUTPUT_SUFFIXES"]
 
 FORMATS = {
     "json": json_format,
@@ -148,16 +148,27 @@ def load(path, fmt: str | None = None) -> Scheme:
     return items[0][1]
 
 
+#: output suffixes and the format each one means (``.txt`` is Benson–Ballard, as in the README)
+OUTPUT_SUFFIXES = {"json": "json", "npz": "npz", "exp": "exp", "m": "m", "bb": "bb", "txt": "bb", "sms": "sms"}
+
+
 def output_format(p: Path, fmt: str | None) -> str:
-    """The format a file would be written in: ``fmt``, else by suffix (``X_L.sms`` -> sms), else json."""
+    """The format a file would be written in: ``fmt``, else by its suffix (``OUTPUT_SUFFIXES``; ``X_L.sms`` ->
+    sms).  A missing or unknown suffix is a FormatError naming the known suffixes and ``--to``/``fmt=``:
+    nothing is ever written as JSON under a name that says otherwise."""
     if fmt is not None:
         return format_name(fmt)
+    p = Path(p)
     suffix = p.suffix.lower().lstrip(".")
-    if suffix == "json":
-        return "json"
     if p.name.lower().endswith(("_l.sms", "_r.sms", "_p.sms")):
         return "sms"
-    return _BY_SUFFIX.get(suffix, "json")
+    if suffix in OUTPUT_SUFFIXES:
+        return OUTPUT_SUFFIXES[suffix]
+    known = ", ".join("." + k for k in OUTPUT_SUFFIXES)
+    what = f"its suffix .{suffix} is unknown" if suffix else "it has no suffix"
+    raise FormatError(f"cannot tell which format to write {p.name} in: {what}; known suffixes: {known} "
+                      f"(.txt is Benson-Ballard), or name the format with --to (fmt= in Python): "
+                      f"{', '.join(sorted(FORMATS))}")
 
 
 def _check_writable(scheme: Scheme, name: str, allow_z2: bool) -> None:

@@ -134,9 +134,9 @@ def tex_escape(text: str) -> str:
 
 def _ring_words(ring: str) -> str:
     return {"ZT": "valid over every ring (coefficients in $\\{-1,0,1\\}$)",
-            "Z": "valid over every commutative ring (integer coefficients)",
+            "Z": "valid over every ring (integer coefficients)",
             "Q": "valid over fields of characteristic 0 (rational coefficients)",
-            "Z2": "valid only modulo 2",
+            "Z2": "valid only modulo 2 (not an integer algorithm)",
             "invalid": "NOT a valid algorithm (exact verification fails)"}.get(ring, tex_escape(ring))
 
 
@@ -149,16 +149,22 @@ def scheme_to_latex(scheme: Scheme, *, fragment: bool = True, matrices: bool = F
     """
     if per_line < 1:
         raise ValueError("per_line must be at least 1")
+    v = scheme.verify()
+    if not (v.ok or v.ring == "Z2"):
+        from ..errors import VerificationError
+        raise VerificationError(f"refusing to typeset a scheme that fails exact verification as an algorithm "
+                                f"({v.summary()})")
     body = _align(scheme, per_line)
     if matrices:
         body += "\n" + matrices_latex(scheme)
     s = scheme.shape
     max_cols = max(scheme.rank if scheme.rank <= s.c_size else s.c_size, s.a_size, s.b_size, 10)
     if fragment:
+        if v.ring == "Z2":
+            body = "% VALID MOD 2 ONLY: not an integer algorithm (exact verification over Z fails)\n" + body
         if matrices and max_cols > 10:
             body = f"% the matrices need \\setcounter{{MaxMatrixCols}}{{{max_cols}}} in the preamble\n" + body
         return body
-    v = scheme.verify()
     mt = scheme.metrics()
     angle = f"$\\langle {s.m},{s.k},{s.n}\\rangle$"
     title = f"A bilinear algorithm for {angle} with {scheme.rank} multiplications"

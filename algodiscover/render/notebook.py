@@ -15,7 +15,12 @@ MAX_LATEX_PRODUCTS = 60
 def _header(scheme: Scheme) -> tuple[str, str]:
     v = scheme.verify()
     mt = scheme.metrics()
-    return v.ring, f"nnz {mt['nnz']}, additions (naive) {mt['additions_naive']}"
+    ring = v.ring
+    if ring == "Z2":
+        ring = "Z2 (valid mod 2 only, not an integer algorithm)"
+    elif not v.ok:
+        ring = f"{ring}: NOT A VALID ALGORITHM ({v.n_failures} Brent equations fail)"
+    return ring, f"nnz {mt['nnz']}, additions (naive) {mt['additions_naive']}"
 
 
 def scheme_latex_repr(scheme: Scheme) -> str:

@@ -104,8 +104,6 @@ def test_render_laderman_report(cli, tmp_path):
     (["render", "{ok}", "--out", "{tmp}/g.jpg"], "expected a file ending in"),
     (["render", "{ok}", "--out", "{tmp}/nodir/g.png"], "does not exist"),
     (["render", "{ok}", "--out", "{tmp}/g.png", "--dpi", "0"], "dpi"),
-    (["render", "{bad}", "--out", "{tmp}/g.png"], "fails exact verification"),
-    (["export", "{bad}"], "fails exact verification"),
     (["export", "{ok}", "--out", "{tmp}/nodir/s.tex"], "does not exist"),
     (["export", "{ok}", "--format", "pdf"], "invalid choice"),
     (["export", "{ok}", "--index", "2"], "out of range"),
@@ -115,6 +113,13 @@ def test_bad_input(cli, strassen_file, invalid_file, tmp_path, args, word):
     subst = {"missing": str(tmp_path / "missing.json"), "ok": strassen_file, "bad": invalid_file, "tmp": str(tmp_path)}
     line = _one_line_error(cli(*[a.format(**subst) for a in args]))
     assert word in line
+
+
+@pytest.mark.parametrize("args", [["render", "{bad}", "--out", "{tmp}/g.png"], ["export", "{bad}"]])
+def test_invalid_scheme_refused_exit_1(cli, invalid_file, tmp_path, args):
+    """Not an algorithm: refused like 'verify' reports it (exit 1), one line naming 'verify'."""
+    line = _one_line_error(cli(*[a.format(bad=invalid_file, tmp=str(tmp_path)) for a in args]), code=1)
+    assert "fails exact verification" in line and "algodiscover verify" in line
 
 
 # ---- discover --plot with a stand-in engine registered under the SPN engine's name -------
