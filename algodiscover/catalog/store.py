@@ -411,39 +411,63 @@ class Catalog:
         rows = self._query(f"SELECT {', '.join(_COLUMNS)}, data FROM schemes WHERE id = ?", (int(entry_id),))
         return _entry(rows[0], True) if rows else None
 
-    def classify(self, *, shape=None, time_limit: float = 10.0) -> dict:
+    def classify(self, *, shape=None, time_limit: float = 10.0, total_time: float | None = None,
+                 on_progress=None) -> dict:
         """Sort unclassified rows into equivalence classes under the symmetry group.
 
         A row joins the class of the first representative (same fingerprint) it is proven equivalent to
         (transformation checked exactly); it founds a new class when every candidate is proven *not*
-        equivalent; it stays unclassified when a check ends 'unknown'.  Returns counts.
+        equivalent; it stays unclassified when a check ends 'unknown'.  ``time_limit`` bounds one
+        equivalence check; ``total_time`` the whole call: when it runs out the rows not reached stay
+        unclassified (``not_reached``), and every check is cut to the time left.  ``on_progress(done, total)``
+        is called after each row.  Returns counts: joined, new_classes, undecided, not_reached, total, seconds.
         """
+        import time as _time
         from ..formats.json_format import parse
         from ..symmetry import EQUIVALENT, UNKNOWN, equivalent
         if self.readonly:
             raise CatalogError(f"catalogue {self.path} was opened read-only")
+        t0 = _time.monotonic()
+        end = None if total_time is None else t0 + float(total_time)
         todo = [e for e in self.entries(shape=shape, with_data=True) if e.class_id is None]
         todo.sort(key=lambda e: e.id)
-        stats = {"joined": 0, "new_classes": 0, "undecided": 0}
+        stats = {"joined": 0, "new_classes": 0, "undecided": 0, "not_reached": 0, "total": len(todo)}
         reps_cache: dict[int, object] = {}
-        for e in todo:
+        for i, e in enumerate(todo):
+            if end is not None and _time.monotonic() >= end:
+                stats["not_reached"] = len(todo) - i
+                break
             scheme = parse(e.data, source=f"catalogue entry {e.id}")
             reps = self._query("SELECT id, data FROM schemes WHERE fingerprint = ? AND class_id = id AND id != ?"
                                " ORDER BY id", (e.fingerprint, e.id))
-            cls, undecided = None, False
+            cls, undecided, cut = None, False, False
             for rid, data in reps:
+                limit = time_limit
+                if end is not None:
+                    left = end - _time.monotonic()
+                    if left <= 0:
+                        cut = True
+                        break
+                    limit = left if limit is None else min(limit, left)
                 rep = reps_cache.get(rid) or parse(data, source=f"catalogue entry {rid}")
                 reps_cache[rid] = rep
-                res = equivalent(rep, scheme, time_limit=time_limit)
+                res = equivalent(rep, scheme, time_limit=limit)
                 if res.verdict == EQUIVALENT:
                     cls = rid
                     break
                 undecided = undecided or res.verdict == UNKNOWN
+            if cls is None and cut:
+                stats["not_reached"] = len(todo) - i
+                break
             if cls is None and undecided:
                 stats["undecided"] += 1
-                continue
-            stats["joined" if cls is not None else "new_classes"] += 1
-            self._execute_write("UPDATE schemes SET class_id = ? WHERE id = ?", (cls if cls is not None else e.id, e.id))
+            else:
+                stats["joined" if cls is not None else "new_classes"] += 1
+                self._execute_write("UPDATE schemes SET class_id = ? WHERE id = ?",
+                                    (cls if cls is not None else e.id, e.id))
+            if on_progress is not None:
+                on_progress(i + 1, len(todo))
+        stats["seconds"] = round(_time.monotonic() - t0, 3)
         return stats
 
     def _execute_write(self, sql: str, params=()) -> None:
@@ -473,12 +497,21 @@ class Catalog:
         return [{**r, "classes": len(r["classes"])} for _, r in sorted(out.items())]
 
     def best(self) -> list[dict]:
-        """Per sorted shape in the catalogue: the smallest rank proven over ZT/Z/Q (and mod 2 only)."""
+        """Per sorted shape in the catalogue, the smallest rank of each kind:
+
+        ``catalog_rank`` over ZT/Z/Q (= ``catalog_rank_rational``), ``catalog_rank_integer`` over ZT/Z,
+        ``catalog_rank_mod2`` of schemes valid *only* modulo 2, and ``catalog_rank_mod2_valid``: the smallest
+        rank that holds modulo 2 (integer schemes hold modulo 2 too), to compare with the literature's
+        mod-2 column.
+        """
         rows = self._query(
-            "SELECT sm, sk, sn, MIN(CASE WHEN ring != 'Z2' THEN rank END), MIN(CASE WHEN ring = 'Z2' THEN rank END),"
-            " COUNT(*) FROM schemes GROUP BY sm, sk, sn ORDER BY sm * sk * sn, sm, sk, sn")
-        return [{"shape": Shape(a, b, c), "catalog_rank": r, "catalog_rank_mod2": r2, "count": cnt}
-                for a, b, c, r, r2, cnt in rows]
+            "SELECT sm, sk, sn, MIN(CASE WHEN ring IN ('ZT', 'Z', 'Q') THEN rank END),"
+            " MIN(CASE WHEN ring = 'Z2' THEN rank END), COUNT(*),"
+            " MIN(CASE WHEN ring IN ('ZT', 'Z') THEN rank END), MIN(CASE WHEN ring IN ('ZT', 'Z', 'Z2') THEN rank END)"
+            " FROM schemes GROUP BY sm, sk, sn ORDER BY sm * sk * sn, sm, sk, sn")
+        return [{"shape": Shape(a, b, c), "catalog_rank": r, "catalog_rank_mod2": r2, "count": cnt,
+                 "catalog_rank_integer": ri, "catalog_rank_rational": r, "catalog_rank_mod2_valid": rm}
+                for a, b, c, r, r2, cnt, ri, rm in rows]
 
 
 def _str_or_none(x):

@@ -47,16 +47,25 @@ def register(sub) -> None:
     q.add_argument("--format", default="text", choices=["text", "json", "latex"], help="output format")
     q.set_defaults(func=run_show)
 
-    q = cs.add_parser("best", parents=[db], help="best catalogued rank per shape beside the literature")
+    q = cs.add_parser("best", parents=[db], help="best catalogued rank per shape beside the literature",
+                      description="Per shape: the catalogue's best integer (Z here: ZT/Z schemes), rational (Q here: "
+                                  "ZT/Z/Q) and mod-2 rank (mod 2 here: every scheme valid modulo 2), each beside the "
+                                  "literature's best known rank for the same ring, and the lower bound.")
     q.add_argument("--all", action="store_true", help="also list tabulated shapes the catalogue lacks")
     q.add_argument("--json", action="store_true", help="one JSON object per line")
     q.add_argument("--markdown", action="store_true", help="a Markdown table (for the README)")
     q.add_argument("--plot", default=None, metavar="FILE", help="also draw the table into FILE (png/pdf/svg)")
+    q.add_argument("--force", action="store_true", help="overwrite an existing --plot FILE")
     q.set_defaults(func=run_best)
 
     q = cs.add_parser("classes", parents=[db], help="sort catalogued schemes into equivalence classes")
     q.add_argument("--shape", default=None, help="only this shape (any order)")
-    q.add_argument("--time-limit", type=float, default=10.0, help="seconds per equivalence check (default 10)")
+    q.add_argument("--time-limit", type=_seconds("time-limit"), default=None,
+                   help="seconds for the whole command (default: no limit); it ends within the limit plus about "
+                        "2 s and leaves the rows not reached unclassified")
+    q.add_argument("--check-limit", type=_seconds("check-limit"), default=10.0,
+                   help="seconds per equivalence check (default 10); a check cut short leaves its row unclassified")
+    q.add_argument("--quiet", "-q", action="store_true", help="no progress display (shown only on a terminal)")
     q.set_defaults(func=run_classes)
 
     q = cs.add_parser("import", parents=[db], help="add the proven schemes of files or directories")
@@ -115,16 +124,65 @@ def run_list(args) -> int:
     return 0
 
 
+def _seconds(name):
+    def conv(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--{name} must be a number of seconds, got {text!r}") from None
+        if not v > 0 or v == float("inf"):
+            raise argparse.ArgumentTypeError(f"--{name} must be a positive number of seconds, got {text!r}")
+        return v
+    conv.__name__ = name
+    return conv
+
+
+class _CountProgress:
+    """A rich progress bar over rows (stderr, only on a terminal)."""
+
+    def __init__(self, enabled: bool, what: str):
+        from .output import _isatty
+        self.enabled = enabled and _isatty(sys.stderr)
+        self.what = what
+        self._p = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._p is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            self._p = Progress(TextColumn(self.what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                               console=Console(file=sys.stderr), transient=True)
+            self._p.start()
+            self._task = self._p.add_task(self.what, total=total)
+        self._p.update(self._task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self._p is not None:
+            self._p.stop()
+            self._p = None
+
+
 def run_classes(args) -> int:
     from ..catalog import Catalog, resolve_path
     path = resolve_path(args.db)
     if not path.exists():
         return _empty(path)
-    with Catalog(path) as cat:
-        stats = cat.classify(shape=args.shape, time_limit=args.time_limit)
-        rows = cat.classes(shape=args.shape)
-    print(f"classified: {stats['joined']} joined a class, {stats['new_classes']} founded one, "
+    progress = _CountProgress(not args.quiet, "classifying")
+    try:
+        with Catalog(path) as cat:
+            stats = cat.classify(shape=args.shape, time_limit=args.check_limit, total_time=args.time_limit,
+                                 on_progress=progress)
+            rows = cat.classes(shape=args.shape)
+    finally:
+        progress.close()
+    print(f"classified {stats['total'] - stats['not_reached']} of {stats['total']} unclassified scheme(s) in "
+          f"{stats['seconds']:.1f} s: {stats['joined']} joined a class, {stats['new_classes']} founded one, "
           f"{stats['undecided']} undecided (equivalence unknown)")
+    if stats["not_reached"]:
+        print(f"time limit ({args.time_limit:g} s) reached: {stats['not_reached']} scheme(s) not reached, left "
+              f"unclassified ('?' in catalog list); run 'catalog classes' again to continue")
     print(f"{'shape':<8} {'rank':>4} {'schemes':>8} {'classes':>8} {'unclassified':>12}")
     for r in rows:
         print(f"{_shape_str(r['shape']):<8} {r['rank']:>4} {r['schemes']:>8} {r['classes']:>8} {r['unclassified']:>12}")
@@ -153,44 +211,18 @@ def run_show(args) -> int:
     return 0
 
 
-def best_rows(cat, include_all: bool = False) -> list[dict]:
-    """Rows for ``catalog best``: per sorted shape, catalogue rank beside the literature."""
-    from ..core.bounds import best_known_rank, literature_table, lower_bound
-    rows = {tuple(r["shape"]): r for r in (cat.best() if cat is not None else [])}
-    if include_all:
-        for s in literature_table():
-            rows.setdefault(tuple(s), {"shape": s, "catalog_rank": None, "catalog_rank_mod2": None, "count": 0})
-    out = []
-    for key in sorted(rows, key=lambda s: (s[0] * s[1] * s[2], s)):
-        r = rows[key]
-        s = r["shape"]
-        out.append({"shape": s, "catalog_rank": r["catalog_rank"], "best_known": best_known_rank(s),
-                    "lower_bound": lower_bound(s), "catalog_rank_mod2": r["catalog_rank_mod2"],
-                    "best_known_mod2": best_known_rank(s, "mod2"), "count": r["count"]})
-    return out
-
-
-def _status(r) -> str:
-    c, b, lb = r["catalog_rank"], r["best_known"], r["lower_bound"]
-    if c is None:
-        return "-"
-    if c == lb:
-        return "optimal (meets the lower bound)"
-    if b is None:
-        return ""
-    if c < b:
-        return "BELOW the best known rank"
-    return "matches the best known" if c == b else f"+{c - b} over the best known"
-
-
 def run_best(args) -> int:
+    from ..catalog.tables import best_ranks
     cat, path = _open(args, readonly=True)
     try:
-        rows = best_rows(cat, include_all=args.all)
+        table = best_ranks(cat, include_all=args.all)
     finally:
         if cat is not None:
             cat.close()
+    rows = table.rows()
     if args.plot:
+        from .output import check_new_file
+        check_new_file(args.plot, args.force, what="--plot")
         try:
             from ..render.plots import plot_best_ranks
         except ImportError as e:
@@ -208,21 +240,7 @@ def run_best(args) -> int:
             return _empty(path)
         print("the catalogue holds no scheme yet", file=sys.stderr)
         return 0
-    dash = lambda x: "-" if x is None else str(x)  # noqa: E731
-    if args.markdown:
-        print("| shape | catalogue rank | best known rank | lower bound | status |")
-        print("|---|---|---|---|---|")
-        for r in rows:
-            print(f"| {_shape_str(r['shape'])} | {dash(r['catalog_rank'])} | {dash(r['best_known'])} | "
-                  f"{r['lower_bound']} | {_status(r)} |")
-        return 0
-    mod2 = any(r["catalog_rank_mod2"] is not None for r in rows)
-    extra = f" {'mod 2 only':>10} {'best mod 2':>10}" if mod2 else ""
-    print(f"{'shape':<9} {'catalogue':>9} {'best known':>10} {'lower bound':>11}{extra}  status")
-    for r in rows:
-        extra = f" {dash(r['catalog_rank_mod2']):>10} {dash(r['best_known_mod2']):>10}" if mod2 else ""
-        print(f"{_shape_str(r['shape']):<9} {dash(r['catalog_rank']):>9} {dash(r['best_known']):>10} "
-              f"{r['lower_bound']:>11}{extra}  {_status(r)}")
+    print(table.to_markdown() if args.markdown else table.to_text())
     return 0
 
 

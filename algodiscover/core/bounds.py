@@ -24,6 +24,7 @@ class RankFacts:
     best_rank_mod2: int | None
     lower_bound: int | None  # from the literature table
     first_found: str
+    best_rank_ternary: int | None = None  # coefficients in {-1, 0, 1} (column added in the 2026 table)
 
 
 def _int_or_none(text: str) -> int | None:
@@ -48,6 +49,7 @@ def literature_table() -> dict[Shape, RankFacts]:
                 best_rank_mod2=_int_or_none(row["best_rank_mod2"]),
                 lower_bound=_int_or_none(row["lower_bound"]),
                 first_found=row["first_found"],
+                best_rank_ternary=_int_or_none(row.get("best_rank_ternary", "")),
             )
     return out
 
@@ -73,8 +75,10 @@ def lower_bound(shape) -> int:
 
 
 def best_known_rank(shape, ring: str = "general") -> int | None:
-    """Best known rank for the shape: ring 'general' (any field), 'integer' or 'mod2'."""
+    """Best known rank for the shape: ring 'general' (characteristic 0: over Q; the table's ``ring_general``
+    says whether Z already attains it), 'integer', 'mod2' or 'ternary' (coefficients in {-1, 0, 1})."""
     f = facts(shape)
     if f is None:
         return None
-    return {"general": f.best_rank_general, "integer": f.best_rank_integer, "mod2": f.best_rank_mod2}[ring]
+    return {"general": f.best_rank_general, "integer": f.best_rank_integer, "mod2": f.best_rank_mod2,
+            "ternary": f.best_rank_ternary}[ring]

@@ -235,5 +235,6 @@ def test_best_shows_mod2_only_ranks_separately(tmp_path, strassen, capsys):
         cat.add(z2)
     assert main(["catalog", "best", "--db", db]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "mod 2 only" in lines[0]
-    assert lines[1].split()[:6] == ["2x2x2", "-", "7", "7", "7", "7"]  # never counted as a Z/Q rank
+    assert "mod 2 here" in lines[0]
+    # Z here, Z known, Q here, Q known, mod 2 here, mod 2 known, lower bound: never counted as a Z/Q rank
+    assert lines[1].split()[:8] == ["2x2x2", "-", "7", "-", "7", "7", "7", "7"]
