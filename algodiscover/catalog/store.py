@@ -121,6 +121,38 @@ class Entry:
         d["shape"] = list(self.shape)
         return d
 
+    def __repr__(self) -> str:
+        """One readable line (the stored JSON and provenance are left out; see :meth:`scheme`, ``provenance``)."""
+        parts = [f"{self.shape.angle()} rank {self.rank}", f"ring {self.ring}", f"additions {self.additions_naive}"]
+        if self.engine:
+            parts.append(f"engine {self.engine}" + (f", seed {self.seed}" if self.seed is not None else ""))
+        parts.append(f"class {'?' if self.class_id is None else self.class_id}")
+        return f"Entry({self.id}: " + ", ".join(parts) + ")"
+
+    def _repr_html_(self) -> str:
+        return EntryList([self])._repr_html_()
+
+
+class EntryList(list):
+    """The rows :meth:`Catalog.entries` returns: a plain list that shows itself as a table in Jupyter."""
+
+    COLUMNS = (("id", "id"), ("shape", "shape"), ("rank", "rank"), ("ring", "ring"), ("additions_naive", "adds"),
+               ("nnz", "nnz"), ("class", "class"), ("engine", "engine"), ("seed", "seed"), ("added_at", "added"))
+
+    def table(self):
+        from .tables import Table
+        rows = [{"id": e.id, "shape": tuple(e.shape), "rank": e.rank, "ring": e.ring,
+                 "additions_naive": e.additions_naive, "nnz": e.nnz,
+                 "class": "?" if e.class_id is None else e.class_id, "engine": e.engine, "seed": e.seed,
+                 "added_at": e.added_at} for e in self]
+        return Table(self.COLUMNS, rows)
+
+    def __repr__(self) -> str:
+        return self.table().to_text() if self else "EntryList([])"
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
+
 
 @dataclass(frozen=True)
 class _Prepared:
@@ -375,7 +407,7 @@ class Catalog:
         return self._query("SELECT COUNT(*) FROM schemes")[0][0]
 
     def entries(self, *, shape=None, rank: int | None = None, ring: str | None = None, engine: str | None = None,
-                any_order: bool = True, limit: int | None = None, with_data: bool = False) -> list[Entry]:
+                any_order: bool = True, limit: int | None = None, with_data: bool = False) -> "EntryList":
         """Rows, best first (shape, rank, ring, additions), optionally filtered."""
         where, params = [], []
         if shape is not None:
@@ -405,7 +437,7 @@ class Catalog:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [_entry(row, with_data) for row in self._query(sql, params)]
+        return EntryList(_entry(row, with_data) for row in self._query(sql, params))
 
     def get(self, entry_id: int) -> Entry | None:
         rows = self._query(f"SELECT {', '.join(_COLUMNS)}, data FROM schemes WHERE id = ?", (int(entry_id),))

@@ -42,6 +42,9 @@ class Failure:
         return (f"coefficient of a{i+1}{j+1}*b{j2+1}{l+1} in c{ci+1}{cl+1} is {got_s}, "
                 f"expected {self.expected}")
 
+    def __repr__(self) -> str:
+        return f"Failure({self.describe()})"
+
 
 @dataclass(frozen=True)
 class Verification:
@@ -65,6 +68,26 @@ class Verification:
         if self.ring == "Z2":
             return f"valid only modulo 2 ({self.n_failures} Brent equations fail over Z)"
         return f"invalid: {self.n_failures} Brent equations fail"
+
+    def _lines(self) -> list[str]:
+        lines = [self.summary() + (f"; sympy cross-check {'agreed' if self.symbolic else 'disagreed'}"
+                                   if self.symbolic is not None else "")]
+        lines += [f.describe() for f in self.failures[:5]]
+        if self.n_failures > min(len(self.failures), 5):
+            lines.append(f"... and {self.n_failures - min(len(self.failures), 5)} more failing Brent equations")
+        return lines
+
+    def __repr__(self) -> str:
+        """Readable in a notebook: the ring, how it was proven, the first failing equations."""
+        return f"Verification(ring={self.ring}: " + "\n  ".join(self._lines()) + f"; {self.seconds:.3g} s)"
+
+    def _repr_html_(self) -> str:
+        import html
+        color = "#1a7f37" if self.ok else ("#9a6700" if self.ring == "Z2" else "#cf222e")
+        lines = self._lines()
+        rest = "".join(f"<li>{html.escape(x)}</li>" for x in lines[1:])
+        return (f"<div class='algodiscover-verification'><b style='color:{color}'>{html.escape(self.ring)}</b>: "
+                f"{html.escape(lines[0])}" + (f"<ul>{rest}</ul>" if rest else "") + "</div>")
 
 
 def brent_residual(scheme: Scheme) -> tuple[np.ndarray, int]:

@@ -47,6 +47,28 @@ class Equivalence:
     def __iter__(self):  # allows ``verdict, g = equivalent(s1, s2)``
         return iter((self.verdict, self.transformation))
 
+    def describe(self) -> str:
+        head = f"{self.verdict}" + (f": {self.reason}" if self.reason else "")
+        if self.nodes:
+            head += f" ({self.nodes} search nodes)"
+        lines = [head]
+        if self.transformation is not None:
+            lines += self.transformation.describe().splitlines()
+        lines += list(self.notes)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        """Readable in a notebook: verdict, reason and the transformation's X, Y, Z as small matrices."""
+        return "Equivalence(" + "\n  ".join(self.describe().splitlines()) + ")"
+
+    def _repr_html_(self) -> str:
+        import html
+        color = {EQUIVALENT: "#1a7f37", NOT_EQUIVALENT: "#cf222e"}.get(self.verdict, "#9a6700")
+        rest = self.describe().splitlines()[1:]
+        body = f"<pre style='margin-top:4px'>{html.escape(chr(10).join(rest))}</pre>" if rest else ""
+        return (f"<div class='algodiscover-equivalence'><b style='color:{color}'>{html.escape(self.verdict)}</b>"
+                f"{': ' + html.escape(self.reason) if self.reason else ''}{body}</div>")
+
 
 class _Limit(Exception):
     pass

@@ -164,7 +164,19 @@ class Transformation:
                 lines.append(f"{name} = [{rows}]")
         if self.perm is not None:
             lines.append("products: " + " ".join(f"{t + 1}->{u + 1}" for t, u in enumerate(self.perm)))
+        if self.scale_a is not None and any(Fraction(x) != 1 for x in self.scale_a + self.scale_b):
+            lines.append("scalings (a, b): " + " ".join(f"{t + 1}:({_fmt(x)}, {_fmt(y)})" for t, (x, y)
+                                                       in enumerate(zip(self.scale_a, self.scale_b))
+                                                       if Fraction(x) != 1 or Fraction(y) != 1))
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        """Readable in a notebook: the lines of :meth:`describe`, never raw ``Fraction(-1, 1)`` arrays."""
+        return "Transformation(" + "\n  ".join(self.describe().splitlines()) + ")"
+
+    def _repr_html_(self) -> str:
+        import html
+        return f"<pre class='algodiscover-transformation'>{html.escape(self.describe())}</pre>"
 
 
 def random_unimodular(size: int, rng: np.random.Generator, steps: int = 4) -> np.ndarray:

@@ -108,7 +108,6 @@ def test_classes_shows_progress_on_a_terminal(tmp_path, monkeypatch, capsys):
         def isatty(self):
             return True
 
-    from algodiscover.core.compose import tensor_product  # noqa: F401  (kept import style)
     db = tmp_path / "c.sqlite"
     with Catalog(db) as cat:
         cat.add_many([Scheme((2, 2, 2), **STRASSEN), Scheme.standard((2, 2, 2))])
