@@ -186,7 +186,7 @@ def prepare(scheme: Scheme, source: str | None = None) -> _Prepared:
 
 
 def _scheme_dict(s: Scheme, v) -> dict:
-    """The scheme in our JSON format (DESIGN.md), with the verification already done."""
+    """The scheme in our JSON format (docs/DESIGN.md), with the verification already done."""
     from ..core.arith import to_jsonable
     from ..formats.json_format import FORMAT_ID
     return {"format": FORMAT_ID, "shape": list(s.shape), "rank": s.rank, "ring": v.ring,

@@ -1,7 +1,7 @@
 """The immutable Scheme: a bilinear algorithm vec(C) = W_c ((W_a vec A) * (W_b vec B)).
 
 W_a is r x (m*k), W_b is r x (k*n), W_c is (m*n) x r; A, B, C flattened row-major
-(DESIGN.md).  Coefficients are exact: int64 arrays, or object arrays of Fraction
+(docs/DESIGN.md).  Coefficients are exact: int64 arrays, or object arrays of Fraction
 where a coefficient is not an integer.  A Scheme is only a *candidate* until
 ``verify`` proves it; ``Scheme.verification`` caches that proof.
 """

@@ -1,4 +1,4 @@
-"""The matrix-multiplication tensor in the project's one convention (see DESIGN.md).
+"""The matrix-multiplication tensor in the project's one convention (see docs/DESIGN.md).
 
 ``T[i*k + j, j*n + l, i*n + l] = 1``: A, B and C flattened row-major, the third
 index over C itself (not its transpose).

@@ -1,7 +1,7 @@
 """Exact verification: the Brent equations in integer arithmetic, a sympy cross-check with
 non-commutative symbols, and classification of the widest ring in which a scheme holds.
 
-Rings (DESIGN.md): ``ZT`` coefficients in {-1,0,1}, valid over every ring; ``Z`` integers;
+Rings (docs/DESIGN.md): ``ZT`` coefficients in {-1,0,1}, valid over every ring; ``Z`` integers;
 ``Q`` needs fractions (characteristic 0); ``Z2`` valid only modulo 2; ``invalid``.
 """
 

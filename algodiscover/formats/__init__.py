@@ -6,7 +6,7 @@ passed exact verification (Z2 schemes only to formats that can record the ring).
 
 Formats (``FORMATS`` keys, with aliases in ``ALIASES``):
 
-- ``json``      our ``algodiscover.scheme/1`` JSON (DESIGN.md)
+- ``json``      our ``algodiscover.scheme/1`` JSON (docs/DESIGN.md)
 - ``perminov``  Perminov-style JSON (``n``, ``m``, ``u``, ``v``, ``w``); ``.json`` files are told apart by keys
 - ``npz``       AlphaTensor factorisation archives (many shapes per file, keyed ``"m,k,n"``)
 - ``exp``       Kauers/Moosbauer product lines ``(a11+a22)*(b11+b22)*(c11+c22)``

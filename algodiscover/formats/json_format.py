@@ -1,4 +1,4 @@
-"""The project's own JSON scheme format, ``algodiscover.scheme/1`` (DESIGN.md)."""
+"""The project's own JSON scheme format, ``algodiscover.scheme/1`` (docs/DESIGN.md)."""
 
 from __future__ import annotations
 

@@ -37,6 +37,7 @@ _MAPS = {"transpose": transpose, "cycle": cycle}
 
 
 def apply_word(scheme: Scheme, word) -> Scheme:
+    """Apply the symmetry maps of ``word`` (a sequence of ``"transpose"`` and ``"cycle"``) in order."""
     for op in word:
         if op not in _MAPS:
             raise SchemeError(f"unknown symmetry {op!r}; expected 'transpose' or 'cycle'")

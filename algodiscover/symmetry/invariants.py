@@ -153,6 +153,8 @@ def product_signatures(scheme: Scheme) -> tuple[tuple, ...]:
 
 
 def invariants(scheme: Scheme) -> Invariants:
+    """The invariants of a scheme under the whole group (product signatures, factor ranks, ...): schemes whose
+    invariants differ are not equivalent; equal invariants are only evidence."""
     return Invariants(tuple(scheme.shape.sorted()), scheme.rank, product_signatures(scheme))
 
 

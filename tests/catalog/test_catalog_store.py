@@ -42,7 +42,7 @@ def test_add_and_dedup(tmp_path, strassen, winograd):
         assert cat.count() == 2
         e = cat.get(id1)
         assert e.seen == 2 and e.ring == "ZT" and e.rank == 7
-        assert e.nnz == 36 and e.additions_naive == 18  # Strassen's metrics (DESIGN.md)
+        assert e.nnz == 36 and e.additions_naive == 18  # Strassen's metrics (docs/DESIGN.md)
         assert e.scheme() == strassen
 
 
