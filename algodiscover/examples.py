@@ -33,7 +33,11 @@ def _from_formulas(shape, products, outputs, source: str) -> Scheme:
         for sign, t in re.findall(r"([+-]?)m(\d+)", expr.replace(" ", "")):
             row[int(t) - 1] += -1 if sign == "-" else 1
         Wc.append(row)
-    return Scheme(shape, Wa, Wb, Wc, provenance={"engine": "literature", "source": source})
+    from . import provenance
+    rec = provenance.search_record("literature", options={}, workers=None, device="cpu",
+                                   start=provenance.start_record("file", source, published=True), source=source)
+    rec = provenance.result_record(rec, completed_by=["import"], seconds=0.0)
+    return Scheme(shape, Wa, Wb, Wc, provenance=rec)
 
 
 def strassen() -> Scheme:

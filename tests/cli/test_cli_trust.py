@@ -382,3 +382,14 @@ def test_help_shows_defaults_and_strategies_without_torch():
     assert "freeze_tol" in out and "repair" in out
     assert "--seed: random" in out and "--time-limit: none" in out and "--count: 1" in out
     assert out.strip().endswith("NO-TORCH")
+
+
+def test_replay_literature_scheme(cli, tmp_path):
+    from algodiscover import examples
+    f = save(examples.laderman(), tmp_path / "laderman.json")
+    assert load(f).provenance["start"]["published"] is True
+    r = cli("--replay", f, entry=discover_main)
+    assert r.returncode == 0, r.stderr
+    g = save(Scheme((3, 3, 3), **LADERMAN, provenance={**examples.laderman().provenance, "source": "nobody 1900"}),
+             tmp_path / "other.json")
+    assert "not one of algodiscover.examples" in one_line(cli("--replay", g, entry=discover_main))
