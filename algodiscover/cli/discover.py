@@ -104,6 +104,12 @@ def _help_epilog(parser) -> None:
         parts.append(strategy_help())
     except ImportError as e:  # pragma: no cover - a broken installation
         parts.append(f"(SPN strategies unavailable: {e})")
+    parts.append(textwrap.fill("progress (drawn on a terminal only, never when piped): elapsed time; time left and "
+                               "restarts left of the budget; restarts done (flip: walks); schemes proven; best rank "
+                               "reached (flip); best residual of a rounded candidate not yet proven ('—' before the "
+                               "first); rate; engine figures such as 'saved restart points' (flip: schemes kept per "
+                               "rank level to restart from) and 'mod-2 schemes not lifted to Z' (flip: Hensel "
+                               "lifting failed).", width=100, subsequent_indent="  ", break_on_hyphens=False))
     parts.append(textwrap.fill("exit status: 0 a scheme was proven (over ZT/Z/Q; with --ring Z2: valid mod 2 only); "
                                "1 the budget ended without one; 2 bad input; 3 internal error.", width=100,
                                subsequent_indent="  "))
@@ -310,8 +316,9 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     if seed is None:  # drawn here, passed to the engine, printed and recorded: every run can be repeated
         seed = secrets.randbelow(2**31)
     budget = Budget(restarts=args.restarts, time_limit=args.time_limit, count=args.count)
-    progress = ProgressDisplay(enabled=not args.quiet, budget=budget)
     z2 = options.get("ring") == "Z2"
+    progress = ProgressDisplay(enabled=not args.quiet, budget=budget,
+                               proven_label="found (valid mod 2 only)" if z2 else "proven")
     seen: dict[str, Scheme] = {}  # the one place where the CLI deduplicates (by canonical key)
     below: list[int] = []
     last: list[Progress] = []

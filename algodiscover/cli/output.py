@@ -79,7 +79,8 @@ def _fmt_seconds(x: float) -> str:
     return f"{m // 60}:{m % 60:02d}:{sec:02d}" if m >= 60 else f"{m}:{sec:02d}"
 
 
-def progress_fields(p, budget=None, distinct: int | None = None) -> list[tuple[str, str]]:
+def progress_fields(p, budget=None, distinct: int | None = None, *, proven_label: str = "proven"
+                    ) -> list[tuple[str, str]]:
     """The contract fields of a :class:`~algodiscover.search.Progress` as (label, value) pairs.
 
     elapsed; budget left (time left from ``budget.time_limit``, restarts left from ``budget.restarts``, or
@@ -99,7 +100,7 @@ def progress_fields(p, budget=None, distinct: int | None = None) -> list[tuple[s
     if not limited:
         out.append(("budget", "no limit"))
     out.append((p.unit, str(p.restarts_done)))
-    out.append(("proven", str(distinct if distinct is not None else p.proven)))
+    out.append((proven_label, str(distinct if distinct is not None else p.proven)))
     if p.best_rank is not None:
         out.append(("best rank", str(p.best_rank)))
     r = p.best_residual
@@ -128,8 +129,10 @@ class ProgressDisplay:
     ``--quiet``, or ``enabled=False``; ``force=True`` draws it on any stream (tests).
     """
 
-    def __init__(self, enabled: bool, budget=None, *, force: bool = False, file=None, interval: float = 0.25):
+    def __init__(self, enabled: bool, budget=None, *, force: bool = False, file=None, interval: float = 0.25,
+                 proven_label: str = "proven"):
         self.budget = budget
+        self.proven_label = proven_label
         self.interval = interval
         self._file = file if file is not None else sys.stderr
         self.enabled = bool(enabled) and (force or _isatty(self._file))
@@ -162,7 +165,8 @@ class ProgressDisplay:
         if total is not None:
             grid.add_column(width=16, no_wrap=True)
         grid.add_column(overflow="fold")
-        status = Text(" · ".join(f"{k} {v}" for k, v in progress_fields(p, b, distinct)))
+        status = Text(" · ".join(f"{k} {v}" for k, v in progress_fields(p, b, distinct,
+                                                                         proven_label=self.proven_label)))
         cells = [Text(f"[{p.engine}]", style="bold")]
         if total is not None:
             cells.append(ProgressBar(total=float(total), completed=float(completed), width=16))

@@ -393,3 +393,26 @@ def test_replay_literature_scheme(cli, tmp_path):
     g = save(Scheme((3, 3, 3), **LADERMAN, provenance={**examples.laderman().provenance, "source": "nobody 1900"}),
              tmp_path / "other.json")
     assert "not one of algodiscover.examples" in one_line(cli("--replay", g, entry=discover_main))
+
+
+def test_out_dir_keeps_files_already_there(cli, monkeypatch, tmp_path):
+    _engine(monkeypatch, [Scheme((2, 2, 2), **STRASSEN)])
+    d = f"{tmp_path / 'd'}/"
+    assert cli("--shape", "2x2x2", "--rank", "7", "--out", d, "-q", "--no-catalog", entry=discover_main).returncode == 0
+    (f,) = (tmp_path / "d").glob("*.json")
+    before = f.read_text()
+    r = cli("--shape", "2x2x2", "--rank", "7", "--out", d, "-q", "--no-catalog", "--seed", "9", entry=discover_main)
+    assert r.returncode == 0 and "1 already there, kept" in r.stderr
+    assert f.read_text() == before
+
+
+def test_z2_progress_never_says_proven(monkeypatch):
+    from algodiscover.cli.output import progress_text
+    from algodiscover.search import Progress
+    assert "proven" in progress_text(Progress(engine="flip"))
+    z2 = load_variant(-1)
+    _engine(monkeypatch, [z2], name="flip")
+    err = _Tty(True)
+    monkeypatch.setattr(sys, "stderr", err)
+    assert discover_main(["--engine", "flip", "--ring", "Z2", "--shape", "2x2x2", "--rank", "7", "--no-catalog"]) == 0
+    assert "found (valid mod 2 only) 0" in err.text and "proven 0" not in err.text
