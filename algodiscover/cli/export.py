@@ -37,7 +37,11 @@ def run(args) -> int:
         text = scheme_to_latex(scheme, fragment=args.fragment, matrices=args.matrices)
     else:
         from ..render.text import scheme_to_text
+        from .output import not_proven_line
         text = scheme_to_text(scheme, naming=args.naming)
+        mark = not_proven_line(scheme)  # a mod-2-only scheme says so on its first line
+        if mark:
+            text = mark + "\n" + text
     if not text.endswith("\n"):
         text += "\n"
     if out is None:

@@ -416,3 +416,8 @@ def test_z2_progress_never_says_proven(monkeypatch):
     monkeypatch.setattr(sys, "stderr", err)
     assert discover_main(["--engine", "flip", "--ring", "Z2", "--shape", "2x2x2", "--rank", "7", "--no-catalog"]) == 0
     assert "found (valid mod 2 only) 0" in err.text and "proven 0" not in err.text
+
+
+def test_export_text_of_z2_is_marked(cli, files):
+    r = cli("export", files.z2, "--format", "text")
+    assert r.returncode == 0 and r.stdout.startswith("# VALID MOD 2 ONLY")
