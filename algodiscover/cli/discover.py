@@ -336,8 +336,9 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     interrupted = False
     with stopper:
         try:
-            for scheme in run_search(args.engine, shape, rank, seed=seed, budget=budget, device=device,
-                                     on_progress=on_progress, stop=stop, **options):
+            search = run_search(args.engine, shape, rank, seed=seed, budget=budget, device=device,
+                                on_progress=on_progress, stop=stop, **options)
+            for scheme in search:
                 scheme = normalize_signs(scheme)  # same algorithm, signs moved to the outputs
                 v = verify(scheme, symbolic=False)  # engines verify; this is the CLI's own guard
                 if not v.ok and not (v.ring == "Z2" and z2):
