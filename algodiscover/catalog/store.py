@@ -444,14 +444,15 @@ class Catalog:
         return _entry(rows[0], True) if rows else None
 
     def classify(self, *, shape=None, time_limit: float = 10.0, total_time: float | None = None,
-                 on_progress=None) -> dict:
+                 deadline: float | None = None, on_progress=None) -> dict:
         """Sort unclassified rows into equivalence classes under the symmetry group.
 
         A row joins the class of the first representative (same fingerprint) it is proven equivalent to
         (transformation checked exactly); it founds a new class when every candidate is proven *not*
         equivalent; it stays unclassified when a check ends 'unknown'.  ``time_limit`` bounds one
-        equivalence check; ``total_time`` the whole call: when it runs out the rows not reached stay
-        unclassified (``not_reached``), and every check is cut to the time left.  ``on_progress(done, total)``
+        equivalence check; ``total_time`` the whole call (or ``deadline``, a ``time.monotonic()`` instant, when the
+        caller's clock started earlier): when it runs out the rows not reached stay unclassified
+        (``not_reached``), and every check is cut to the time left.  ``on_progress(done, total)``
         is called after each row.  Returns counts: joined, new_classes, undecided, not_reached, total, seconds.
         """
         import time as _time
@@ -461,6 +462,8 @@ class Catalog:
             raise CatalogError(f"catalogue {self.path} was opened read-only")
         t0 = _time.monotonic()
         end = None if total_time is None else t0 + float(total_time)
+        if deadline is not None:
+            end = deadline if end is None else min(end, deadline)
         todo = [e for e in self.entries(shape=shape, with_data=True) if e.class_id is None]
         todo.sort(key=lambda e: e.id)
         stats = {"joined": 0, "new_classes": 0, "undecided": 0, "not_reached": 0, "total": len(todo)}

@@ -165,6 +165,9 @@ class _CountProgress:
 
 
 def run_classes(args) -> int:
+    import time
+    started = time.monotonic()  # --time-limit counts from here: imports (sympy) and opening included
+    deadline = None if args.time_limit is None else started + args.time_limit
     from ..catalog import Catalog, resolve_path
     path = resolve_path(args.db)
     if not path.exists():
@@ -172,13 +175,13 @@ def run_classes(args) -> int:
     progress = _CountProgress(not args.quiet, "classifying")
     try:
         with Catalog(path) as cat:
-            stats = cat.classify(shape=args.shape, time_limit=args.check_limit, total_time=args.time_limit,
+            stats = cat.classify(shape=args.shape, time_limit=args.check_limit, deadline=deadline,
                                  on_progress=progress)
             rows = cat.classes(shape=args.shape)
     finally:
         progress.close()
     print(f"classified {stats['total'] - stats['not_reached']} of {stats['total']} unclassified scheme(s) in "
-          f"{stats['seconds']:.1f} s: {stats['joined']} joined a class, {stats['new_classes']} founded one, "
+          f"{time.monotonic() - started:.1f} s: {stats['joined']} joined a class, {stats['new_classes']} founded one, "
           f"{stats['undecided']} undecided (equivalence unknown)")
     if stats["not_reached"]:
         print(f"time limit ({args.time_limit:g} s) reached: {stats['not_reached']} scheme(s) not reached, left "
