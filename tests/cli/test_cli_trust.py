@@ -421,3 +421,47 @@ def test_z2_progress_never_says_proven(monkeypatch):
 def test_export_text_of_z2_is_marked(cli, files):
     r = cli("export", files.z2, "--format", "text")
     assert r.returncode == 0 and r.stdout.startswith("# VALID MOD 2 ONLY")
+
+
+def test_progress_on_a_real_pseudo_terminal(tmp_path):
+    """stderr on a pty: the rich display is drawn (the piped case: test_progress_only_on_a_terminal)."""
+    import os
+    import pty
+    import subprocess
+    from tests.conftest import REPO
+    code = (
+        "import sys, time, types\n"
+        "from algodiscover import Scheme\n"
+        "from algodiscover.search import ENGINES, Progress\n"
+        "from algodiscover.cli import discover_main\n"
+        "from tests.conftest import STRASSEN\n"
+        "mod = types.ModuleType('pty_fake_engine')\n"
+        "def search(shape, rank, *, seed=None, budget=None, device='cpu', on_progress=None, stop=None, **kw):\n"
+        "    on_progress(Progress(engine='spn', elapsed=1.5, restarts_done=3, best_residual=0.25))\n"
+        "    s = Scheme((2, 2, 2), **STRASSEN); s.verify(); yield s\n"
+        "mod.search = search\n"
+        "sys.modules['pty_fake_engine'] = mod; ENGINES['spn'] = 'pty_fake_engine'\n"
+        "sys.exit(discover_main(['--shape', '2x2x2', '--rank', '7', '--no-catalog', '--restarts', '10']))\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="200")
+    master, slave = pty.openpty()
+    try:
+        r = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=slave, cwd=REPO, env=env,
+                           timeout=60)
+        os.close(slave)
+        slave = None
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+    err = b"".join(chunks).decode("utf-8", "replace")
+    assert r.returncode == 0, err
+    assert "restarts left 7" in err and "best residual 0.25" in err and "\x1b[" in err
