@@ -57,8 +57,9 @@ def shared_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_catalog(tmp_path, monkeypatch):
-    """Tests never touch the user's catalogue."""
+    """Tests never touch the user's catalogue, nor write crash logs into the user's state folder."""
     monkeypatch.setenv("ALGODISCOVER_DB", str(tmp_path / "catalog.sqlite"))
+    monkeypatch.setenv("ALGODISCOVER_LOG_DIR", str(tmp_path / "logs"))
 
 
 def run_cli(*args, input=None, timeout=300, env=None):
