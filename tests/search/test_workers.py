@@ -153,3 +153,57 @@ def test_a_worker_killed_by_a_signal_is_an_internal_error(monkeypatch):
     monkeypatch.setattr(flip, "_walker", walker)
     with pytest.raises(InternalError, match=r"worker 1 \(pid \d+\) was killed by signal SIGKILL"):
         list(run_search("flip", "3x3x3", 14, seed=0, workers=2, budget=Budget(time_limit=30, count=None)))
+
+
+# ---------------------------------------------------------------- the helpers themselves
+WATCHED = r"""
+import os, sys, time
+from algodiscover.search._workers import die_with_parent
+parent = os.getpid()
+pid = os.fork()
+if pid == 0:
+    die_with_parent(parent, deathsig=False)  # the portable watcher alone, no PR_SET_PDEATHSIG
+    while True:
+        time.sleep(0.05)
+print(pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_portable_watcher_alone_ends_an_orphan():
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    p = subprocess.Popen([sys.executable, "-c", WATCHED], env=env, stdout=subprocess.PIPE, text=True)
+    child = None
+    try:
+        child = int(p.stdout.readline())
+        time.sleep(0.3)
+        assert not _gone(child)
+        p.kill()
+        p.wait(timeout=10)
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline and not _gone(child):
+            time.sleep(0.05)
+        assert _gone(child)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=10)
+        if child is not None and not _gone(child):
+            os.kill(child, signal.SIGKILL)
+        p.stdout.close()
+
+
+def _raises_at_once(out_queue, stop_event):
+    raise ValueError("boom outside the engine's handler")
+
+
+def test_an_exception_that_escapes_the_target_is_an_internal_error_with_a_log():
+    from algodiscover.search._workers import receive, start_workers, stop_workers
+    procs, q, stop_event = start_workers(_raises_at_once, lambda w: (), 2)
+    try:
+        with pytest.raises(InternalError, match=r"search worker \d failed: ValueError: boom") as info:
+            for _ in receive(procs, q, stop_event, lambda: False):
+                pass
+    finally:
+        stop_workers(procs, q, stop_event)
+    assert "boom outside" in _log_named_in(str(info.value)).read_text()
