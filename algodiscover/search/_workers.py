@@ -31,6 +31,7 @@ from typing import Callable
 from ..errors import InternalError
 
 PARENT_POLL = 0.5  # seconds between a worker's checks that its parent is alive
+HALT_POLL = 0.5  # seconds between the parent's checks of halted() while its consumer is away
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -132,30 +133,49 @@ def receive(procs, q, stop_event, halted: Callable[[], bool], poll: float = 0.1)
     sent ``("done", ...)`` or none is alive.  ``halted()`` is asked between reads; when it says so,
     the workers are told to stop (their last messages still come).  An ``"error"`` message also
     stops them all; it is yielded for the engine to report (as ``InternalError``).  A worker that
-    ends without a word (killed by a signal, a crash in native code) raises ``InternalError`` here."""
+    ends without a word (killed by a signal, a crash in native code) raises ``InternalError`` here.
+
+    ``halted()`` is also asked every ``HALT_POLL`` seconds by a thread while the consumer holds this
+    generator suspended (a notebook that took ``next()`` of a search and moved on): the workers then
+    stop when the budget or count is used up instead of searching on unseen."""
     alive = len(procs)
     reported = False
-    while alive > 0:
-        if halted():
-            stop_event.set()
-        try:
-            msg = q.get(timeout=poll)
-        except queue_mod.Empty:
-            if not reported:
-                _raise_if_died(procs)
-            if not any(p.is_alive() for p in procs):
-                return
-            continue
-        if msg[0] == "done":
-            alive -= 1
-            continue
-        if msg[0] == "crash":
-            stop_event.set()
-            raise InternalError(f"search worker {msg[1]} failed: {msg[2]}")
-        if msg[0] == "error":
-            stop_event.set()
-            reported = True
-        yield msg
+    done_watching = threading.Event()
+
+    def watch():  # another thread: halted() may see the engine's state mid-update, so errors retry
+        while not done_watching.wait(HALT_POLL):
+            try:
+                if halted():
+                    stop_event.set()
+                    return
+            except Exception:  # noqa: BLE001 - asked again at the next tick
+                continue
+
+    threading.Thread(target=watch, name="algodiscover-halt-watch", daemon=True).start()
+    try:
+        while alive > 0:
+            if halted():
+                stop_event.set()
+            try:
+                msg = q.get(timeout=poll)
+            except queue_mod.Empty:
+                if not reported:
+                    _raise_if_died(procs)
+                if not any(p.is_alive() for p in procs):
+                    return
+                continue
+            if msg[0] == "done":
+                alive -= 1
+                continue
+            if msg[0] == "crash":
+                stop_event.set()
+                raise InternalError(f"search worker {msg[1]} failed: {msg[2]}")
+            if msg[0] == "error":
+                stop_event.set()
+                reported = True
+            yield msg
+    finally:
+        done_watching.set()
 
 
 def _raise_if_died(procs) -> None:

@@ -207,3 +207,22 @@ def test_an_exception_that_escapes_the_target_is_an_internal_error_with_a_log():
     finally:
         stop_workers(procs, q, stop_event)
     assert "boom outside" in _log_named_in(str(info.value)).read_text()
+
+
+def test_workers_stop_at_the_count_while_the_consumer_holds_the_search():
+    """A notebook takes next() of a search and moves on: the workers stop once the count is reached
+    rather than search on unseen until the time limit."""
+    from algodiscover.search import spn
+    it = spn.search("2x2x2", 7, seed=0, workers=2, budget=Budget(count=1, time_limit=120))
+    try:
+        s = next(iter(it))
+        assert s.verify(symbolic=False).ok
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            busy = [c.pid for c in psutil.Process().children() if not _gone(c.pid)]
+            if not busy:
+                break
+            time.sleep(0.1)
+        assert busy == [], "workers still running while the generator is suspended"
+    finally:
+        it.close()
