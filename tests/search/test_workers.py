@@ -58,7 +58,19 @@ def test_workers_die_with_a_sigkilled_parent(engine_args):
     try:
         workers = _wait_for_children(proc, 2)
         assert len(workers) >= 2
+        # a worker ignores SIGINT (the parent decides when Ctrl-C stops it) but ends on SIGTERM
+        first, rest = workers[0], workers[1:]
+        os.kill(first, signal.SIGINT)
+        time.sleep(1.0)
+        assert not _gone(first), "a worker must ignore SIGINT"
+        os.kill(first, signal.SIGTERM)
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline and not _gone(first):
+            time.sleep(0.1)
+        assert _gone(first), "a worker must end on SIGTERM"
+        assert proc.poll() is None  # the run goes on with the other worker
         os.kill(proc.pid, signal.SIGKILL)  # the parent only: not its process group
+        workers = rest
         proc.wait(timeout=10)
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline and not all(_gone(p) for p in workers):
@@ -66,7 +78,7 @@ def test_workers_die_with_a_sigkilled_parent(engine_args):
         survivors = [p for p in workers if not _gone(p)]
         assert survivors == [], f"workers {survivors} outlived their SIGKILLed parent"
     finally:
-        for pid in [proc.pid, *workers]:  # clean up what this test started, if the assertion failed
+        for pid in [proc.pid, *workers]:  # clean up what this test started, if an assertion failed
             if not _gone(pid):
                 os.kill(pid, signal.SIGKILL)
         proc.wait(timeout=10)
