@@ -3,6 +3,8 @@
 Each subcommand lives in its own module of this package, listed in ``SUBCOMMANDS``; the module
 defines ``register(subparsers)`` which adds its parser and sets ``func`` to a ``run(args) -> int``.
 Bad input raises an ``AlgoDiscoverError``; ``main`` turns it into one line on stderr and exit 2.
+A defect (``InternalError``, e.g. a crashed search worker, or any other exception) is one line and
+exit 3; its traceback is in a log file (``algodiscover.crashlog``) that the line names.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import importlib
 import os
 import sys
 
-from ..errors import AlgoDiscoverError
+from ..errors import AlgoDiscoverError, InternalError
 
 SUBCOMMANDS = ["discover", "verify", "show", "export", "render", "convert", "equiv", "catalog"]
 
@@ -49,6 +51,11 @@ def _run(parser: ArgumentParser, argv) -> int:
         args.argv = list(sys.argv[1:] if argv is None else argv)  # the command line, for provenance
         args.prog = parser.prog
         return int(args.func(args) or 0)
+    except InternalError as e:  # a defect of algodiscover, not bad input (the message names its log file)
+        if os.environ.get("ALGODISCOVER_DEBUG"):
+            raise
+        print(f"{parser.prog}: internal error: {e}", file=sys.stderr)
+        return EXIT_INTERNAL
     except AlgoDiscoverError as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -64,8 +71,12 @@ def _run(parser: ArgumentParser, argv) -> int:
     except Exception as e:  # a bug, not bad input: say so in one line unless debugging
         if os.environ.get("ALGODISCOVER_DEBUG"):
             raise
-        print(f"{parser.prog}: internal error: {type(e).__name__}: {e} "
-              f"(set ALGODISCOVER_DEBUG=1 for a traceback)", file=sys.stderr)
+        import traceback
+        from ..crashlog import write_crash_log
+        path = write_crash_log(f"{parser.prog} {' '.join(sys.argv[1:] if argv is None else map(str, argv))}\n"
+                               + traceback.format_exc(), what=parser.prog)
+        print(f"{parser.prog}: internal error: {type(e).__name__}: {e} (traceback in {path}; "
+              f"set ALGODISCOVER_DEBUG=1 to see it here)", file=sys.stderr)
         return EXIT_INTERNAL
 
 

@@ -180,11 +180,18 @@ class Scheme:
     def apply(self, A, B, *, cutoff: int = 32):
         """Multiply matrices of any size with this scheme, recursively on blocks.
 
+        Only a proven scheme is applied: one never verified is verified first (exact Brent
+        equations; the result is cached in :attr:`verification`), and one that does not hold over
+        ZT, Z or Q -- invalid, or valid only modulo 2 -- raises :class:`SchemeError`.
+
         The scheme is applied at least once; blocks are split again while every
         dimension exceeds ``cutoff`` (cutoff=1 recurses to scalars).  Sizes that
-        do not divide are zero-padded.  Integral schemes keep integer inputs exact;
-        rational schemes on integer or object inputs compute in Fractions.
+        do not divide are zero-padded.  Integral schemes keep integer inputs exact.
+        A rational (Q) scheme on integer or object inputs computes exactly in Fractions
+        and returns integers (int64 while they fit, else Python ints): the result is
+        A @ B exactly, as the proof says, never a rounded float.  Float inputs compute in floats.
         """
+        self._require_proven()
         A = np.asarray(A)
         B = np.asarray(B)
         if A.ndim != 2 or B.ndim != 2:
@@ -210,6 +217,20 @@ class Scheme:
         if not self.is_integral and exact_input:
             out = _normalise_object(out)
         return out
+
+    def _require_proven(self) -> None:
+        """SchemeError (one line) unless the scheme is proven over ZT, Z or Q; verifies once if needed."""
+        v = self._cache.get("verification")
+        if v is None:
+            from .verify import verify
+            v = verify(self, symbolic=False)  # the exact Brent equations are the proof; cached
+        if v.ok:
+            return
+        what = (f"valid only modulo 2 (ring Z2; {v.n_failures} Brent equations fail over Z)" if v.ring == "Z2"
+                else f"invalid ({v.n_failures} Brent equations fail"
+                     + (f", e.g. the {v.failures[0].describe()}" if v.failures else "") + ")")
+        raise SchemeError(f"refusing to apply this scheme for {self._shape} of rank {self.rank}: it is {what}; "
+                          f"only schemes proven over ZT, Z or Q compute A @ B")
 
     # ---- rendering hooks ----------------------------------------------------------
     def to_text(self, **kw) -> str:

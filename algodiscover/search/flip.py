@@ -332,8 +332,9 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
                 errors.append(ev[1])
     finally:
         stop_workers(procs, q, stop_event)
-    if errors:
-        raise AlgoDiscoverError(f"a flip-engine worker failed: {errors[0]}")
+    if errors:  # a defect, not bad input: exit 3, the traceback is in the log file the message names
+        from ..errors import InternalError
+        raise InternalError(f"a flip-engine worker failed: {errors[0]}")
     report()
 
 

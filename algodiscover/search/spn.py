@@ -781,5 +781,6 @@ class _Pool:
         finally:
             stop_workers(procs, q, stop_event, keep_stats)
             self._collect(per_worker)
-        if errors:
-            raise AlgoDiscoverError(f"an spn worker failed: {errors[0]}")
+        if errors:  # a defect, not bad input: exit 3, the traceback is in the log file the message names
+            from ..errors import InternalError
+            raise InternalError(f"an spn worker failed: {errors[0]}")

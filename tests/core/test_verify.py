@@ -98,10 +98,74 @@ def test_residual_is_exact_for_large_coefficients():
     assert verify(s3).ring == "invalid"
 
 
-def test_symbolic_agrees_on_noncommutative_products(strassen):
-    ok, bad = symbolic_check(strassen)
-    assert ok and bad == []
-    # swapping the order inside a product would be invisible commutatively but not here:
-    # a scheme valid only commutatively does not exist in bilinear form, so check the failing path instead
-    v = verify(_strassen_with({("W_b", 2, 1): 0}), symbolic=True)
+def _block_product(s: Scheme, A: list, B: list, *, b_first: bool = False) -> list:
+    """Evaluate the scheme over the ring of d x d integer matrices (not commutative): A, B are the mk and
+    kn blocks, row-major; product t is (sum_x W_a[t,x] A_x) @ (sum_y W_b[t,y] B_y), or the two factors in
+    the other order when ``b_first``.  Returns the mn blocks of C."""
+    Wa, Wb, Wc = (np.array(W.tolist(), dtype=object) for W in (s.W_a, s.W_b, s.W_c))
+    L = [sum(int(c) * X for c, X in zip(row, A)) for row in Wa]
+    R = [sum(int(c) * Y for c, Y in zip(row, B)) for row in Wb]
+    P = [(r @ l) if b_first else (l @ r) for l, r in zip(L, R)]
+    return [sum(int(c) * Q for c, Q in zip(row, P)) for row in Wc]
+
+
+def _blocks_of_the_product(shape, A: list, B: list) -> list:
+    m, k, n = shape
+    return [sum(A[i * k + j] @ B[j * n + l] for j in range(k)) for i in range(m) for l in range(n)]
+
+
+def _transposed(s: Scheme) -> Scheme:
+    """The <n,k,m> scheme read off C^T = B^T A^T: X = B^T takes W_b's forms, Y = A^T takes W_a's."""
+    m, k, n = s.shape
+    Wa = np.array([[s.W_b[t, j * n + l] for l in range(n) for j in range(k)] for t in range(s.rank)])
+    Wb = np.array([[s.W_a[t, i * k + j] for j in range(k) for i in range(m)] for t in range(s.rank)])
+    Wc = np.array([s.W_c[i * n + l] for l in range(n) for i in range(m)])
+    return Scheme((n, k, m), Wa, Wb, Wc)
+
+
+def test_symbolic_agrees_on_noncommutative_products(strassen, winograd):
+    """A bilinear scheme that satisfies the Brent equations multiplies matrices over *every* ring, commutative
+    or not, so the non-commutative cross-check must agree with the Brent check; this test shows that it does,
+    and that the order of the factors is really tested.
+
+    Mathematics: in c_z = sum_t W_c[z,t] (sum_x W_a[t,x] a_x)(sum_y W_b[t,y] b_y) every monomial is a_x b_y
+    with the a-entry on the left, whether or not a and b commute (the coefficients are integers or rationals,
+    central in any Q-algebra).  The words a_x b_y for distinct (x, y) are distinct in the free algebra, just as
+    the commutative monomials are in a polynomial ring, so comparing coefficients with sum_j a_ij b_jl gives
+    the same equations -- the Brent equations -- in both settings.  Hence no W_a/W_b/W_c scheme is valid
+    commutatively but not non-commutatively: algorithms that need commutativity (Winograd's 1968 inner-product
+    trick, products like (a_ij + b_jl)(...)) are not bilinear and cannot be written in this form.  What can go
+    wrong is a checker that multiplies in the wrong order or with commuting symbols; the block-matrix
+    evaluation below is a second, independent non-commutative check that would expose it."""
+    for s in (strassen, winograd):
+        ok, bad = symbolic_check(s)
+        assert ok and bad == []
+    broken = _strassen_with({("W_b", 2, 1): 0})  # m3 = a11 (b12 - b22) loses b12: c12 and c22 change
+    assert symbolic_check(broken) == (False, ["c12", "c22"])
+    v = verify(broken, symbolic=True)
     assert v.ring == "invalid"
+
+    # over the ring of 3x3 integer matrices, which does not commute (checked), A and B as 2x2 block matrices
+    rng = np.random.default_rng(7)
+    A = [rng.integers(-5, 6, (3, 3)).astype(object) for _ in range(4)]
+    B = [rng.integers(-5, 6, (3, 3)).astype(object) for _ in range(4)]
+    assert any((X @ Y != Y @ X).any() for X in A for Y in B)
+    want = _blocks_of_the_product((2, 2, 2), A, B)
+    for s in (strassen, winograd):
+        got = _block_product(s, A, B)
+        assert all((g == w).all() for g, w in zip(got, want))
+        # the same products with their factors swapped are what a commutative derivation would allow; over
+        # matrices they are wrong, so the evaluation above really depends on the order
+        swapped = _block_product(s, A, B, b_first=True)
+        assert not all((g == w).all() for g, w in zip(swapped, want))
+    got = _block_product(broken, A, B)
+    assert not all((g == w).all() for g, w in zip(got, want))
+
+    # a scheme derived *using* commutativity (C^T = B^T A^T) is still valid non-commutatively, as shown above
+    t = _transposed(strassen)
+    assert verify(t, symbolic=True).ok and symbolic_check(t)[0]
+    X, Y = [Bj.T.copy() for Bj in B], [Ai.T.copy() for Ai in A]  # blocks of B^T and A^T, row-major
+    Xb = [X[j * 2 + l] for l in range(2) for j in range(2)]
+    Yb = [Y[i * 2 + j] for j in range(2) for i in range(2)]
+    got = _block_product(t, Xb, Yb)
+    assert all((g == w).all() for g, w in zip(got, _blocks_of_the_product((2, 2, 2), Xb, Yb)))

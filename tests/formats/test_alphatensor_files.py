@@ -1,4 +1,5 @@
-"""The public AlphaTensor archives in ../shared/known-schemes (skipped when ../shared is absent).
+"""The public AlphaTensor archives, from tests/fixtures/alphatensor (see its README: the whole mod-2 file,
+22 of the 93 standard-arithmetic members).
 
 Expected ranks are those of AlphaTensor's paper (Fawzi et al., Nature 610, 2022, Fig. 3) for the
 shapes up to 5: standard arithmetic and modular (mod 2) columns.
@@ -15,7 +16,7 @@ import pytest
 
 from algodiscover.core.bounds import best_known_rank, lower_bound
 from algodiscover.formats import alphatensor, load_all
-from tests.conftest import run_cli
+from tests.conftest import FIXTURES, run_cli
 
 # (m, k, n): (rank in standard arithmetic, rank modulo 2) -- AlphaTensor 2022, Fig. 3
 PAPER = {
@@ -26,12 +27,9 @@ PAPER = {
 }
 
 
-def _files(shared_dir):
-    d = shared_dir / "known-schemes" / "alphatensor"
-    r, f2 = d / "factorizations_r.npz", d / "factorizations_f2.npz"
-    if not (r.is_file() and f2.is_file()):
-        pytest.skip("AlphaTensor archives are not in ../shared")
-    return r, f2
+def _files():
+    d = FIXTURES / "alphatensor"
+    return d / "factorizations_r_subset.npz", d / "factorizations_f2.npz"
 
 
 def _subset(path, keys) -> bytes:
@@ -43,8 +41,8 @@ def _subset(path, keys) -> bytes:
     return buf.getvalue()
 
 
-def test_f2_archive_all_entries_are_z2_with_the_paper_ranks(shared_dir):
-    _, f2 = _files(shared_dir)
+def test_f2_archive_all_entries_are_z2_with_the_paper_ranks():
+    _, f2 = _files()
     items = load_all(f2)
     assert len(items) == 20
     for key, s in items:
@@ -54,8 +52,8 @@ def test_f2_archive_all_entries_are_z2_with_the_paper_ranks(shared_dir):
         assert s.verification.ring == "Z2", key  # valid only modulo 2: never lifted, never called valid
 
 
-def test_r_archive_small_shapes_have_the_paper_ranks_and_are_valid(shared_dir):
-    r, _ = _files(shared_dir)
+def test_r_archive_small_shapes_have_the_paper_ranks_and_are_valid():
+    r, _ = _files()
     keys = [",".join(map(str, s)) for s in PAPER]
     items = alphatensor.parse_many(_subset(r, keys), source=str(r))
     assert [k for k, _ in items] == keys
@@ -65,14 +63,15 @@ def test_r_archive_small_shapes_have_the_paper_ranks_and_are_valid(shared_dir):
         assert s.verify().ring in ("ZT", "Z"), key
 
 
-def test_r_archive_all_93_entries_through_the_cli(shared_dir):
-    r, _ = _files(shared_dir)
+def test_r_archive_every_entry_through_the_cli():
+    r, _ = _files()  # 22 members, among them halves (3,4,11) and a plain float64 array with eighths (9,9,9)
     t0 = time.perf_counter()
     out = run_cli("verify", str(r), "--json")
     seconds = time.perf_counter() - t0
     assert out.returncode == 0, out.stderr[-2000:]
     lines = [json.loads(x) for x in out.stdout.splitlines()]
-    assert len(lines) == 93
+    with zipfile.ZipFile(r) as z:
+        assert len(lines) == len(z.namelist()) == 22
     for obj in lines:
         shape = tuple(int(x) for x in obj["key"].split(","))
         assert tuple(obj["shape"]) == shape

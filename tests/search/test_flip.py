@@ -130,10 +130,20 @@ def test_goal_z2_reports_the_mod2_scheme():
 
 def test_a_scheme_that_does_not_lift_is_never_reported_over_z(monkeypatch):
     import algodiscover.search.lift as lift
-    # pretend every lift "succeeds" with the unlifted 0/1 factors: they hold only mod 2
-    monkeypatch.setattr(lift, "hensel_lift", lambda shape, a, b, c, **kw: (a, b, c.T.copy()))
-    found = list(run_search("flip", (2, 2, 2), 7, seed=0, workers=1, budget=Budget(time_limit=1.5)))
-    assert found == []
+    # pretend every lift "succeeds" with the unlifted 0/1 factors: they hold only mod 2 (rank 7 needs signs)
+    calls = []
+
+    def fake_lift(shape, a, b, c, **kw):
+        cand = (a, b, c.T.copy())
+        calls.append(Scheme(shape, *cand).verify(symbolic=False).ring)
+        return cand
+
+    monkeypatch.setattr(lift, "hensel_lift", fake_lift)
+    found = list(run_search("flip", (2, 2, 2), 7, seed=0, workers=1, budget=Budget(time_limit=60),
+                            stop=lambda: len(calls) >= 3))
+    assert len(calls) >= 3  # the walker reached rank 7 and handed its schemes to the (patched) lift
+    assert set(calls) == {"Z2"}  # every candidate it got back holds only mod 2 ...
+    assert found == []  # ... so none was reported
 
 
 def test_start_from_a_file_in_another_shape_order(tmp_path):

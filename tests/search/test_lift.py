@@ -54,12 +54,43 @@ def test_rational_reconstruction(frac):
     assert rational_reconstruction(u, mod) == frac
 
 
-def test_an_unliftable_alphatensor_mod2_scheme_stays_z2(shared_dir):
-    """AlphaTensor's <4,4,4>:47 holds only mod 2 (no rank-47 scheme in characteristic 0 is known)."""
-    path = shared_dir / "known-schemes" / "alphatensor" / "factorizations_f2.npz"
-    if not path.exists():
-        pytest.skip("AlphaTensor mod-2 factorizations not present")
-    u, v, w = np.load(path, allow_pickle=True)["4,4,4"]
+def _gf2_consistent(J01: np.ndarray, e01: np.ndarray) -> bool:
+    """Whether J x = e has a solution over GF(2): Gaussian elimination on [J | e] written here (bit-packed
+    rows, numpy), independent of the LiftSolver under test.  The system is inconsistent exactly when the
+    last column (e) takes a pivot after all of J's columns have been eliminated."""
+    M01 = np.concatenate([J01, e01[:, None]], axis=1).astype(np.uint8)
+    ncols = M01.shape[1]
+    M = np.packbits(M01, axis=1, bitorder="little")
+    M = np.concatenate([M, np.zeros((M.shape[0], (-M.shape[1]) % 8), np.uint8)], axis=1).view(np.uint64).copy()
+    rank = 0
+    for col in range(ncols):
+        w, bit = col >> 6, np.uint64(col & 63)
+        has = ((M[rank:, w] >> bit) & np.uint64(1)).astype(bool)
+        if not has.any():
+            continue
+        if col == ncols - 1:
+            return False  # e is not in the column space of J
+        p = rank + int(np.argmax(has))
+        if p != rank:
+            M[[rank, p]] = M[[p, rank]]
+        sel = ((M[:, w] >> bit) & np.uint64(1)).astype(bool)
+        sel[rank] = False
+        M[sel] ^= M[rank]
+        rank += 1
+    return True
+
+
+def test_an_unliftable_alphatensor_mod2_scheme_stays_z2(known_schemes):
+    """AlphaTensor's <4,4,4>:47 holds only mod 2, and it has no lift at all: no scheme over Z/4 (so none
+    over Z, over Q with odd denominators, or over the 2-adic integers) is congruent to it mod 2.
+
+    Mathematics, checked here independently of the code under test: a lift to Z/4 is a + 2da, b + 2db,
+    c + 2dc with 0/1 corrections; expanding the Brent equations mod 4, it exists iff the residual
+    E = T - sum_t a_t (x) b_t (x) c_t (even, since the scheme holds mod 2) satisfies J d = E/2 over GF(2),
+    J the Jacobian of the Brent map at (a, b, c).  That system is inconsistent for this scheme, so
+    ``hensel_lift`` must return None (any candidate would be a wrong one)."""
+    from algodiscover.core.tensor import matmul_tensor
+    u, v, w = np.load(known_schemes / "alphatensor" / "factorizations_f2.npz", allow_pickle=True)["4,4,4"]
     shape = Shape(4, 4, 4)
     # AlphaTensor's third factor indexes C^T: entry l*m + i belongs to C[i, l]
     c = np.zeros((shape.c_size, u.shape[1]), dtype=np.int64)
@@ -69,7 +100,15 @@ def test_an_unliftable_alphatensor_mod2_scheme_stays_z2(shared_dir):
     s = Scheme(shape, u.T.astype(np.int64) % 2, v.T.astype(np.int64) % 2, c % 2)
     assert s.rank == 47
     assert s.verify(symbolic=False).ring == "Z2"
-    a, b, cc = _mod2_factors(s)
-    res = hensel_lift(shape, a, b, cc)
-    if res is not None:  # a candidate that came out must still fail the exact proof
-        assert not Scheme(shape, *res).verify(symbolic=False).ok
+
+    a, b, cc = s.W_a.astype(np.int64), s.W_b.astype(np.int64), s.W_c.T.astype(np.int64)  # r x 16 each
+    E = matmul_tensor(shape).astype(np.int64) - np.einsum("tx,ty,tz->xyz", a, b, cc)
+    assert not np.any(E % 2)  # valid mod 2
+    eye = np.eye(16, dtype=np.int64)
+    J = np.concatenate([np.einsum("xX,ty,tz->xyztX", eye, b, cc).reshape(4096, -1),
+                        np.einsum("yY,tx,tz->xyztY", eye, a, cc).reshape(4096, -1),
+                        np.einsum("zZ,tx,ty->xyztZ", eye, a, b).reshape(4096, -1)], axis=1) % 2
+    assert not _gf2_consistent(J, (E // 2 % 2).reshape(-1))  # no lift to Z/4 exists
+
+    res = hensel_lift(shape, *_mod2_factors(s))
+    assert res is None
