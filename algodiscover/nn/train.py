@@ -102,7 +102,7 @@ def train_staged(model: nn.Module, batches, loss_fn, stages, *, evaluate=None, s
                 if clip:
                     torch.nn.utils.clip_grad_norm_(params, clip)
                 opt.step()
-                tot += float(loss) * len(xb)
+                tot += float(loss.detach()) * len(xb)
                 n += len(xb)
             row = dict(stage=st.name, epoch=epoch_no, quant_mix=mix, loss=tot / max(n, 1),
                        seconds=round(time.perf_counter() - t0, 3))
