@@ -64,7 +64,7 @@ def test_p1_spn_equals_dense_conv_with_effective_weight(cfg):
 
 
 @pytest.mark.parametrize("p", [2, 3])
-@pytest.mark.parametrize("cfg", CONVS[:4], ids=str)
+@pytest.mark.parametrize("cfg", CONVS[1:3], ids=str)
 def test_patch_spn_equals_its_patch_map(cfg, p):
     ci, co, k, s, pad, g, h = cfg
     torch.manual_seed(2)
