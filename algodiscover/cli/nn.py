@@ -45,6 +45,15 @@ def _float(name):
     return conv
 
 
+def _budget(text):
+    """R (a positive integer) or F followed by x (a positive factor); checked without importing torch."""
+    import re
+    m = re.fullmatch(r"\s*(?:(\d+)|(\d+(?:\.\d*)?|\.\d+)[xX])\s*", text)
+    if not m or (m.group(1) and int(m.group(1)) < 1) or (m.group(2) and not float(m.group(2)) > 0):
+        raise argparse.ArgumentTypeError(f"--budget must be a positive integer R or a factor like 1.0x, got {text!r}")
+    return text.strip()
+
+
 def register(sub) -> None:
     p = sub.add_parser("nn", help="SPN layers for networks (StrassenNets): train a student with a multiplication budget",
                        description="StrassenNets for networks: replace the matrix products of a network's layers by "
@@ -56,7 +65,7 @@ def register(sub) -> None:
                                     "replaced), with distillation; write the model, curves.png and report.json to --out.")
     t.add_argument("--dataset", required=True, choices=["digits", "cifar10", "text"])
     t.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    t.add_argument("--budget", default=None, metavar="R|Fx",
+    t.add_argument("--budget", type=_budget, default=None, metavar="R|Fx",
                    help="hidden units r per layer: an integer, or a multiple of each layer's outputs like 1.0x "
                         "(default 1.0x; text 2.0x)")
     t.add_argument("--p", type=_nonneg_int("p"), default=None, help="output patch size of SPN convolutions (default 1)")

@@ -178,7 +178,10 @@ def train_experiment(dataset: str, out, *, budget=None, p=None, distill: bool = 
     # (benchmarks/results/nn-digits.md); --threads 2 on an idle machine
     torch.set_num_threads(int(threads) if threads else 1)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise NNError(f"cannot use --out {out} as a directory ({e.strerror or e})") from None
     t_start = time.perf_counter()
     dev = torch.device(device)
 

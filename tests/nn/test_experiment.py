@@ -153,8 +153,8 @@ def test_cifar10_reader_and_training_on_a_tiny_pickle_directory(tmp_path):
 
 
 def test_text_lm_on_stdlib_sources_small(tmp_path):
-    rep = train_experiment("text", tmp_path / "t", teacher_epochs=1, student_epochs=(0, 1, 0), limit=6000,
-                           log=lambda *a: None)
+    rep = train_experiment("text", tmp_path / "t", teacher_epochs=1, student_epochs=(0, 1, 0), limit=3000,
+                           budget="0.25x", log=lambda *a: None)
     assert rep["teacher"]["perplexity"] > 1 and rep["student"]["perplexity"] > 1
     assert len(rep["data"]["files_sha256"]) >= 10
     assert all(len(h) == 64 for h in rep["data"]["files_sha256"].values())
