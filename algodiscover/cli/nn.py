@@ -88,6 +88,12 @@ def register(sub) -> None:
     t.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     t.add_argument("--quiet", "-q", action="store_true", help="no per-epoch lines")
     t.set_defaults(func=run_train)
+    e = nsub.add_parser("eval", help="load a saved student and measure it on its data set's test split",
+                        description="Load the student saved in DIR (algodiscover nn train --out DIR) and print its "
+                                    "test accuracy (perplexity for text), multiplications and additions as JSON.")
+    e.add_argument("dir", metavar="DIR")
+    e.add_argument("--data-dir", default=None, metavar="DIR", help="the data directory (cifar10, PTB)")
+    e.set_defaults(func=run_eval)
 
 
 def run_train(args) -> int:
@@ -107,4 +113,12 @@ def run_train(args) -> int:
     summary["seconds"] = r["seconds"]
     print(json.dumps(summary))
     print(f"wrote {args.out}/report.json, model.json, student.pt, curves.png", file=sys.stderr)
+    return 0
+
+
+def run_eval(args) -> int:
+    import torch
+    torch.set_num_threads(1)
+    from ..nn.experiment import evaluate_saved
+    print(json.dumps(evaluate_saved(args.dir, args.data_dir)))
     return 0

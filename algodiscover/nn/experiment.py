@@ -397,3 +397,25 @@ def load(directory):
     if "preprocessing" not in meta:
         raise NNError(f"{mpath} lacks 'preprocessing'")
     return Classifier(student, meta["preprocessing"])
+
+
+def evaluate_saved(directory, data_dir=None) -> dict:
+    """Load the student in ``directory`` and measure it on its data set's test split (``algodiscover nn eval``)."""
+    model = load(directory)
+    meta = json.loads((Path(directory) / "model.json").read_text())
+    ds = meta["dataset"]
+    if ds == "text":
+        from .data import text
+        d = text(data_dir)
+        seqs = _sequences(np.array([model.vocab.index(c) if c in model.vocab else len(model.vocab)
+                                    for c in "".join(d.vocab[i] if i < len(d.vocab) else "\0" for i in d.test)],
+                                   dtype=np.int64), int(meta.get("seq_len", 64)))
+        metric, value = "perplexity", _perplexity(model.net, seqs)
+        shape = (int(meta.get("seq_len", 64)),)
+    else:
+        from .data import cifar10, digits
+        d = digits() if ds == "digits" else cifar10(data_dir)
+        metric, value = "accuracy", float((model.predict(d.x_test) == d.y_test).mean())
+        shape = tuple(meta["preprocessing"]["input_shape"])
+    c = count(model.net, shape)
+    return {"dataset": ds, metric: value, "multiplications": c.multiplications, "additions": c.additions}

@@ -74,6 +74,9 @@ def test_load_predicts_raw_digits_images(digits_run):
     assert pred.dtype == np.int64 and pred.shape == (len(yte),)
     rep = json.loads((out / "report.json").read_text())
     assert float((pred == yte).mean()) == pytest.approx(rep["student"]["accuracy"], abs=1e-9)
+    from algodiscover.nn.experiment import evaluate_saved
+    ev = evaluate_saved(out)
+    assert ev["accuracy"] == pytest.approx(rep["student"]["accuracy"], abs=1e-9) and ev["multiplications"] == 3082
     with pytest.raises(AlgoDiscoverError, match="do not fit"):
         model.predict(np.zeros((2, 7, 7)))
 
@@ -94,6 +97,7 @@ def test_corrupted_or_mismatched_model_is_a_clear_error(digits_run, tmp_path):
     (d / "student.pt").write_bytes(bytes(b))
     with pytest.raises(AlgoDiscoverError, match="corrupted"):
         load(d)
+    assert "corrupted" in assert_one_line_error(run_cli("nn", "eval", str(d)))
     # model.json describing other ranks than the weights hold
     d = _copy(out, tmp_path / "mismatch")
     meta = json.loads((d / "model.json").read_text())
