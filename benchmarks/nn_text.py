@@ -38,6 +38,7 @@ def main():
     la1 = [round(x, 2) for x in os.getloadavg()]
     shown = "PYTHONPATH=$PWD python benchmarks/nn_text.py" + (" " + " ".join(extra) if extra else "")
     t, s = rep["teacher"], rep["student"]
+    hidden = rep["data"]["hidden"]
     res = {"command": shown, "cli": "algodiscover nn train --dataset text --out DIR " + " ".join(extra),
            "machine": info, "wall_s": round(wall, 1), "load_before": la0, "load_after": la1,
            "teacher_perplexity": t["perplexity"], "student_perplexity": s["perplexity"],
@@ -57,7 +58,7 @@ Command: `{shown}` (runs `{res['cli']}`).
 Machine: {describe(info)}. **Shared machine**: load average {la0[0]} before, {la1[0]} after; wall {res['wall_s']} s
 (torch 1 thread).
 
-Model: embedding 32 → LSTM 128 → linear to the vocabulary ({rep['data']['vocab_size']} symbols); sequences of
+Model: embedding 32 → LSTM {hidden} → linear to the vocabulary ({rep['data']['vocab_size']} symbols); sequences of
 {rep['data']['seq_len']} characters ({rep['data']['n_train_sequences']} training, {rep['data']['n_test_sequences']}
 test). Student: SPNLSTM (SPN input and recurrent products) and SPNLinear, budget {s['budget']}, ranks {s['ranks']};
 distillation {rep['distill']} (λ = {rep['lambda']}, T = {rep['temperature']}).

@@ -140,6 +140,10 @@ def count(model: nn.Module, input_shape) -> Counts:
         elif isinstance(mod, SPNLSTM):
             e = entry(mod, "SPNLSTM")
             t, hsz = x.shape[1], mod.hidden_size
+            # W_ih x is counted by the hook of mod.ih (one call for all steps); W_hh h is applied inside the
+            # step loop from the quantized weights: r_hh products and its W_b, W_c sums per step
+            e.multiplications += t * mod.hh.r
+            e.additions += t * spn_linear_terms(mod.hh)
             e.additions += t * 4 * hsz                       # W_ih x + W_hh h
             e.separate["elementwise"] += t * 3 * hsz
             e.separate["activation"] += t * 5 * hsz

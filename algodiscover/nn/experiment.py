@@ -36,7 +36,7 @@ DEFAULTS = {
                     student_lr=(1e-3, 1e-3, 5e-4), ramp=3, p=1, budget="1.0x", lam=0.7, temperature=4.0),
     "text": dict(teacher_epochs=12, student_epochs=(3, 10, 3), batch=32, teacher_lr=3e-3,
                  student_lr=(2e-3, 2e-3, 1e-3), ramp=3, p=1, budget="2.0x", lam=0.5, temperature=2.0,
-                 seq_len=64),
+                 seq_len=64, hidden=64),
 }
 
 
@@ -193,9 +193,9 @@ def train_experiment(dataset: str, out, *, budget=None, p=None, distill: bool = 
         seq_len = cfg["seq_len"]
         train_seqs = _sequences(data.train, seq_len)
         test_seqs = _sequences(data.test, seq_len).to(dev)
-        arch_args = {"vocab_size": vocab_size}
+        arch_args = {"vocab_size": vocab_size, "hidden": cfg["hidden"]}
         input_shape = (seq_len,)
-        info = data.info | {"seq_len": seq_len, "n_train_sequences": len(train_seqs),
+        info = data.info | {"seq_len": seq_len, "hidden": cfg["hidden"], "n_train_sequences": len(train_seqs),
                             "n_test_sequences": len(test_seqs)}
         metric = "perplexity"
 

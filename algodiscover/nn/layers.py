@@ -241,9 +241,11 @@ class SPNLSTM(nn.Module):
         else:
             h, c = (s.reshape(n, hsz) for s in state)
         xi = self.ih(x)                                        # all input products at once
+        wb, wc = self.hh.weights()                             # quantized once per sequence, not per step
+        a = self.hh.a_hat
         outs = []
         for step in range(t):
-            gates = xi[:, step] + self.hh(h)
+            gates = xi[:, step] + F.linear(F.linear(h, wb) * a, wc)
             i, f, g, o = gates.chunk(4, dim=1)
             c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
             h = torch.sigmoid(o) * torch.tanh(c)
