@@ -41,8 +41,8 @@ def test_budget_parsing():
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("digits")
-    r = run_cli("nn", "train", "--dataset", "digits", "--out", str(out), "--teacher-epochs", "3",
-                "--student-epochs", "1,2,1", "--quiet", timeout=240)
+    r = run_cli("nn", "train", "--dataset", "digits", "--out", str(out), "--teacher-epochs", "2",
+                "--student-epochs", "1,1,1", "--quiet", timeout=240)
     assert r.returncode == 0, r.stderr
     return out, json.loads(r.stdout)
 
