@@ -407,9 +407,9 @@ def evaluate_saved(directory, data_dir=None) -> dict:
     if ds == "text":
         from .data import text
         d = text(data_dir)
-        seqs = _sequences(np.array([model.vocab.index(c) if c in model.vocab else len(model.vocab)
-                                    for c in "".join(d.vocab[i] if i < len(d.vocab) else "\0" for i in d.test)],
-                                   dtype=np.int64), int(meta.get("seq_len", 64)))
+        arr = d.test if d.vocab == model.vocab else model.encode(
+            "".join(d.vocab[i] if i < len(d.vocab) else "\ufffd" for i in d.test))
+        seqs = _sequences(arr, int(meta.get("seq_len", 64)))
         metric, value = "perplexity", _perplexity(model.net, seqs)
         shape = (int(meta.get("seq_len", 64)),)
     else:

@@ -164,6 +164,9 @@ def test_text_lm_on_stdlib_sources_small(tmp_path):
     assert all(len(h) == 64 for h in rep["data"]["files_sha256"].values())
     assert rep["student"]["multiplications"] < rep["teacher"]["multiplications"]
     lm = load(tmp_path / "t")
+    from algodiscover.nn.experiment import evaluate_saved
+    ev = evaluate_saved(tmp_path / "t")           # the full test split, re-encoded with the saved vocabulary
+    assert ev["perplexity"] > 1 and ev["multiplications"] == rep["student"]["multiplications"]
     ids = lm.encode("def f(x):\n    return x\n")[None]
     assert lm.predict(ids).shape == ids.shape
 
