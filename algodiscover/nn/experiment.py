@@ -150,10 +150,21 @@ def _counts_entry(c):
 
 # --------------------------------------------------------------------------------------------- training
 
-def train_experiment(dataset: str, out, *, budget=None, p=None, distill: bool = True, lam=None, temperature=None,
-                     seed: int = 0, data_dir=None, teacher_epochs=None, student_epochs=None, teacher_seed: int = 0,
-                     limit=None, threads=None, device: str = "cpu", log=print) -> dict:
-    """Train the pinned teacher (seed ``teacher_seed``), the SPN student (seed ``seed``), write ``out``."""
+def train_experiment(dataset: str, out, **kwargs) -> dict:
+    """Train the pinned teacher (seed ``teacher_seed``), the SPN student (seed ``seed``), write ``out``.
+
+    Options as ``algodiscover nn train``: budget, p, distill, lam, temperature, seed, data_dir, teacher_epochs,
+    student_epochs, teacher_seed, limit, threads (torch threads while it runs; default 1), device, log."""
+    prev = torch.get_num_threads()
+    try:
+        return _train_experiment(dataset, out, **kwargs)
+    finally:
+        torch.set_num_threads(prev)
+
+
+def _train_experiment(dataset: str, out, *, budget=None, p=None, distill: bool = True, lam=None, temperature=None,
+                      seed: int = 0, data_dir=None, teacher_epochs=None, student_epochs=None, teacher_seed: int = 0,
+                      limit=None, threads=None, device: str = "cpu", log=print) -> dict:
     if dataset not in DEFAULTS:
         raise NNError(f"unknown dataset {dataset!r}; expected digits, cifar10 or text")
     cfg = dict(DEFAULTS[dataset])
