@@ -7,7 +7,6 @@ import copy
 import math
 import re
 
-import torch
 from torch import nn
 
 from .layers import NNError, SPNConv2d, SPNLinear, SPNLSTM, from_dense
