@@ -63,3 +63,22 @@ def ternary_ste(w: torch.Tensor, mode: str = "round", *, mix=1.0, threshold=None
     if isinstance(mix, (int, float)) and mix == 1:
         return q
     return (1 - mix) * w + mix * q
+
+
+def scaled_ternary_ste(w: torch.Tensor, mode: str = "twn", *, mix=1.0, factor: float = TWN_FACTOR,
+                       dims=None):
+    """Scaled ternary weights with a straight-through gradient, phased in by ``mix``.
+
+    Returns ``(w_q, q, alpha)``: ``q = ternarize(w, mode, dims=dims)`` in {-1, 0, 1}, ``alpha = twn_scale(w, q,
+    dims)`` (one scale per slice over ``dims``, broadcastable against ``w``) and
+    ``w_q = (1 - mix)·w + mix·ste(w, alpha·q)``. At ``mix = 1`` the forward value is exactly ``alpha·q``, so a
+    layer using it computes with ternary weights whose scales can be folded elsewhere (``algodiscover.nn``
+    folds them into the full-precision vector â).
+    """
+    q = ternarize(w, mode, factor=factor, dims=dims)
+    with torch.no_grad():
+        alpha = twn_scale(w, q, dims)
+    wq = ste(w, alpha * q)
+    if not (isinstance(mix, (int, float)) and mix == 1):
+        wq = (1 - mix) * w + mix * wq
+    return wq, q, alpha

@@ -16,7 +16,7 @@ import sys
 
 from ..errors import AlgoDiscoverError, InternalError
 
-SUBCOMMANDS = ["discover", "verify", "show", "export", "render", "convert", "equiv", "catalog"]
+SUBCOMMANDS = ["discover", "verify", "show", "export", "render", "convert", "equiv", "catalog", "nn"]
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
