@@ -90,6 +90,15 @@ class Strategy:
     clamp: float = 0.0              # magnitude clamp (0 = none); coefficients kept in [-clamp, clamp]
     sparsity: float = 0.0           # L1 weight (adam)
     als_every: int = 0              # adam: an exact ALS step every this many steps (0 = never)
+    quantizer: str = "round"        # adam STE (ternary): "round" (hard rounding, clamped) or "twn" (threshold 0.7 mean|w|)
+    penalty_kind: str = "round"     # penalty0/1: "round" (squared distance to the rounded value) or "sin" (sin^2(pi w)/pi^2)
+    magnitude: float = 0.0          # adam: weight of sum relu(|w| - bound)^2 (keeps coefficients in range, smoothly)
+    balance: float = 0.0            # adam: weight of the balance loss sum_f (|f_t|^2 / geomean - 1)^2 per product
+    balance_every: int = 0          # adam: every this many steps rescale a_t, b_t, c_t to equal norms (exact symmetry)
+    noise: float = 0.0              # adam: std of Gaussian noise added to every coefficient each step ...
+    noise_end: float = 0.7          # ... annealed linearly to 0 at this fraction of the steps
+    lr_decay: float = 1.0           # adam: learning rate lr * lr_decay**(step/steps) (1 = constant)
+    clip: float = 0.0               # adam: per restart, clip the gradient's norm to this (0 = no clipping)
 
     def with_overrides(self, text: str) -> "Strategy":
         if not text:
@@ -115,6 +124,12 @@ class Strategy:
             raise SpnOptionError(f"strategy method must be 'als' or 'adam', got {self.method!r}")
         if self.steps < 1 or self.batch < 1 or self.check_every < 1:
             raise SpnOptionError("strategy steps, batch and check_every must be at least 1")
+        if self.quantizer not in ("round", "twn"):
+            raise SpnOptionError(f"strategy quantizer must be round or twn, got {self.quantizer!r}")
+        if self.penalty_kind not in ("round", "sin"):
+            raise SpnOptionError(f"strategy penalty_kind must be round or sin, got {self.penalty_kind!r}")
+        if self.samples < 1 or self.noise < 0 or not self.noise_end > 0 or self.lr_decay <= 0:
+            raise SpnOptionError("strategy samples must be >= 1, noise >= 0, noise_end > 0, lr_decay > 0")
         if self.dtype not in ("float32", "float64"):
             raise SpnOptionError(f"strategy dtype must be float32 or float64, got {self.dtype!r}")
 
@@ -224,3 +239,8 @@ COEFFICIENTS = {
     "integer": CoefficientSet("integer", 2.0, 1),
     "half": CoefficientSet("half", 2.0, 2),
 }
+
+
+def gradient_strategies() -> list[str]:
+    """The registered strategies trained by gradient (these accept ``--data random``)."""
+    return sorted(n for n, s in STRATEGIES.items() if s.method == "adam")
