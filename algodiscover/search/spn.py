@@ -513,6 +513,8 @@ class _Run:
             pen = self._geom(frac, st.quant_start, st.penalty0, st.penalty1)
             if st.penalty_kind == "sin":  # smooth: sin^2(pi w)/pi^2, zero on every integer
                 dist = sum((torch.sin(np.pi * f) ** 2).sum((1, 2)) for f in F) / np.pi ** 2
+            elif st.penalty_kind == "ternary":  # |w| |w - 1| |w + 1|: zero exactly on {-1, 0, 1}
+                dist = sum((f.abs() * (f - 1).abs() * (f + 1).abs()).sum((1, 2)) for f in F)
             else:
                 dist = sum(((f - self.project(f).detach()) ** 2).sum((1, 2)) for f in F)
             loss = loss + pen * dist

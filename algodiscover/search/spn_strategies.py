@@ -91,7 +91,8 @@ class Strategy:
     sparsity: float = 0.0           # L1 weight (adam)
     als_every: int = 0              # adam: an exact ALS step every this many steps (0 = never)
     quantizer: str = "round"        # adam STE (ternary): "round" (hard rounding, clamped) or "twn" (threshold 0.7 mean|w|)
-    penalty_kind: str = "round"     # penalty0/1: "round" (squared distance to the rounded value) or "sin" (sin^2(pi w)/pi^2)
+    penalty_kind: str = "round"     # penalty0/1: "round" (squared distance to the rounded value),
+                                    # "sin" (sin^2(pi w)/pi^2) or "ternary" (|w| |w-1| |w+1|)
     magnitude: float = 0.0          # adam: weight of sum relu(|w| - bound)^2 (keeps coefficients in range, smoothly)
     balance: float = 0.0            # adam: weight of the balance loss sum_f (|f_t|^2 / geomean - 1)^2 per product
     balance_every: int = 0          # adam: every this many steps rescale a_t, b_t, c_t to equal norms (exact symmetry)
@@ -126,8 +127,8 @@ class Strategy:
             raise SpnOptionError("strategy steps, batch and check_every must be at least 1")
         if self.quantizer not in ("round", "twn"):
             raise SpnOptionError(f"strategy quantizer must be round or twn, got {self.quantizer!r}")
-        if self.penalty_kind not in ("round", "sin"):
-            raise SpnOptionError(f"strategy penalty_kind must be round or sin, got {self.penalty_kind!r}")
+        if self.penalty_kind not in ("round", "sin", "ternary"):
+            raise SpnOptionError(f"strategy penalty_kind must be round, sin or ternary, got {self.penalty_kind!r}")
         if self.samples < 1 or self.noise < 0 or not self.noise_end > 0 or self.lr_decay <= 0:
             raise SpnOptionError("strategy samples must be >= 1, noise >= 0, noise_end > 0, lr_decay > 0")
         if self.dtype not in ("float32", "float64"):
@@ -153,10 +154,15 @@ def _convert(key: str, val: str, typ):
 
 
 STRATEGIES: dict[str, Strategy] = {
-    # StrassenNets as published: gradient training, quantization phased in with a straight-through
-    # estimator, W_a and W_b first, then W_c.
+    # StrassenNets as published (Tschannen, Khanna, Anandkumar 2018) and nothing else: the loss on the
+    # network's output for Gaussian random pairs (64 per step; or the exhaustive loss), Adam (lr 0.05,
+    # betas 0.9/0.999, eps 1e-8), 3000 steps in float32; full precision for the first half, then the
+    # straight-through ternary quantizer (hard rounding to {-1,0,1}, algodiscover.quant) phased in on
+    # W_a, W_b over steps 1500-2400 and on W_c 300 steps later (1800-2700); the rounded weights are
+    # proven every 50 steps.  No penalty, clamp, abandoning, ALS, repair or polish.
     "paper": Strategy("paper", method="adam", steps=3000, batch=64, lr=0.05, dtype="float32", repair=False,
-                      normalize=False, abandon_at=0.45, abandon_tol=2.0, check_every=50),
+                      normalize=False, polish=False, abandon_at=1.0, abandon_tol=float("inf"), check_every=50,
+                      samples=64, ste=True, staged=True, ste_start=0.5, ste_end=0.8, stage_shift=0.1),
     # the paper's network with penalty annealing toward the coefficient set, clamps, sparsity and
     # the least-squares repair
     "penalty": Strategy("penalty", method="adam", steps=3000, batch=64, lr=0.05, dtype="float32", ste=False,
