@@ -373,19 +373,37 @@ class _Run:
 
     @staticmethod
     def _geom(frac, start, v0, v1):
-        """Per-slot geometric schedule: 0 before ``start``, then from v0 to v1 at frac = 1."""
+        """Per-slot geometric schedule: 0 before ``start``, then from v0 to v1 at frac = 1.
+
+        Evaluated per slot in Python floats: a vectorised pow rounds differently in SIMD lanes and in
+        the scalar tail, which would make a restart's schedule depend on its position in the batch."""
         if v0 <= 0 and v1 <= 0:
             return frac * 0
-        u = ((frac - start) / max(1.0 - start, 1e-9)).clamp(0, 1)
         v0 = max(v0, 1e-12)
-        val = v0 * (max(v1, 1e-12) / v0) ** u
-        return val * (frac >= start)
+        ratio = max(v1, 1e-12) / v0
+        span = max(1.0 - start, 1e-9)
+        vals = [0.0 if x < start else v0 * ratio ** min(max((x - start) / span, 0.0), 1.0) for x in frac.tolist()]
+        return frac.new_tensor(vals)
+
+    @staticmethod
+    def _cbrt(v):
+        """Cube root of positive entries by Newton steps from a power-of-two guess: only IEEE-exact
+        operations (mul, div, add, frexp/ldexp), so the result of an entry does not depend on where it
+        lies in the tensor (vectorised ``pow`` does)."""
+        import torch
+        m, e = torch.frexp(v)                      # v = m 2^e, m in [0.5, 1)
+        q = torch.div(e, 3, rounding_mode="floor")
+        x = torch.ldexp(torch.ones_like(v), q)     # within a factor 2^(2/3) of the root
+        x = torch.where(e - 3 * q == 0, x, x * 1.25)
+        for _ in range(8):
+            x = (2 * x + v / (x * x)) / 3
+        return x
 
     def balance(self, F):
         """Every product's three factors scaled to the same norm (c_t a_t b_t unchanged): the
         magnitude balancing of the gradient strategies."""
         n = [f.norm(dim=2, keepdim=True).clamp_min(1e-6) for f in F]
-        g = (n[0] * n[1] * n[2]) ** (1 / 3)
+        g = self._cbrt(n[0] * n[1] * n[2])
         return [f * (g / x) for f, x in zip(F, n)]
 
     def rescale(self, F, mask):
@@ -511,9 +529,7 @@ class _Run:
             loss = self.dense_residual(W)
         if st.penalty0 > 0 or st.penalty1 > 0:
             pen = self._geom(frac, st.quant_start, st.penalty0, st.penalty1)
-            if st.penalty_kind == "sin":  # smooth: sin^2(pi w)/pi^2, zero on every integer
-                dist = sum((torch.sin(np.pi * f) ** 2).sum((1, 2)) for f in F) / np.pi ** 2
-            elif st.penalty_kind == "ternary":  # |w| |w - 1| |w + 1|: zero exactly on {-1, 0, 1}
+            if st.penalty_kind == "ternary":  # |w| |w - 1| |w + 1|: zero exactly on {-1, 0, 1}
                 dist = sum((f.abs() * (f - 1).abs() * (f + 1).abs()).sum((1, 2)) for f in F)
             else:
                 dist = sum(((f - self.project(f).detach()) ** 2).sum((1, 2)) for f in F)
@@ -523,7 +539,7 @@ class _Run:
             loss = loss + st.magnitude * sum((torch.relu(f.abs() - b) ** 2).sum((1, 2)) for f in F)
         if st.balance > 0:  # equal norms |a_t| = |b_t| = |c_t| for every product (the scaling symmetry)
             n = [(f ** 2).sum(2) for f in F]
-            g = (n[0] * n[1] * n[2]).clamp_min(1e-8) ** (1 / 3)
+            g = self._cbrt((n[0] * n[1] * n[2]).clamp_min(1e-8))
             loss = loss + st.balance * sum(((x / g - 1) ** 2).sum(1) for x in n)
         if st.sparsity > 0:
             loss = loss + st.sparsity * sum(f.abs().sum((1, 2)) for f in F)
@@ -738,8 +754,12 @@ class _Run:
                 loss = self.adam_loss(F, frac, pairs).sum()
                 grads = torch.autograd.grad(loss, F)
                 with torch.no_grad():
-                    t = (age + 1).to(self.dtype).to(self.device).view(-1, 1, 1)
-                    lr = st.lr * (st.lr_decay ** frac).view(-1, 1, 1) if st.lr_decay != 1 else st.lr
+                    # per-slot scalars in Python floats (see _geom): the learning rate and Adam's bias corrections
+                    fl, al = frac.tolist(), age.tolist()
+                    lr = (frac.new_tensor([st.lr * st.lr_decay ** x for x in fl]).view(-1, 1, 1)
+                          if st.lr_decay != 1 else st.lr)
+                    bc1 = frac.new_tensor([1 - b1 ** (a + 1) for a in al]).view(-1, 1, 1)
+                    bc2 = frac.new_tensor([1 - b2 ** (a + 1) for a in al]).view(-1, 1, 1)
                     grads = [torch.nan_to_num(g) for g in grads]
                     if st.clip > 0:  # per restart: the gradient's norm over the three factors at most clip
                         norm = sum((g ** 2).sum((1, 2)) for g in grads).sqrt()
@@ -751,8 +771,8 @@ class _Run:
                             g = g * ~frozen[f]
                         adam[0][f].mul_(b1).add_(g, alpha=1 - b1)
                         adam[1][f].mul_(b2).addcmul_(g, g, value=1 - b2)
-                        mhat = adam[0][f] / (1 - b1 ** t)
-                        vhat = adam[1][f] / (1 - b2 ** t)
+                        mhat = adam[0][f] / bc1
+                        vhat = adam[1][f] / bc2
                         F[f] -= lr * mhat / (vhat.sqrt() + eps)
                     if st.noise > 0:  # Gaussian noise on the parameters, annealed linearly to 0 at noise_end
                         sig = (st.noise * (1 - frac / st.noise_end).clamp(min=0)).view(-1, 1, 1)
@@ -761,6 +781,13 @@ class _Run:
                                                     lambda: ((self.rank, X), (self.rank, Y), (self.rank, Z)))
                             for f in range(3):
                                 F[f] += sig * e[f]
+                    if st.fix_ab:  # stage 2 of the paper: W_a, W_b fixed at their ternary values, W_c trains on
+                        m = (frac >= st.ste_start + st.stage_shift).view(-1, 1, 1)
+                        if bool(m.any()):
+                            for f in (0, 1):
+                                F[f].copy_(torch.where(m, self.project(F[f]), F[f]))
+                                adam[0][f].mul_(~m)
+                                adam[1][f].mul_(~m)
                     for f in range(3):
                         if st.clamp > 0:
                             F[f].clamp_(-st.clamp, st.clamp)

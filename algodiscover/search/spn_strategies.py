@@ -85,14 +85,15 @@ class Strategy:
     ste_start: float = 0.5          # STE blend phases in from here ...
     ste_end: float = 0.8            # ... to fully quantized here (W_c: shifted by stage_shift when staged)
     stage_shift: float = 0.1
+    fix_ab: bool = False            # staged: from ste_start + stage_shift on, W_a and W_b are fixed at their quantized values
     penalty0: float = 0.0           # penalty toward the coefficient set (adam), geometric from penalty0 ...
     penalty1: float = 0.0           # ... to penalty1 between quant_start and the end
     clamp: float = 0.0              # magnitude clamp (0 = none); coefficients kept in [-clamp, clamp]
     sparsity: float = 0.0           # L1 weight (adam)
     als_every: int = 0              # adam: an exact ALS step every this many steps (0 = never)
     quantizer: str = "round"        # adam STE (ternary): "round" (hard rounding, clamped) or "twn" (threshold 0.7 mean|w|)
-    penalty_kind: str = "round"     # penalty0/1: "round" (squared distance to the rounded value),
-                                    # "sin" (sin^2(pi w)/pi^2) or "ternary" (|w| |w-1| |w+1|)
+    penalty_kind: str = "round"     # penalty0/1: "round" (squared distance to the rounded value)
+                                    # or "ternary" (|w| |w-1| |w+1|)
     magnitude: float = 0.0          # adam: weight of sum relu(|w| - bound)^2 (keeps coefficients in range, smoothly)
     balance: float = 0.0            # adam: weight of the balance loss sum_f (|f_t|^2 / geomean - 1)^2 per product
     balance_every: int = 0          # adam: every this many steps rescale a_t, b_t, c_t to equal norms (exact symmetry)
@@ -127,8 +128,8 @@ class Strategy:
             raise SpnOptionError("strategy steps, batch and check_every must be at least 1")
         if self.quantizer not in ("round", "twn"):
             raise SpnOptionError(f"strategy quantizer must be round or twn, got {self.quantizer!r}")
-        if self.penalty_kind not in ("round", "sin", "ternary"):
-            raise SpnOptionError(f"strategy penalty_kind must be round, sin or ternary, got {self.penalty_kind!r}")
+        if self.penalty_kind not in ("round", "ternary"):
+            raise SpnOptionError(f"strategy penalty_kind must be round or ternary, got {self.penalty_kind!r}")
         if self.samples < 1 or self.noise < 0 or not self.noise_end > 0 or self.lr_decay <= 0:
             raise SpnOptionError("strategy samples must be >= 1, noise >= 0, noise_end > 0, lr_decay > 0")
         if self.dtype not in ("float32", "float64"):
@@ -168,6 +169,23 @@ STRATEGIES: dict[str, Strategy] = {
     "penalty": Strategy("penalty", method="adam", steps=3000, batch=64, lr=0.05, dtype="float32", ste=False,
                         penalty0=1e-3, penalty1=0.3, quant_start=0.3, clamp=1.5, sparsity=1e-3,
                         abandon_at=0.3, abandon_tol=2.0, check_every=50),
+    # gradient only (no ALS, repair or polish), paper's network and loss plus: an annealed pull toward
+    # {-1,0,1} (|w||w-1||w+1|, weight 1e-3 -> 1 geometrically from 30 % of the steps), a smooth
+    # magnitude bound relu(|w|-1)^2, the three factors of each product rescaled to equal norms every
+    # 10 steps (an exact symmetry), Gaussian parameter noise (std 0.01 annealed to 0 at 50 %), the
+    # learning rate decaying 0.05 -> 0.005, per-restart gradient clipping at 5, abandoning at 50 %
+    "sgd-penalty": Strategy("sgd-penalty", method="adam", steps=2000, batch=64, lr=0.05, lr_decay=0.1,
+                            dtype="float64", ste=False, repair=False, polish=False, normalize=False,
+                            penalty_kind="ternary", penalty0=1e-3, penalty1=1.0, quant_start=0.3,
+                            magnitude=1.0, balance_every=10, noise=0.01, noise_end=0.5, clip=5.0,
+                            abandon_at=0.5, abandon_tol=1.0, check_every=25, samples=64),
+    # the same pulls with the paper's staged straight-through quantizer over the last 30 % of the steps
+    "sgd-anneal": Strategy("sgd-anneal", method="adam", steps=2000, batch=64, lr=0.05, lr_decay=0.1,
+                           dtype="float64", ste=True, staged=True, ste_start=0.7, ste_end=0.9, stage_shift=0.05,
+                           repair=False, polish=False, normalize=False,
+                           penalty_kind="ternary", penalty0=1e-3, penalty1=1.0, quant_start=0.3,
+                           magnitude=1.0, balance_every=10, noise=0.01, noise_end=0.5, clip=5.0,
+                           abandon_at=0.5, abandon_tol=1.0, check_every=25, samples=64),
     # alternating least squares with annealed sparsity and quantization penalties
     "als": Strategy("als"),
     # the same with progressive rounding (freeze what is already rounded)
