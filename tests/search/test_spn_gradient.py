@@ -23,7 +23,7 @@ spn = pytest.importorskip("algodiscover.search.spn")
 
 # paper's network (float32, random pairs, no repair/polish) on a shorter schedule (every phase scales
 # with the steps): the determinism claim is about the float32 arithmetic and the per-restart streams
-PAPER_FAST = "paper:steps=600,lr=0.1"
+PAPER_FAST = "paper:steps=400"
 # a float32 gradient strategy that proves most restarts quickly (random pairs and parameter noise)
 SGD32 = "sgd-penalty:dtype=float32,steps=600,batch=16"
 
@@ -120,7 +120,7 @@ def test_paper_is_completed_by_gradient_alone_and_counted_by_part():
     st = it.stats
     assert got and all(s.provenance["completed_by"] == ["gradient"] for s in got)
     assert set(st["by_part"]) == {"gradient"}
-    assert st["restarts_proven"] == sum(st["by_part"].values()) <= st["restarts_done"] == 16
+    assert st["restarts_proven"] == sum(st["by_part"].values()) <= st["restarts_done"] == 8
     assert st["proven"] == len(got) == len({canonical_key(s) for s in got})
     assert st["restarts_proven"] >= len({s.provenance["restart"] for s in got})
 
