@@ -243,6 +243,7 @@ class _Run:
         self.workers = workers
         self.indices = None if indices is None else list(indices)  # run exactly these restarts (run_restarts)
         self.offset, self.stride = 0, 1  # else this run trains restarts offset, offset + stride, ...
+        self.slot_exact = None  # None: per-slot exact arithmetic on the CPU, whole-batch tensors on a GPU
         self.search_rec = self.search_record()
 
     def search_record(self) -> dict:
@@ -296,6 +297,11 @@ class _Run:
         else:
             share = len(range(self.offset, self.budget.restarts, self.stride))
         self.B = st.batch if share is None else max(1, min(st.batch, share))
+        # CPU: every per-restart quantity is computed so that a restart's trajectory depends on (seed, j)
+        # alone (the determinism claim, replay); a GPU batch is drawn and scheduled as whole tensors
+        self.slot_exact = self.device == "cpu" if self.slot_exact is None else self.slot_exact
+        if not self.slot_exact:
+            self.device_gen = torch.Generator(device=self.device).manual_seed(self.seed)
 
     @staticmethod
     def _stream_seed(seed: int, j: int, stream: int | None = None) -> int:
@@ -323,6 +329,9 @@ class _Run:
         """This step's draw of ``kind`` for every slot: each restart reads its own stream in chunks of
         ``DRAW_CHUNK`` steps, so what restart j sees at its step t depends on (seed, j, t) alone."""
         torch = self.torch
+        if not self.slot_exact:  # GPU: one generator on the device for the whole batch (fast, not replayable)
+            return [torch.randn((len(streams),) + shp, generator=self.device_gen, device=self.device,
+                                dtype=self.dtype) for shp in shape_fn()]
         K = DRAW_CHUNK
         pos = (age % K).tolist()
         out = []
@@ -382,6 +391,9 @@ class _Run:
         v0 = max(v0, 1e-12)
         ratio = max(v1, 1e-12) / v0
         span = max(1.0 - start, 1e-9)
+        if frac.device.type != "cpu":  # GPU: one vectorised expression (GPU runs are not replayed)
+            u = ((frac - start) / span).clamp(0, 1)
+            return v0 * ratio ** u * (frac >= start)
         vals = [0.0 if x < start else v0 * ratio ** min(max((x - start) / span, 0.0), 1.0) for x in frac.tolist()]
         return frac.new_tensor(vals)
 
@@ -755,11 +767,16 @@ class _Run:
                 grads = torch.autograd.grad(loss, F)
                 with torch.no_grad():
                     # per-slot scalars in Python floats (see _geom): the learning rate and Adam's bias corrections
-                    fl, al = frac.tolist(), age.tolist()
-                    lr = (frac.new_tensor([st.lr * st.lr_decay ** x for x in fl]).view(-1, 1, 1)
-                          if st.lr_decay != 1 else st.lr)
-                    bc1 = frac.new_tensor([1 - b1 ** (a + 1) for a in al]).view(-1, 1, 1)
-                    bc2 = frac.new_tensor([1 - b2 ** (a + 1) for a in al]).view(-1, 1, 1)
+                    if self.slot_exact:
+                        fl, al = frac.tolist(), age.tolist()
+                        lr = (frac.new_tensor([st.lr * st.lr_decay ** x for x in fl]).view(-1, 1, 1)
+                              if st.lr_decay != 1 else st.lr)
+                        bc1 = frac.new_tensor([1 - b1 ** (a + 1) for a in al]).view(-1, 1, 1)
+                        bc2 = frac.new_tensor([1 - b2 ** (a + 1) for a in al]).view(-1, 1, 1)
+                    else:  # GPU: vectorised (fast; not bit-reproducible, and GPU runs are not replayed)
+                        t = (age + 1).to(self.dtype).to(self.device).view(-1, 1, 1)
+                        lr = st.lr * (st.lr_decay ** frac).view(-1, 1, 1) if st.lr_decay != 1 else st.lr
+                        bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
                     grads = [torch.nan_to_num(g) for g in grads]
                     if st.clip > 0:  # per restart: the gradient's norm over the three factors at most clip
                         norm = sum((g ** 2).sum((1, 2)) for g in grads).sqrt()

@@ -174,15 +174,18 @@ STRATEGIES: dict[str, Strategy] = {
     # gradient only (no ALS, repair or polish), paper's network and loss plus: an annealed pull toward
     # {-1,0,1} (|w||w-1||w+1|, weight 1e-3 -> 1 geometrically from 30 % of the steps), a smooth
     # magnitude bound relu(|w|-1)^2, the three factors of each product rescaled to equal norms every
-    # 10 steps (an exact symmetry), Gaussian parameter noise (std 0.01 annealed to 0 at 50 %), the
-    # learning rate decaying 0.05 -> 0.005, per-restart gradient clipping at 5, abandoning at 50 %
-    "sgd-penalty": Strategy("sgd-penalty", method="adam", steps=2000, batch=64, lr=0.05, lr_decay=0.1,
+    # 10 steps (an exact symmetry), Gaussian parameter noise (std 0.01 annealed to 0 at 50 %), Adam's
+    # learning rate decaying geometrically 0.1 -> 0.01, per-restart gradient clipping at norm 5,
+    # abandoning at 50 % when the tensor residual is above 1.  2000 steps, float64, checks every 25.
+    # Measured (<2,2,2>:7 random, 32 restarts, seeds 0/1): lr 0.1 30/32, 32/32; lr 0.05 27/32 (seed 1);
+    # <2,3,3>:15 random, 90 s: lr 0.1 one proven, lr 0.05 and 0.2 none.
+    "sgd-penalty": Strategy("sgd-penalty", method="adam", steps=2000, batch=64, lr=0.1, lr_decay=0.1,
                             dtype="float64", ste=False, repair=False, polish=False, normalize=False,
                             penalty_kind="ternary", penalty0=1e-3, penalty1=1.0, quant_start=0.3,
                             magnitude=1.0, balance_every=10, noise=0.01, noise_end=0.5, clip=5.0,
                             abandon_at=0.5, abandon_tol=1.0, check_every=25, samples=64),
     # the same pulls with the paper's staged straight-through quantizer over the last 30 % of the steps
-    "sgd-anneal": Strategy("sgd-anneal", method="adam", steps=2000, batch=64, lr=0.05, lr_decay=0.1,
+    "sgd-anneal": Strategy("sgd-anneal", method="adam", steps=2000, batch=64, lr=0.1, lr_decay=0.1,
                            dtype="float64", ste=True, staged=True, ste_start=0.7, ste_end=0.9, stage_shift=0.05,
                            repair=False, polish=False, normalize=False,
                            penalty_kind="ternary", penalty0=1e-3, penalty1=1.0, quant_start=0.3,

@@ -207,3 +207,14 @@ def test_strategy_keys_are_validated():
         spn.search("2x2x2", 7, strategy="paper:noise=-1")
     with pytest.raises(spn.SpnOptionError, match="gradient strategy"):
         spn.search("2x2x2", 7, strategy="als", data="random")
+
+
+def test_the_whole_batch_path_of_the_gpu_runs_on_the_cpu_too():
+    # the vectorised path a GPU takes (one generator for the batch, tensor schedules) is exercised here
+    s, strat, spec, data, coefs = spn._prepare("2x2x2", 7, {"strategy": SGD32, "data": "random"})
+    run = spn._Run(s, 7, 0, Budget(restarts=8, count=None), "cpu", None, None, strat, spec, data,
+                   spn.COEFFICIENTS[coefs], None)
+    run.slot_exact = False
+    got = list(run.iterate())
+    assert run.stats["restarts_done"] == 8 and all(verify(x, symbolic=False).ok for x in got)
+    assert run.stats["restarts_proven"] >= 1
