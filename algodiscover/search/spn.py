@@ -6,8 +6,14 @@ with coefficients driven into a small set ({-1,0,1} by default), for many restar
 batched tensor, and prove every rounded candidate exactly.
 
 Restarts live in ``batch`` slots trained together; a slot whose restart succeeded, ran out of steps
-or is clearly stuck is refilled with the next restart, so the batch stays full.  Restart ``j`` is
-initialised from ``(seed, j)`` alone: the same seed gives the same schemes.  Schedules are in
+or is clearly stuck is refilled with the next restart, so the batch stays full.  On the CPU restart
+``j`` depends on ``(seed, j)`` alone: its initial factors, random pairs and parameter noise come from
+generators seeded by ``(seed, j)``, it is checked at its own steps, and every per-restart scalar
+(schedules, Adam's bias corrections) is computed so that its value does not depend on the slot's
+position in the batch.  So a restart budget gives the same schemes, each at the same (restart, step),
+for any batch and any number of workers; :func:`run_restarts` runs given restart indices (cluster
+tasks) and :func:`replay` re-runs the restart a provenance names.  Every scheme carries
+``provenance.result_record`` provenance with ``completed_by`` (gradient, als, repair, polish).  Schedules are in
 :mod:`algodiscover.search.spn_strategies`.  Torch is imported here only.
 """
 
