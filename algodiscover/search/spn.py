@@ -25,7 +25,6 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .. import __version__
 from ..core.canonical import canonical_key
 from ..core.scheme import Scheme
 from ..core.shape import parse_shape
