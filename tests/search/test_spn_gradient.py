@@ -218,3 +218,14 @@ def test_the_whole_batch_path_of_the_gpu_runs_on_the_cpu_too():
     got = list(run.iterate())
     assert run.stats["restarts_done"] == 8 and all(verify(x, symbolic=False).ok for x in got)
     assert run.stats["restarts_proven"] >= 1
+
+
+def test_trace_points_with_bad_fields_are_refused():
+    from algodiscover.errors import FormatError
+    from algodiscover.render.plots import plot_training_curves
+    with pytest.raises(FormatError, match="curve point 0"):
+        plot_training_curves([{"restart": "x", "step": 1, "residual": 1.0}])
+    fig = plot_training_curves([{"restart": 3, "step": s, "residual": 2.0 ** -s, "quantized_fraction": s / 4,
+                                 "proven": s == 4} for s in range(1, 5)])
+    assert len(fig.axes[0].lines) == 1 and list(fig.axes[0].lines[0].get_xdata()) == [1, 2, 3, 4]
+    assert len(fig.axes[0].collections) == 1  # the star where restart 3 was proven
