@@ -7,7 +7,10 @@ of a schedule can be switched off or tuned from the command line and from benchm
 
 Two optimisers drive the same two-layer sum-product network vec(C) = W_c((W_a vec A) * (W_b vec B)):
 
-* ``adam``: gradient steps on the network's loss (the StrassenNets setting).  Data ``exhaustive``
+* ``adam``: gradient steps on the network's loss (the StrassenNets setting): ``paper`` (the paper and
+  nothing else), ``sgd-penalty`` / ``sgd-anneal`` (gradient only: annealed pulls toward the coefficient
+  set, magnitude bound and balancing, noise, learning-rate decay, clipping), ``penalty`` (with repair
+  and polish).  Data ``exhaustive``
   uses the squared tensor residual (which equals the loss summed over all pairs of basis
   matrices); ``random`` draws Gaussian A, B.  Quantization to the coefficient set is phased in
   with a straight-through estimator, optionally staged (W_a, W_b first, then W_c), optionally with
