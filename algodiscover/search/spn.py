@@ -189,6 +189,9 @@ def replay(provenance, *, shape=None, rank: int | None = None) -> Iterator[Schem
     extra = [k for k in opts if k not in known]
     if extra:
         raise ReplayError(f"options {', '.join(extra)} are unknown to this version of the spn engine")
+    blank = [k for k, v in opts.items() if v is None]
+    if blank:  # e.g. an infinite float written as JSON null
+        raise ReplayError(f"options {', '.join(blank)} have no recorded value")
     name = str(p["strategy"]).split(" ")[0].split(":")[0]
     if name.startswith("default"):
         name = str(p["strategy"])[len("default ("):-1] if "(" in str(p["strategy"]) else "default"

@@ -165,9 +165,10 @@ STRATEGIES: dict[str, Strategy] = {
     # init N(0, 0.5^2), 3000 steps in float32; full precision for the first half, then the
     # straight-through ternary quantizer (hard rounding to {-1,0,1}, algodiscover.quant) phased in on
     # W_a, W_b over steps 1500-2400 and on W_c 300 steps later (1800-2700); the rounded weights are
-    # proven every 50 steps.  No penalty, clamp, abandoning, ALS, repair or polish.
+    # proven every 50 steps.  No penalty, clamp, abandoning (abandon_at 1.0: a restart ends at its
+    # last step; abandon_tol 1e30 rather than inf so that the provenance is plain JSON), ALS, repair or polish.
     "paper": Strategy("paper", method="adam", steps=3000, batch=64, lr=0.1, dtype="float32", repair=False,
-                      normalize=False, polish=False, abandon_at=1.0, abandon_tol=float("inf"), check_every=50,
+                      normalize=False, polish=False, abandon_at=1.0, abandon_tol=1e30, check_every=50,
                       samples=64, ste=True, staged=True, ste_start=0.5, ste_end=0.8, stage_shift=0.1),
     # the paper's network with penalty annealing toward the coefficient set, clamps, sparsity and
     # the least-squares repair

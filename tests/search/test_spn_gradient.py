@@ -158,6 +158,26 @@ def test_replay_refuses_what_it_cannot_rerun():
         list(spn.replay({**p, "options": {**p["options"], "warp": 9}}))
     with pytest.raises(ReplayError, match="unknown"):
         list(spn.replay({**p, "strategy": "no-such"}))
+    with pytest.raises(ReplayError, match="no recorded value"):
+        list(spn.replay({**p, "options": {**p["options"], "lr": None}}))
+
+
+def test_every_registered_strategy_records_plain_json_options():
+    # provenance is written as JSON: an infinite or NaN option would come back as null and not replay
+    import json
+    import math
+    for name, strat in STRATEGIES.items():
+        opts = spn.resolved_options(strat, "exhaustive", "ternary")
+        assert all(not (isinstance(v, float) and not math.isfinite(v)) for v in opts.values()), name
+        json.dumps(opts, allow_nan=False)
+
+
+def test_replay_through_a_saved_file(tmp_path):
+    from algodiscover.formats import load, save
+    s = next(iter(spn.search("2x2x2", 7, seed=0, budget=Budget(count=1), strategy=SGD32, data="random")))
+    save(s, tmp_path / "s.json")
+    back = list(spn.replay(load(tmp_path / "s.json").provenance))
+    assert canonical_key(s) in {canonical_key(b) for b in back}
 
 
 def test_curves_trace_every_step_and_mark_proofs(tmp_path):
