@@ -89,10 +89,80 @@ def _series(curves):
     return xs, res, quant, starts
 
 
-def plot_training_curves(curves, path=None, *, title: str | None = None, max_lines: int = 5):
-    """Residual (log scale) and quantized fraction over steps for the best restarts.
+def _traces(curves):
+    """Per-restart traces from the engine's points ``{"restart", "step", "residual",
+    "quantized_fraction"[, "rounded", "proven"]}`` (one per optimisation step of a traced restart).
 
-    ``curves``: the list the SPN engine appends to (see :func:`_series`).  Line i is the
+    Returns ``{restart: {"step": [...], "residual": [...], "quant": [...], "proven": [steps]}}`` in
+    the order the restarts first appear."""
+    out: dict = {}
+    for i, pt in enumerate(curves):
+        if not isinstance(pt, dict):
+            raise FormatError(f"curve point {i} is not a dict with restart/step/residual/quantized_fraction")
+        try:
+            j, step = int(pt["restart"]), float(pt["step"])
+        except (KeyError, TypeError, ValueError):
+            raise FormatError(f"curve point {i}: restart/step {pt.get('restart')!r}/{pt.get('step')!r} "
+                              f"are not numbers") from None
+        tr = out.setdefault(j, {"step": [], "residual": [], "quant": [], "proven": []})
+        tr["step"].append(step)
+        tr["residual"].append(_finite(pt.get("residual")))
+        tr["quant"].append(_finite(pt.get("quantized_fraction")))
+        if pt.get("proven"):
+            tr["proven"].append((step, tr["residual"][-1], tr["quant"][-1]))
+    return out
+
+
+def _plot_traces(curves, path, title, max_lines):
+    from matplotlib.figure import Figure
+
+    traces = _traces(curves)
+    fig = Figure(figsize=(7.5, 5.2), layout="constrained")
+    ax_r, ax_q = fig.subplots(2, 1, sharex=True)
+    colors = ["#1b5e20", "#2c5d8f", "#b58900", "#6a1b9a", "#c0392b", "#555555"]
+    any_res = False
+    marked = False
+    for i, (j, tr) in enumerate(list(traces.items())[:max_lines]):
+        col = colors[i % len(colors)]
+        ys = [max(r, RESIDUAL_FLOOR) if not math.isnan(r) else math.nan for r in tr["residual"]]
+        if any(not math.isnan(y) for y in ys):
+            any_res = True
+        ax_r.plot(tr["step"], ys, lw=1.1, color=col, label=f"restart {j}")
+        ax_q.plot(tr["step"], tr["quant"], lw=1.1, color=col, label=f"restart {j}")
+        for (x, r, q) in tr["proven"]:
+            kw = dict(marker="*", s=90, color=col, edgecolor="black", linewidths=0.5, zorder=5)
+            if not marked:
+                kw["label"] = "proven (exact)"
+                marked = True
+            ax_r.scatter([x], [max(r, RESIDUAL_FLOOR) if not math.isnan(r) else RESIDUAL_FLOOR], **kw)
+            kw.pop("label", None)
+            ax_q.scatter([x], [q if not math.isnan(q) else 1.0], **kw)
+    if any_res:
+        ax_r.set_yscale("log")
+    ax_r.set_ylabel("residual ‖Σ a⊗b⊗c − T‖²")
+    ax_q.set_ylabel("quantized fraction")
+    ax_q.set_ylim(-0.03, 1.03)
+    ax_q.set_xlabel("optimisation step of the restart")
+    if traces:
+        ax_r.legend(fontsize=8, loc="upper right", ncol=min(len(traces) + marked, 3))
+    else:
+        for ax in (ax_r, ax_q):
+            ax.text(0.5, 0.5, "no training curve recorded", transform=ax.transAxes, ha="center",
+                    va="center", color="#777777")
+    ax_r.grid(True, which="major", alpha=0.3)
+    ax_q.grid(True, alpha=0.3)
+    fig.suptitle(title or "SPN training curves (traced restarts; * = proven)", fontsize=11)
+    if path is not None:
+        _save(fig, path)
+    return fig
+
+
+def plot_training_curves(curves, path=None, *, title: str | None = None, max_lines: int = 5):
+    """Residual (log scale) and quantized fraction over steps.
+
+    ``curves``: the list the SPN engine appends to: one point per optimisation step of each traced
+    restart (see :func:`_traces`), drawn as one line per restart with a star where it was proven;
+    or per-check snapshots of the best few restarts (see :func:`_series`).  Line i is the
     i-th best restart at each snapshot.  Writes ``path`` when given; returns the Figure.
     """
     from matplotlib.figure import Figure
@@ -100,6 +170,8 @@ def plot_training_curves(curves, path=None, *, title: str | None = None, max_lin
     if path is not None:
         check_plot_path(path)
     curves = list(curves or [])
+    if curves and all(isinstance(c, dict) and "restart" in c for c in curves):
+        return _plot_traces(curves, path, title, max_lines)  # the engine's per-step traces
     xs, res, quant, starts = _series(curves)
     fig = Figure(figsize=(7.5, 5.2), layout="constrained")
     ax_r, ax_q = fig.subplots(2, 1, sharex=True)

@@ -73,7 +73,7 @@ def test_rectangular_shape_keeps_order():
 @pytest.mark.parametrize("coefficients", ["integer", "half"])
 def test_other_coefficient_sets_are_proven(coefficients):
     s = first(run_search("spn", "2x2x2", 7, seed=0, budget=Budget(time_limit=60), coefficients=coefficients))
-    assert s is not None and verify(s).ok and s.provenance["coefficients"] == coefficients
+    assert s is not None and verify(s).ok and s.provenance["options"]["coefficients"] == coefficients
 
 
 def test_unknown_option_is_a_clear_error():
@@ -107,8 +107,9 @@ def test_every_registered_strategy_runs():
 
 def test_paper_strategy_with_random_data_proves():
     # StrassenNets' own setting: Gaussian A, B, ternary quantization phased in with a straight-through estimator
-    s = first(run_search("spn", "2x2x2", 7, seed=0, budget=Budget(time_limit=60), data="random"))
-    assert s is not None and verify(s).ok and s.provenance["data"] == "random"
+    s = first(run_search("spn", "2x2x2", 7, seed=0, budget=Budget(time_limit=60), data="random", strategy="paper"))
+    assert s is not None and verify(s).ok and s.provenance["options"]["data"] == "random"
+    assert s.provenance["completed_by"] == ["gradient"] and s.provenance["strategy"] == "paper"
 
 
 def test_time_limit_respected_on_impossible_budget():
@@ -136,8 +137,9 @@ def test_restart_budget_and_curves():
                                   batch=4, steps=50)
     assert list(it) == []  # rank 5 < 7 = the proven lower bound: nothing can be proven
     assert it.stats["restarts_done"] == 6
-    assert curves and {"step", "residual", "quantized_fraction"} <= set(curves[0])
-    assert all(r >= 0 for c in curves for r in c["residual"])
+    assert curves and {"restart", "step", "residual", "quantized_fraction"} <= set(curves[0])  # batch 4: 4 traced
+    assert all(c["residual"] >= 0 for c in curves)
+    assert {c["restart"] for c in curves} == set(range(4)) and not any(c.get("proven") for c in curves)
 
 
 def test_success_rate_2x2x2():
