@@ -23,6 +23,6 @@ def pick_scheme(path, fmt=None, index=None):
         raise FormatError(f"--index {index} is out of range: {path} holds {len(items)} scheme(s)")
     scheme = items[index - 1][1]
     v = scheme.verify()
-    if not (v.ok or v.ring == "Z2"):
+    if not (v.ok or v.ring in ("Z2", "Z3")):
         raise VerificationError(f"{path}: refusing to render a scheme that fails exact verification ({v.summary()})")
     return scheme

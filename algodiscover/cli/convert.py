@@ -25,7 +25,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..errors import FormatError
-    from ..formats import Z2_CAPABLE, output_format, load_all, save_all
+    from ..formats import Z2_CAPABLE, Z3_CAPABLE, output_format, load_all, save_all
     from pathlib import Path
     items = load_all(args.input, args.src_fmt)
     if args.key:
@@ -39,10 +39,11 @@ def run(args) -> int:
     refused = []
     for key, scheme in items:
         v = verify(scheme)
-        if v.ok or (v.ring == "Z2" and out_fmt in Z2_CAPABLE):
+        if v.ok or (v.ring == "Z2" and out_fmt in Z2_CAPABLE) or (v.ring == "Z3" and out_fmt in Z3_CAPABLE):
             continue
         label = args.input + (f" [{key}]" if key is not None else "")
-        why = v.summary() if v.ring != "Z2" else f"valid only modulo 2, which the {out_fmt} format cannot record"
+        why = (v.summary() if v.ring not in ("Z2", "Z3")
+               else f"valid only modulo {v.ring[1:]}, which the {out_fmt} format cannot record")
         refused.append(f"{label}: {scheme.shape.angle()} rank {scheme.rank}: {why}")
     if refused:
         for line in refused:

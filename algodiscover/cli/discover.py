@@ -20,7 +20,8 @@ from .output import ProgressLine, render_scheme
 DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most --rank multiplications."
 
 # engine-specific options: passed to the engine only when given on the command line
-ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init")
+ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init",
+                  "symmetry", "field", "cubes")
 
 
 def add_arguments(p) -> None:
@@ -48,10 +49,19 @@ def add_arguments(p) -> None:
     g.add_argument("--workers", type=_int_arg("workers", minimum=1), default=None,
                    help="processes on the CPU (default all cores; spn: all cores from m*k*n = 24, else 1)")
     g = p.add_argument_group("flip-graph engine")
-    g.add_argument("--ring", choices=["Z", "Z2"], default=None, help="goal ring (default Z)")
+    g.add_argument("--ring", choices=["Z", "Z2", "Z3"], default=None,
+                   help="goal ring (default Z: lift and prove; Z2/Z3: stop at the scheme mod 2/mod 3)")
     g.add_argument("--start", default=None, help="start from this scheme file")
-    g.add_argument("--init", choices=["mixed", "standard", "strassen"], default=None,
-                   help="start without --start: standard algorithm, Strassen on 2x2x2 blocks, or mixed (default)")
+    g.add_argument("--init", choices=["mixed", "standard", "strassen", "symmetric"], default=None,
+                   help="start without --start: standard algorithm, Strassen on 2x2x2 blocks, or mixed (default); "
+                        "symmetric: diagonal cubes (the start of --symmetry)")
+    g.add_argument("--symmetry", choices=["none", "c3", "s3", "z6"], default=None,
+                   help="square shapes: walk only schemes invariant under the cyclic symmetry (c3), the order-6 "
+                        "group with transposition (s3; even n) or cyclic x reversal (z6); default none")
+    g.add_argument("--field", type=int, choices=[2, 3], default=None,
+                   help="where the walk runs: GF(2) (default) or GF(3) (reaches schemes with 1/2)")
+    g.add_argument("--cubes", default=None, metavar="BITS",
+                   help="diagonal cubes of --symmetry, e.g. 10001,01010,00100 (default: index pairs i, n-1-i)")
 
 
 def _int_arg(name, minimum=None):
@@ -222,7 +232,7 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
                                      on_progress=on_progress, stop=stop, **options):
                 scheme = normalize_signs(scheme)  # same algorithm, signs moved to the outputs
                 v = verify(scheme, symbolic=False)  # engines verify; this is the CLI's own guard
-                if not v.ok and not (v.ring == "Z2" and options.get("ring") == "Z2"):
+                if not v.ok and not (v.ring in ("Z2", "Z3") and options.get("ring") == v.ring):
                     continue
                 key = canonical_key(scheme)
                 if key in seen:

@@ -137,6 +137,7 @@ def _ring_words(ring: str) -> str:
             "Z": "valid over every commutative ring (integer coefficients)",
             "Q": "valid over fields of characteristic 0 (rational coefficients)",
             "Z2": "valid only modulo 2",
+            "Z3": "valid only modulo 3",
             "invalid": "NOT a valid algorithm (exact verification fails)"}.get(ring, tex_escape(ring))
 
 
