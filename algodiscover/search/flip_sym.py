@@ -61,7 +61,10 @@ from . import Budget, Progress
 ENGINE = "flip"
 SYMMETRIES = ("none", "c3", "s3", "z6")
 CHUNK = 1 << 16
-DEFAULTS = {"plateau": 50_000, "restart_after": 20_000_000, "pool_size": 16, "climb": 2}
+# in orbit flips; the defaults are those of Moosbauer & Poole's r5-93-1.txt, which counts single flips:
+# a plus transition after 50000 flips (16667 orbit flips), plus transitions up to the seed's rank
+# (climb 0), a restart after 10^8 flips (3.3 * 10^7 orbit flips) without a new best rank
+DEFAULTS = {"plateau": 16_667, "restart_after": 33_333_333, "pool_size": 16, "climb": 0}
 
 
 class SymmetryOptionError(AlgoDiscoverError, ValueError):
@@ -483,6 +486,213 @@ def sym_walk(F, no, G, MUL, SLOT, target, max_iters, plateau, max_no, state, cou
     return no
 
 
+# ---------------------------------------------------------------- the indexed kernel
+# A hash index per slot from factor value to the columns holding it: doubly linked chains
+# (head[slot, bucket], nxt/prv[slot, column]), updated on every change of a factor, so that a
+# partner for a flip and the partners of a reduction are found without scanning all products.
+INDEX_BITS = 12
+
+
+@njit(cache=True, inline="always")
+def _bucket(v, bits):
+    return np.int64((v * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits))
+
+
+@njit(cache=True)
+def _ix_insert(F, head, nxt, prv, bits, s, c):
+    b = _bucket(F[s, c], bits)
+    h = head[s, b]
+    nxt[s, c] = h
+    prv[s, c] = -1
+    if h >= 0:
+        prv[s, h] = c
+    head[s, b] = c
+
+
+@njit(cache=True)
+def _ix_remove(F, head, nxt, prv, bits, s, c):
+    p = prv[s, c]
+    q = nxt[s, c]
+    if p >= 0:
+        nxt[s, p] = q
+    else:
+        head[s, _bucket(F[s, c], bits)] = q
+    if q >= 0:
+        prv[s, q] = p
+
+
+@njit(cache=True)
+def build_index(F, ncols, bits):
+    head = np.full((3, 1 << bits), -1, dtype=np.int64)
+    nxt = np.full((3, F.shape[1]), -1, dtype=np.int64)
+    prv = np.full((3, F.shape[1]), -1, dtype=np.int64)
+    for c in range(ncols):
+        for s in range(3):
+            _ix_insert(F, head, nxt, prv, bits, s, c)
+    return head, nxt, prv
+
+
+@njit(cache=True)
+def _ix_xor_orbit(F, head, nxt, prv, bits, i, j, z, G, MUL, SLOT):
+    oi, a = i // G, i % G
+    oj, b = j // G, j % G
+    for h in range(G):
+        ii = oi * G + MUL[h, a]
+        jj = oj * G + MUL[h, b]
+        sl = SLOT[h, z]
+        _ix_remove(F, head, nxt, prv, bits, sl, ii)
+        F[sl, ii] ^= F[sl, jj]
+        _ix_insert(F, head, nxt, prv, bits, sl, ii)
+
+
+@njit(cache=True)
+def _ix_remove_orbit(F, head, nxt, prv, bits, no, o, G, pend_idx, npend):
+    last = no - 1
+    for q in range(npend):
+        if pend_idx[q] >= 0 and pend_idx[q] // G == o:
+            pend_idx[q] = -1
+    for h in range(G):
+        for s in range(3):
+            _ix_remove(F, head, nxt, prv, bits, s, o * G + h)
+    if last != o:
+        for h in range(G):
+            for s in range(3):
+                _ix_remove(F, head, nxt, prv, bits, s, last * G + h)
+                F[s, o * G + h] = F[s, last * G + h]
+                _ix_insert(F, head, nxt, prv, bits, s, o * G + h)
+        for q in range(npend):
+            if pend_idx[q] >= 0 and pend_idx[q] // G == last:
+                pend_idx[q] = o * G + pend_idx[q] % G
+    for h in range(G):
+        for s in range(3):
+            F[s, last * G + h] = 0
+    return last
+
+
+@njit(cache=True)
+def _ix_reduce(F, head, nxt, prv, bits, no, G, MUL, SLOT, pend_idx, pend_slot, npend, counters):
+    while npend > 0:
+        npend -= 1
+        p = pend_idx[npend]
+        u = pend_slot[npend]
+        if p < 0 or p >= no * G:
+            continue
+        if F[u, p] == np.uint64(0):
+            no = _ix_remove_orbit(F, head, nxt, prv, bits, no, p // G, G, pend_idx, npend)
+            counters[1] += 1
+            continue
+        op = p // G
+        v = F[u, p]
+        k = head[u, _bucket(v, bits)]
+        while k >= 0:
+            knext = nxt[u, k]
+            if k // G == op or F[u, k] != v:
+                k = knext
+                continue
+            u1 = (u + 1) % 3
+            u2 = (u + 2) % 3
+            z = -1
+            if F[u1, k] == F[u1, p]:
+                z = u2
+            elif F[u2, k] == F[u2, p]:
+                z = u1
+            if z < 0:
+                k = knext
+                continue
+            ok = k // G
+            _ix_xor_orbit(F, head, nxt, prv, bits, k, p, z, G, MUL, SLOT)
+            if F[z, k] != np.uint64(0) and _degenerate(F, ok, G):
+                _ix_xor_orbit(F, head, nxt, prv, bits, k, p, z, G, MUL, SLOT)
+                k = knext
+                continue
+            kk = k
+            no = _ix_remove_orbit(F, head, nxt, prv, bits, no, op, G, pend_idx, npend)
+            if ok == no:
+                kk = op * G + k % G
+                ok = op
+            counters[1] += 1
+            if F[z, kk] == np.uint64(0):
+                no = _ix_remove_orbit(F, head, nxt, prv, bits, no, ok, G, pend_idx, npend)
+                counters[1] += 1
+            elif npend < pend_idx.shape[0]:
+                pend_idx[npend] = kk
+                pend_slot[npend] = z
+                npend += 1
+            break
+    return no
+
+
+@njit(cache=True)
+def sym_walk_ix(F, no, G, MUL, SLOT, target, max_iters, plateau, max_no, state, counters, bits):
+    """:func:`sym_walk` with the hash index: same moves, O(1) partner search.  The index is
+    built at the start of each call (cheap next to max_iters steps) and dropped at the end."""
+    head, nxt, prv = build_index(F, no * G, bits)
+    pend_idx = np.empty(64, dtype=np.int64)
+    pend_slot = np.empty(64, dtype=np.int64)
+    since = counters[3]
+    fails = 0
+    for _ in range(max_iters):
+        if no <= target or no < 2:
+            break
+        if since >= plateau:
+            since = 0
+            if no < max_no:
+                n2 = _sym_plus(F, no, G, MUL, SLOT, state)
+                if n2 > no:
+                    counters[2] += 1
+                    no = n2
+                    head, nxt, prv = build_index(F, no * G, bits)  # rare: rebuild rather than patch
+        x = _next(state)
+        oi = np.int64((x >> np.uint64(32)) % np.uint64(no))
+        s = np.int64((x >> np.uint64(8)) % np.uint64(3))
+        i = oi * G
+        v = F[s, i]
+        # choose uniformly among the columns of other orbits holding v (reservoir sampling)
+        j = -1
+        cnt = 0
+        k = head[s, _bucket(v, bits)]
+        while k >= 0:
+            if F[s, k] == v and k // G != oi:
+                cnt += 1
+                if cnt == 1 or np.int64((_next(state) >> np.uint64(33)) % np.uint64(cnt)) == 0:
+                    j = k
+            k = nxt[s, k]
+        if j < 0:
+            fails += 1
+            if fails > 4 * no:
+                since += 1
+                fails = 0
+            continue
+        fails = 0
+        if x & np.uint64(1):
+            t1 = (s + 1) % 3
+            t2 = (s + 2) % 3
+        else:
+            t1 = (s + 2) % 3
+            t2 = (s + 1) % 3
+        _ix_xor_orbit(F, head, nxt, prv, bits, i, j, t1, G, MUL, SLOT)
+        _ix_xor_orbit(F, head, nxt, prv, bits, j, i, t2, G, MUL, SLOT)
+        oj = j // G
+        if (F[t1, i] != np.uint64(0) and _degenerate(F, oi, G)) or \
+                (F[t2, j] != np.uint64(0) and _degenerate(F, oj, G)):
+            _ix_xor_orbit(F, head, nxt, prv, bits, j, i, t2, G, MUL, SLOT)
+            _ix_xor_orbit(F, head, nxt, prv, bits, i, j, t1, G, MUL, SLOT)
+            counters[4] += 1
+            continue
+        since += 1
+        counters[0] += 1
+        before = counters[1]
+        pend_idx[0] = i
+        pend_slot[0] = t1
+        pend_idx[1] = j
+        pend_slot[1] = t2
+        no = _ix_reduce(F, head, nxt, prv, bits, no, G, MUL, SLOT, pend_idx, pend_slot, 2, counters)
+        if counters[1] != before:
+            since = 0
+    counters[3] = since
+    return no
+
+
 def warm_up() -> float:
     t0 = time.perf_counter()
     grp = Group("c3", 2)
@@ -491,6 +701,10 @@ def warm_up() -> float:
     F[:, :orb.shape[1]] = orb
     sym_walk(F, orb.shape[1] // 3, 3, grp.mul, grp.slot, 0, 10, 5, 10, np.array([12345], dtype=np.uint64),
              np.zeros(5, dtype=np.int64))
+    F[:] = 0
+    F[:, :orb.shape[1]] = orb
+    sym_walk_ix(F, orb.shape[1] // 3, 3, grp.mul, grp.slot, 0, 10, 5, 10, np.array([12345], dtype=np.uint64),
+                np.zeros(5, dtype=np.int64), INDEX_BITS)
     return time.perf_counter() - t0
 
 
@@ -591,7 +805,8 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     ``symmetry``: c3, s3 or z6 (see the module docstring); ``ring``: "Z" (default: lift and prove) or
     "Z2" (the GF(2) scheme itself, labelled Z2); ``field``: 2 (the walk runs over GF(2));
     ``cubes``: the diagonal cubes, e.g. "10001,01010,00100".  Options ``plateau``, ``restart_after``,
-    ``pool_size``, ``climb`` as in the flip engine (climb counts orbits).
+    ``pool_size``, ``climb`` as in the flip engine (climb counts orbits; 0: plus transitions up to the
+    seed's rank, Moosbauer & Poole's PLUS_TRANSITION_LIMIT 0).
     """
     from ..provenance import result_record, search_record, start_record
     from .flip import FlipOptionError
@@ -623,8 +838,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     for k in DEFAULTS:
         if options.get(k) is not None:
             v = options[k]
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise FlipOptionError(f"{k} must be an integer >= 1, got {v!r}")
+            lo = 0 if k == "climb" else 1
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+                raise FlipOptionError(f"{k} must be an integer >= {lo}, got {v!r}")
             params[k] = int(v)
     budget = budget or Budget()
     stop = stop or (lambda: False)
@@ -715,8 +931,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
                 flips_at_best = int(counters[0])
                 attempts_at_best = attempts
         no_before = no
-        no = sym_walk(F, no, G, group.mul, group.slot, best - 1, CHUNK, params["plateau"],
-                      best + params["climb"], state, counters)
+        max_no = no0 if params["climb"] == 0 else best + params["climb"]
+        no = sym_walk_ix(F, no, G, group.mul, group.slot, best - 1, CHUNK, params["plateau"],
+                         max_no, state, counters, INDEX_BITS)
         attempts += CHUNK
         if no < best:
             best = no
