@@ -627,6 +627,14 @@ def sym_walk_ix(F, no, G, MUL, SLOT, target, max_iters, plateau, max_no, state, 
     """:func:`sym_walk` with the hash index: same moves, O(1) partner search.  The index is
     built at the start of each call (cheap next to max_iters steps) and dropped at the end."""
     head, nxt, prv = build_index(F, no * G, bits)
+    no, head, nxt, prv = walk_indexed(F, no, G, MUL, SLOT, target, max_iters, plateau, max_no, state, counters,
+                                      bits, head, nxt, prv)
+    return no
+
+
+@njit(cache=True)
+def walk_indexed(F, no, G, MUL, SLOT, target, max_iters, plateau, max_no, state, counters, bits, head, nxt, prv):
+    """The walk on a given index; returns (orbits, head, nxt, prv) (the index is rebuilt after a plus)."""
     pend_idx = np.empty(64, dtype=np.int64)
     pend_slot = np.empty(64, dtype=np.int64)
     since = counters[3]
@@ -690,6 +698,271 @@ def sym_walk_ix(F, no, G, MUL, SLOT, target, max_iters, plateau, max_no, state, 
         if counters[1] != before:
             since = 0
     counters[3] = since
+    return no, head, nxt, prv
+
+
+# ---------------------------------------------------------------- the c3 kernel: three values per orbit
+# In the cyclic convention (third factor Z = C^T) the cyclic symmetry is (X, Y, Z) -> (Y, Z, X) with no
+# transposition, so a c3-orbit is three values V = (A, B, C^T) of its representative: product k of the
+# orbit is (V[k], V[k+1], V[k+2]) there, i.e. (V[k], V[k+1], V[k+2]^T) in the project's convention.
+# An orbit flip then changes two values (not six factors), and one hash index over all values
+# (occurrence id = 3 * orbit + value index) finds partners in any slot.
+
+
+def c3_values(cols: np.ndarray, n: int) -> np.ndarray:
+    """Orbit layout (3, 3*o) of c3 -> values (3, o): (A, B, C^T) of each representative."""
+    reps = cols[:, ::3]
+    V = reps.copy()
+    V[2] = _perm_bits(reps[2], _bit_perm_transpose(n), n * n)
+    return V
+
+
+def c3_expand(V: np.ndarray, no: int, n: int) -> np.ndarray:
+    """Values (3, o) -> the orbit layout (3, 3*o) in the project's convention."""
+    T = _bit_perm_transpose(n)
+    out = np.zeros((3, 3 * no), dtype=np.uint64)
+    for k in range(3):
+        out[0, k::3] = V[k % 3, :no]
+        out[1, k::3] = V[(k + 1) % 3, :no]
+        out[2, k::3] = _perm_bits(V[(k + 2) % 3, :no], T, n * n)
+    return out
+
+
+def _perm_bits(words: np.ndarray, perm: np.ndarray, N: int) -> np.ndarray:
+    w = np.asarray(words, dtype=np.uint64)
+    bits = (w[:, None] >> np.arange(N, dtype=np.uint64)[None, :]) & np.uint64(1)
+    moved = np.zeros_like(bits)
+    moved[:, perm] = bits
+    return (moved << np.arange(N, dtype=np.uint64)[None, :]).sum(axis=1, dtype=np.uint64)
+
+
+@njit(cache=True)
+def c3_build_index(V, no, bits):
+    head = np.full(1 << bits, -1, dtype=np.int64)
+    nxt = np.full(3 * V.shape[1], -1, dtype=np.int64)
+    prv = np.full(3 * V.shape[1], -1, dtype=np.int64)
+    for o in range(no):
+        for q in range(3):
+            _c3_insert(V, head, nxt, prv, bits, 3 * o + q)
+    return head, nxt, prv
+
+
+@njit(cache=True, inline="always")
+def _c3_insert(V, head, nxt, prv, bits, c):
+    b = _bucket(V[c % 3, c // 3], bits)
+    h = head[b]
+    nxt[c] = h
+    prv[c] = -1
+    if h >= 0:
+        prv[h] = c
+    head[b] = c
+
+
+@njit(cache=True, inline="always")
+def _c3_remove(V, head, nxt, prv, bits, c):
+    p = prv[c]
+    q = nxt[c]
+    if p >= 0:
+        nxt[p] = q
+    else:
+        head[_bucket(V[c % 3, c // 3], bits)] = q
+    if q >= 0:
+        prv[q] = p
+
+
+@njit(cache=True, inline="always")
+def _c3_xor(V, head, nxt, prv, bits, q, o, w):
+    c = 3 * o + q
+    _c3_remove(V, head, nxt, prv, bits, c)
+    V[q, o] ^= w
+    _c3_insert(V, head, nxt, prv, bits, c)
+
+
+@njit(cache=True, inline="always")
+def _c3_degenerate(V, o):
+    return V[0, o] == V[1, o] and V[1, o] == V[2, o]
+
+
+@njit(cache=True)
+def _c3_remove_orbit(V, head, nxt, prv, bits, no, o, pend, npend):
+    last = no - 1
+    for t in range(npend):
+        if pend[t] >= 0 and pend[t] // 3 == o:
+            pend[t] = -1
+    for q in range(3):
+        _c3_remove(V, head, nxt, prv, bits, 3 * o + q)
+    if last != o:
+        for q in range(3):
+            _c3_remove(V, head, nxt, prv, bits, 3 * last + q)
+            V[q, o] = V[q, last]
+            _c3_insert(V, head, nxt, prv, bits, 3 * o + q)
+        for t in range(npend):
+            if pend[t] >= 0 and pend[t] // 3 == last:
+                pend[t] = 3 * o + pend[t] % 3
+    for q in range(3):
+        V[q, last] = 0
+    return last
+
+
+@njit(cache=True)
+def _c3_reduce(V, head, nxt, prv, bits, no, pend, npend, counters):
+    """Reductions from the pending changed values (occurrence ids)."""
+    while npend > 0:
+        npend -= 1
+        c = pend[npend]
+        if c < 0 or c // 3 >= no:
+            continue
+        o1, u = c // 3, c % 3
+        w = V[u, o1]
+        if w == np.uint64(0):
+            no = _c3_remove_orbit(V, head, nxt, prv, bits, no, o1, pend, npend)
+            counters[1] += 1
+            continue
+        # product 0 of o1 holds w in slot u; product k3 of o3 holds it in slot u when k3 = q3 - u
+        d = head[_bucket(w, bits)]
+        while d >= 0:
+            dn = nxt[d]
+            o3, q3 = d // 3, d % 3
+            if o3 == o1 or V[q3, o3] != w:
+                d = dn
+                continue
+            k3 = (q3 - u + 3) % 3
+            u1 = (u + 1) % 3
+            u2 = (u + 2) % 3
+            z = -1
+            if V[u1, o1] == V[(k3 + u1) % 3, o3]:
+                z = u2
+            elif V[u2, o1] == V[(k3 + u2) % 3, o3]:
+                z = u1
+            if z < 0:
+                d = dn
+                continue
+            qz = (k3 + z) % 3
+            wz = V[z, o1]
+            _c3_xor(V, head, nxt, prv, bits, qz, o3, wz)
+            if V[qz, o3] != np.uint64(0) and _c3_degenerate(V, o3):
+                _c3_xor(V, head, nxt, prv, bits, qz, o3, wz)
+                d = dn
+                continue
+            no = _c3_remove_orbit(V, head, nxt, prv, bits, no, o1, pend, npend)
+            if o3 == no:
+                o3 = o1
+            counters[1] += 1
+            if V[qz, o3] == np.uint64(0):
+                no = _c3_remove_orbit(V, head, nxt, prv, bits, no, o3, pend, npend)
+                counters[1] += 1
+            elif npend < pend.shape[0]:
+                pend[npend] = 3 * o3 + qz
+                npend += 1
+            break
+    return no
+
+
+@njit(cache=True)
+def _c3_plus(V, no, state):
+    if no < 2 or no + 1 > V.shape[1]:
+        return no
+    for _ in range(64):
+        o1 = np.int64((_next(state) >> np.uint64(32)) % np.uint64(no))
+        o2 = np.int64((_next(state) >> np.uint64(32)) % np.uint64(no - 1))
+        if o2 >= o1:
+            o2 += 1
+        x = _next(state)
+        k2 = np.int64((x >> np.uint64(40)) % np.uint64(3))
+        p0 = np.int64((x >> np.uint64(8)) % np.uint64(3))
+        if x & np.uint64(1):
+            p1 = (p0 + 1) % 3
+            p2 = (p0 + 2) % 3
+        else:
+            p1 = (p0 + 2) % 3
+            p2 = (p0 + 1) % 3
+        j0, j1, j2 = (k2 + p0) % 3, (k2 + p1) % 3, (k2 + p2) % 3
+        if V[p0, o1] == V[j0, o2] or V[p1, o1] == V[j1, o2] or V[p2, o1] == V[j2, o2]:
+            continue
+        nn = no
+        V[p0, nn] = V[j0, o2]
+        V[p1, nn] = V[p1, o1] ^ V[j1, o2]
+        V[p2, nn] = V[p2, o1]
+        V[p0, o1] ^= V[j0, o2]
+        V[j2, o2] ^= V[p2, o1]
+        if _c3_degenerate(V, o1) or _c3_degenerate(V, o2) or _c3_degenerate(V, nn):
+            V[p0, o1] ^= V[j0, o2]
+            V[j2, o2] ^= V[p2, o1]
+            V[0, nn] = 0
+            V[1, nn] = 0
+            V[2, nn] = 0
+            continue
+        return no + 1
+    return no
+
+
+@njit(cache=True)
+def c3_walk(V, no, target, max_iters, plateau, max_no, state, counters, bits):
+    """The c3 walk on orbit values: same moves and counters as :func:`sym_walk`."""
+    head, nxt, prv = c3_build_index(V, no, bits)
+    pend = np.empty(64, dtype=np.int64)
+    since = counters[3]
+    fails = 0
+    for _ in range(max_iters):
+        if no <= target or no < 2:
+            break
+        if since >= plateau:
+            since = 0
+            if no < max_no:
+                n2 = _c3_plus(V, no, state)
+                if n2 > no:
+                    counters[2] += 1
+                    no = n2
+                    head, nxt, prv = c3_build_index(V, no, bits)
+        x = _next(state)
+        o1 = np.int64((x >> np.uint64(32)) % np.uint64(no))
+        s = np.int64((x >> np.uint64(8)) % np.uint64(3))
+        v = V[s, o1]
+        j = -1
+        cnt = 0
+        d = head[_bucket(v, bits)]
+        while d >= 0:
+            if d // 3 != o1 and V[d % 3, d // 3] == v:
+                cnt += 1
+                if cnt == 1 or np.int64((_next(state) >> np.uint64(33)) % np.uint64(cnt)) == 0:
+                    j = d
+            d = nxt[d]
+        if j < 0:
+            fails += 1
+            if fails > 4 * no:
+                since += 1
+                fails = 0
+            continue
+        fails = 0
+        o2 = j // 3
+        k2 = (j % 3 - s + 3) % 3
+        if x & np.uint64(1):
+            t1 = (s + 1) % 3
+            t2 = (s + 2) % 3
+        else:
+            t1 = (s + 2) % 3
+            t2 = (s + 1) % 3
+        a = (k2 + t1) % 3
+        b = (k2 + t2) % 3
+        w1 = V[a, o2]
+        _c3_xor(V, head, nxt, prv, bits, t1, o1, w1)
+        w2 = V[t2, o1]
+        _c3_xor(V, head, nxt, prv, bits, b, o2, w2)
+        if (V[t1, o1] != np.uint64(0) and _c3_degenerate(V, o1)) or \
+                (V[b, o2] != np.uint64(0) and _c3_degenerate(V, o2)):
+            _c3_xor(V, head, nxt, prv, bits, b, o2, w2)
+            _c3_xor(V, head, nxt, prv, bits, t1, o1, w1)
+            counters[4] += 1
+            continue
+        since += 1
+        counters[0] += 1
+        before = counters[1]
+        pend[0] = 3 * o1 + t1
+        pend[1] = 3 * o2 + b
+        no = _c3_reduce(V, head, nxt, prv, bits, no, pend, 2, counters)
+        if counters[1] != before:
+            since = 0
+    counters[3] = since
     return no
 
 
@@ -705,6 +978,10 @@ def warm_up() -> float:
     F[:, :orb.shape[1]] = orb
     sym_walk_ix(F, orb.shape[1] // 3, 3, grp.mul, grp.slot, 0, 10, 5, 10, np.array([12345], dtype=np.uint64),
                 np.zeros(5, dtype=np.int64), INDEX_BITS)
+    V = np.zeros((3, orb.shape[1] // 3 + 2), dtype=np.uint64)
+    V[:, :orb.shape[1] // 3] = c3_values(orb, 2)
+    c3_walk(V, orb.shape[1] // 3, 0, 10, 5, 10, np.array([12345], dtype=np.uint64), np.zeros(5, dtype=np.int64),
+            INDEX_BITS)
     return time.perf_counter() - t0
 
 
@@ -932,8 +1209,15 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
                 attempts_at_best = attempts
         no_before = no
         max_no = no0 if params["climb"] == 0 else best + params["climb"]
-        no = sym_walk_ix(F, no, G, group.mul, group.slot, best - 1, CHUNK, params["plateau"],
-                         max_no, state, counters, INDEX_BITS)
+        if symmetry == "c3":  # three values per orbit (cyclic convention), converted at the chunk's ends
+            V = np.zeros((3, cap_orbits), dtype=np.uint64)
+            V[:, :no] = c3_values(F[:, :no * G], n)
+            no = c3_walk(V, no, best - 1, 2 * CHUNK, params["plateau"], max_no, state, counters, INDEX_BITS)
+            F[:] = 0
+            F[:, :no * G] = c3_expand(V, no, n)
+        else:
+            no = sym_walk_ix(F, no, G, group.mul, group.slot, best - 1, CHUNK, params["plateau"],
+                             max_no, state, counters, INDEX_BITS)
         attempts += CHUNK
         if no < best:
             best = no

@@ -130,3 +130,86 @@ def test_flip_search_dispatches_to_the_symmetric_walk():
     from algodiscover.search import run_search
     out = next(run_search("flip", (3, 3, 3), 23, seed=0, budget=Budget(time_limit=60), symmetry="c3"))
     assert out.provenance["strategy"] == "symmetric-c3"
+
+
+def _chains(F, ncols, head, nxt, bits):
+    """Per slot: the set of (bucket, column) pairs the index holds, checking every value hashes right."""
+    out = []
+    for s in range(3):
+        seen = set()
+        for b in range(head.shape[1]):
+            k = head[s, b]
+            while k >= 0:
+                assert fs._bucket(F[s, k], bits) == b
+                seen.add(k)
+                k = nxt[s, k]
+        out.append(seen)
+    return out
+
+
+@pytest.mark.parametrize("name,n", [("c3", 5), ("s3", 4)])
+def test_the_index_equals_a_full_rebuild_after_many_random_steps(name, n):
+    grp = fs.symmetry_group(name, n)
+    G = grp.order
+    fixed, orb = fs.symmetric_seed(n, grp)
+    F = np.zeros((3, orb.shape[1] + 12 * G), dtype=np.uint64)
+    F[:, :orb.shape[1]] = orb
+    no = orb.shape[1] // G
+    bits = fs.INDEX_BITS
+    head, nxt, prv = fs.build_index(F, no * G, bits)
+    state = np.array([7], dtype=np.uint64)
+    counters = np.zeros(5, dtype=np.int64)
+    for _ in range(20):
+        no, head, nxt, prv = fs.walk_indexed(F, no, G, grp.mul, grp.slot, 0, 5000, 300, no + 2, state, counters,
+                                             bits, head, nxt, prv)
+        h2, n2, _p2 = fs.build_index(F, no * G, bits)
+        assert _chains(F, no * G, head, nxt, bits) == _chains(F, no * G, h2, n2, bits) == [set(range(no * G))] * 3
+        assert fs.is_invariant(grp, fixed, F, no)
+    assert counters[0] > 10_000 and counters[1] > 0
+
+
+# ---------------------------------------------------------------- CLI
+def test_cli_symmetric_search_end_to_end(tmp_path):
+    import json
+    from tests.conftest import run_cli
+    out = tmp_path / "s.json"
+    r = run_cli("discover!", "--engine", "flip", "--shape", "3x3x3", "--rank", "23", "--symmetry", "c3",
+                "--seed", "0", "--time-limit", "120", "--out", str(out), "--quiet", "--no-catalog")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    assert data["rank"] == 23 and data["ring"] in ("ZT", "Z", "Q")
+    prov = data["provenance"]
+    assert prov["options"]["symmetry"] == "c3" and prov["start"]["kind"] == "symmetric"
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--shape", "3x3x3", "--rank", "23", "--symmetry", "s3"], "even n"),
+    (["--shape", "2x2x3", "--rank", "11", "--symmetry", "c3"], "square"),
+    (["--shape", "5x5x5", "--rank", "93", "--symmetry", "c3", "--cubes", "11000,00111,00001"], "cubes"),
+])
+def test_cli_symmetric_bad_input_is_one_line(args, needle):
+    from tests.conftest import run_cli
+    r = run_cli("discover!", "--engine", "flip", *args)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in r.stderr and needle in lines[0].lower()
+
+
+@pytest.mark.parametrize("n", [3, 5])
+def test_c3_value_kernel_keeps_invariance_and_validity(n):
+    """The three-values-per-orbit kernel (cyclic convention inside) against the invariant and GF(2) validity."""
+    grp = fs.Group("c3", n)
+    fixed, orb = fs.symmetric_seed(n, grp)
+    assert np.array_equal(fs.c3_expand(fs.c3_values(orb, n), orb.shape[1] // 3, n), orb)
+    no = orb.shape[1] // 3
+    V = np.zeros((3, no + 10), dtype=np.uint64)
+    V[:, :no] = fs.c3_values(orb, n)
+    state = np.array([3], dtype=np.uint64)
+    counters = np.zeros(5, dtype=np.int64)
+    for _ in range(30):
+        no = fs.c3_walk(V, no, 0, 3000, 200, no + 2, state, counters, fs.INDEX_BITS)
+        F = fs.c3_expand(V, no, n)
+        cols = np.concatenate([F, fixed], axis=1)
+        assert fs.is_invariant(grp, fixed, F, no)
+        assert gf2.is_valid_mod2(Shape(n, n, n), cols, cols.shape[1])
+    assert counters[0] > 10_000 and counters[1] > 0 and counters[2] > 0

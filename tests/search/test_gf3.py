@@ -63,3 +63,15 @@ def test_flip_search_dispatches_field_3():
 def test_gf3_walk_reaches_laderman_rank_23_lifted():
     out = next(gf3.search_gf3((3, 3, 3), 23, seed=0, budget=Budget(time_limit=600)), None)
     assert out is not None and out.rank <= 23 and out.verify(symbolic=False).ok
+
+
+def test_cli_field_3_goal_z3(tmp_path):
+    import json
+    from tests.conftest import run_cli
+    out = tmp_path / "s.json"
+    r = run_cli("discover!", "--engine", "flip", "--shape", "2x2x2", "--rank", "7", "--field", "3", "--ring", "Z3",
+                "--seed", "0", "--time-limit", "120", "--out", str(out), "--quiet", "--no-catalog")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    assert data["rank"] == 7 and data["ring"] in ("Z3", "ZT", "Z")
+    assert data["provenance"]["options"]["field"] == 3
