@@ -65,6 +65,7 @@ CHUNK = 1 << 16
 # a plus transition after 50000 flips (16667 orbit flips), plus transitions up to the seed's rank
 # (climb 0), a restart after 10^8 flips (3.3 * 10^7 orbit flips) without a new best rank
 DEFAULTS = {"plateau": 16_667, "restart_after": 33_333_333, "pool_size": 16, "climb": 0}
+RESTART_FROM = ("seed", "pool")  # after restart_after orbit flips without a new best: a fresh run, or a pool
 
 
 class SymmetryOptionError(AlgoDiscoverError, ValueError):
@@ -1083,7 +1084,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     "Z2" (the GF(2) scheme itself, labelled Z2); ``field``: 2 (the walk runs over GF(2));
     ``cubes``: the diagonal cubes, e.g. "10001,01010,00100".  Options ``plateau``, ``restart_after``,
     ``pool_size``, ``climb`` as in the flip engine (climb counts orbits; 0: plus transitions up to the
-    seed's rank, Moosbauer & Poole's PLUS_TRANSITION_LIMIT 0).
+    seed's rank, Moosbauer & Poole's PLUS_TRANSITION_LIMIT 0); ``restart_from``: "seed" (default: after
+    ``restart_after`` orbit flips without a new best, a fresh run from the diagonal cubes, as their runs)
+    or "pool" (a scheme kept at the best level or one or two above, as the flip engine).
     """
     from ..provenance import result_record, search_record, start_record
     from .flip import FlipOptionError
@@ -1103,6 +1106,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         raise SymmetryOptionError("the symmetric search runs one walker (use --workers 1)")
     if init not in (None, "symmetric"):
         raise SymmetryOptionError(f"--symmetry {symmetry} starts from diagonal cubes (--init symmetric), not {init!r}")
+    restart_from = options.pop("restart_from", None) or "seed"
+    if restart_from not in RESTART_FROM:
+        raise FlipOptionError(f"restart_from must be seed or pool, got {restart_from!r}")
     unknown = set(options) - set(DEFAULTS) - {"start"}
     if unknown:
         raise FlipOptionError(f"unknown option(s) for the symmetric flip search: {', '.join(sorted(unknown))}")
@@ -1112,6 +1118,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     if goal not in ("Z", "Z2"):
         raise FlipOptionError(f"ring must be Z or Z2 for the symmetric search over GF(2), got {ring!r}")
     params = dict(DEFAULTS)
+    params["restart_from"] = restart_from
     for k in DEFAULTS:
         if options.get(k) is not None:
             v = options[k]
@@ -1150,7 +1157,8 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     target_no = (rank - nf) // G  # walk until G * no + nf <= rank
     if target_no < 1:
         raise RankError(f"rank {rank} is below what a {symmetry}-invariant scheme with {nf} cubes can have here")
-    best = no
+    best = overall = no
+    seed_cols = F[:, :no * G].copy()
     pools = {no: [F[:, :no * G].copy()]}
     flips_at_best = 0
     attempts = attempts_at_best = 0
@@ -1173,8 +1181,8 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         t_report, flips_report = now, fl
         if on_progress is not None:
             on_progress(Progress(engine=ENGINE, restarts_done=restarts, unit="walks", proven=proven,
-                                 elapsed=budget.elapsed(), best_rank=G * best + nf, rate=None,
-                                 extra={"rank": G * best + nf, "orbit flips/s": f"{rate:.3g}",
+                                 elapsed=budget.elapsed(), best_rank=G * overall + nf, rate=None,
+                                 extra={"rank": G * overall + nf, "current": G * no + nf, "orbit flips/s": f"{rate:.3g}",
                                         "symmetry": symmetry, "unlifted": lifts_failed}))
 
     def load(snap):
@@ -1185,7 +1193,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         counters[3] = 0
 
     unlifted_since_restart = 0
-    while not (stop() or budget.time_up()):
+    while not (stop() or budget.time_up() or (budget.restarts is not None and restarts >= budget.restarts)):
         if no <= target_no:
             cols = F[:, :no * G]
             key = _key(np.concatenate([cols, fixed], axis=1))
@@ -1221,8 +1229,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         attempts += CHUNK
         if no < best:
             best = no
+            overall = min(overall, best)
             pools[no] = [F[:, :no * G].copy()]
-            levels[G * no + nf] = round(time.monotonic() - t0, 3)
+            levels.setdefault(G * no + nf, round(time.monotonic() - t0, 3))
             flips_at_best = int(counters[0])
             attempts_at_best = attempts
             report()
@@ -1234,10 +1243,16 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
                 pool[int(rng.integers(len(pool)))] = F[:, :no * G].copy()
         if (int(counters[0]) - flips_at_best >= params["restart_after"]
                 or attempts - attempts_at_best >= 20 * params["restart_after"] or unlifted_since_restart >= 4):
-            up = int(rng.integers(1, 3)) if unlifted_since_restart >= 4 else int(rng.integers(0, 2))
-            level = min((lv for lv in pools if lv >= best + up), default=best)
-            src = pools[level]
-            load(src[int(rng.integers(len(src)))])
+            if params["restart_from"] == "seed" and unlifted_since_restart < 4:
+                # a fresh run from the diagonal cubes (Moosbauer & Poole's runs); the overall best is kept
+                load(seed_cols)
+                best = no0
+                pools = {no0: [seed_cols.copy()]}
+            else:
+                up = int(rng.integers(1, 3)) if unlifted_since_restart >= 4 else int(rng.integers(0, 2))
+                level = min((lv for lv in pools if lv >= best + up), default=best)
+                src = pools[level]
+                load(src[int(rng.integers(len(src)))])
             unlifted_since_restart = 0
             flips_at_best = int(counters[0])
             attempts_at_best = attempts
@@ -1245,6 +1260,6 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
             self_stats["restarts_done"] = restarts
         if time.monotonic() - t_report >= 0.5:
             report()
-    search_symmetric.last = {"best_rank": G * best + nf, "levels": dict(levels), "flips": int(counters[0]),
+    search_symmetric.last = {"best_rank": G * overall + nf, "levels": dict(levels), "flips": int(counters[0]),
                              "undone": int(counters[4]), "plus": int(counters[2]), "seconds": time.monotonic() - t0}
     report()

@@ -403,7 +403,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
                                  elapsed=budget.elapsed(), best_rank=best,
                                  extra={"rank": best, "flips/s": f"{rate:.3g}", "field": 3, "unlifted": lifts_failed}))
 
-    while not (stop() or budget.time_up()):
+    while not (stop() or budget.time_up() or (budget.restarts is not None and restarts >= budget.restarts)):
         if r <= rank:
             cp, cq = _canonical_signs(P, Q, r)
             key = _key(cp, cq, r)
