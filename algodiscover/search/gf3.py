@@ -60,6 +60,52 @@ def standard_planes(shape: Shape, cap: int):
     return F.copy(), np.zeros_like(F), r
 
 
+def strassen_block_planes(shape: Shape, cap: int):
+    """Strassen (with its signs) on 2x2x2 blocks, the schoolbook products elsewhere, as GF(3) planes."""
+    from ..examples import strassen
+    st = strassen()
+    sa, sb, sc = (np.asarray(st.W_a, dtype=np.int64), np.asarray(st.W_b, dtype=np.int64),
+                  np.asarray(st.W_c, dtype=np.int64).T)
+    m, k, n = shape
+
+    def parts(d):
+        return [list(range(x, min(x + 2, d))) for x in range(0, d, 2)]
+    rows_a, rows_b, rows_c = [], [], []
+    for I in parts(m):
+        for J in parts(k):
+            for L in parts(n):
+                if len(I) == len(J) == len(L) == 2:
+                    for t in range(7):
+                        a = np.zeros(m * k, dtype=np.int64)
+                        b = np.zeros(k * n, dtype=np.int64)
+                        c = np.zeros(m * n, dtype=np.int64)
+                        for i in range(2):
+                            for j in range(2):
+                                a[I[i] * k + J[j]] = sa[t, i * 2 + j]
+                                b[J[i] * n + L[j]] = sb[t, i * 2 + j]
+                                c[I[i] * n + L[j]] = sc[t, i * 2 + j]
+                        rows_a.append(a)
+                        rows_b.append(b)
+                        rows_c.append(c)
+                else:
+                    for i in I:
+                        for l in L:
+                            for j in J:
+                                a = np.zeros(m * k, dtype=np.int64)
+                                b = np.zeros(k * n, dtype=np.int64)
+                                c = np.zeros(m * n, dtype=np.int64)
+                                a[i * k + j] = b[j * n + l] = c[i * n + l] = 1
+                                rows_a.append(a)
+                                rows_b.append(b)
+                                rows_c.append(c)
+    r = len(rows_a)
+    P = np.zeros((3, max(cap, r)), dtype=np.uint64)
+    Q = np.zeros_like(P)
+    for slot, rows in enumerate((rows_a, rows_b, rows_c)):
+        P[slot, :r], Q[slot, :r] = to_planes(np.array(rows))
+    return P, Q, r
+
+
 def factors(shape: Shape, P, Q, r):
     """The balanced factor matrices a (r x mk), b (r x kn), c (r x mn)."""
     return (from_planes(P[0, :r], Q[0, :r], shape.a_size), from_planes(P[1, :r], Q[1, :r], shape.b_size),
@@ -335,8 +381,10 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         raise DeviceError(f"the flip engine runs on the CPU only; got device {device!r} (use --device cpu)")
     if workers not in (None, 1):
         raise FlipOptionError("the GF(3) walk runs one walker (use --workers 1)")
-    if init not in (None, "standard"):
-        raise FlipOptionError(f"the GF(3) walk starts from the standard algorithm (--init standard), not {init!r}")
+    init = "standard" if init in (None, "mixed") else str(init)
+    if init not in ("standard", "strassen"):
+        raise FlipOptionError(f"the GF(3) walk starts from the standard algorithm or Strassen on 2x2x2 blocks "
+                              f"(--init standard|strassen), not {init!r}")
     options = {k: v for k, v in options.items() if v is not None}
     if options.pop("symmetry", "none") != "none":
         raise FlipOptionError("--field 3 does not support --symmetry yet (use --field 2)")
@@ -364,13 +412,15 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         seed = secrets.randbits(62)
     rank = int(rank)
     compile_s = warm_up()
-    resolved = {"field": 3, "ring": goal, "init": "standard", "workers": 1, "symmetry": "none", **params}
+    resolved = {"field": 3, "ring": goal, "init": init, "workers": 1, "symmetry": "none", **params}
     rec = search_record(ENGINE, strategy="gf3", options=resolved, seed=int(seed), workers=1, device="cpu",
-                        start=start_record("standard"))
+                        start=start_record(init))
     t0 = budget.started
     r0 = s.m * s.k * s.n
     cap = r0 + params["climb"] + 32
-    P, Q, r = standard_planes(s, cap)
+    P, Q, r = standard_planes(s, cap) if init == "standard" else strassen_block_planes(s, cap)
+    if not is_valid_mod3(s, P, Q, r):  # pragma: no cover - a wrong start is a bug
+        raise AssertionError("the GF(3) start scheme is not valid mod 3")
     rng = np.random.default_rng(seed)
     state = np.array([rng.integers(1, 2**63 - 1)], dtype=np.uint64)
     counters = np.zeros(4, dtype=np.int64)

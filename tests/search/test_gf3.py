@@ -75,3 +75,9 @@ def test_cli_field_3_goal_z3(tmp_path):
     data = json.loads(out.read_text())
     assert data["rank"] == 7 and data["ring"] in ("Z3", "ZT", "Z")
     assert data["provenance"]["options"]["field"] == 3
+
+
+@pytest.mark.parametrize("shape,rank", [((2, 2, 2), 7), ((2, 4, 5), 36), ((3, 3, 3), 26), ((4, 4, 4), 56)])
+def test_strassen_block_start_is_valid_mod_3(shape, rank):
+    P, Q, r = gf3.strassen_block_planes(Shape(*shape), 80)
+    assert r == rank and gf3.is_valid_mod3(Shape(*shape), P, Q, r)
