@@ -213,3 +213,19 @@ def test_c3_value_kernel_keeps_invariance_and_validity(n):
         assert fs.is_invariant(grp, fixed, F, no)
         assert gf2.is_valid_mod2(Shape(n, n, n), cols, cols.shape[1])
     assert counters[0] > 10_000 and counters[1] > 0 and counters[2] > 0
+
+
+def test_z6_reaches_strassen_rank_7_over_z():
+    """The 6-way symmetry of Moosbauer & Poole (cyclic x reversal): cube(I) + one free orbit of 6 = 7."""
+    out = next(fs.search_symmetric((2, 2, 2), 7, seed=0, budget=Budget(time_limit=60), symmetry="z6"))
+    assert out.rank == 7 and out.verify(symbolic=True).ok
+
+
+def test_s3_walk_descends_and_its_mod2_schemes_are_invariant():
+    """s3 on <4,4,4>: below the seed's 74 (2 cubes + 12 orbits of 6); the scheme it reports is s3-invariant.
+
+    (s3 does not reach <2,2,2>:7: the one s3-invariant rank-7 scheme, cube(I) plus one free orbit, lies
+    outside the seed's component of the orbit-flip graph with at most 3 orbits.)"""
+    out = next(fs.search_symmetric((4, 4, 4), 62, seed=1, budget=Budget(time_limit=60), symmetry="s3", ring="Z2"))
+    assert out.rank <= 62 and out.verify(symbolic=False).ring in ("ZT", "Z", "Z2")
+    assert fs.lifted_is_invariant(fs.Group("s3", 4), out.W_a, out.W_b, out.W_c)
