@@ -3,7 +3,7 @@
 One table ``schemes``; a row holds the scheme itself (our JSON), its ring, metrics, the exact
 ``canonical_key`` (equal up to product order and scalings), the symmetry ``fingerprint`` and the
 provenance (engine, strategy, seed, seconds, version, source).  A scheme enters only after exact
-verification (rings ZT, Z, Q, or Z2 marked as such), and only once: a scheme whose fingerprint and
+verification (rings ZT, Z, Q, or Z2/Z3 marked as such), and only once: a scheme whose fingerprint and
 canonical key match a stored row is compared exactly (canonical products) and counted as seen again.
 
 Concurrency: WAL journal, a busy timeout, and every batch in one ``BEGIN IMMEDIATE`` transaction, so
@@ -33,7 +33,7 @@ APPLICATION_ID = 0x41444347  # "ADCG"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 60.0
 SQLITE_MAGIC = b"SQLite format 3\x00"
-CATALOG_RINGS = VALID_RINGS + ("Z2",)
+CATALOG_RINGS = VALID_RINGS + ("Z2", "Z3")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schemes (

@@ -28,7 +28,7 @@ def pick_scheme(path, fmt=None, index=None, *, verb: str = "export"):
         raise FormatError(f"--index {index} is out of range: {path} holds {len(items)} scheme(s)")
     scheme = items[index - 1][1]
     v = scheme.verify()
-    if not (v.ok or v.ring == "Z2"):
+    if not (v.ok or v.ring in ("Z2", "Z3")):
         raise NotProven(f"refusing to {verb} {path}: it is not an algorithm, it fails exact verification "
                         f"({v.n_failures} Brent equations fail); see 'algodiscover verify {path}'")
     return scheme

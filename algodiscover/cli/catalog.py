@@ -36,7 +36,7 @@ def register(sub) -> None:
     q.add_argument("--shape", default=None, help="only this shape (any order of m, k, n unless --exact-order)")
     q.add_argument("--exact-order", action="store_true", help="match the shape's order exactly")
     q.add_argument("--rank", type=int, default=None, help="only this rank")
-    q.add_argument("--ring", default=None, choices=["ZT", "Z", "Q", "Z2"], help="only this ring")
+    q.add_argument("--ring", default=None, choices=["ZT", "Z", "Q", "Z2", "Z3"], help="only this ring")
     q.add_argument("--engine", default=None, help="only schemes found by this engine")
     q.add_argument("--limit", type=int, default=None, help="at most this many rows")
     q.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -280,7 +280,7 @@ def run_import(args) -> int:
             good = []
             for key, s in items:
                 v = s.verify()
-                if v.ring in ("ZT", "Z", "Q", "Z2"):
+                if v.ring in ("ZT", "Z", "Q", "Z2", "Z3"):
                     good.append(s.with_provenance(source=f"{f}" + (f" [{key}]" if key is not None else "")))
                 else:
                     skipped += 1
@@ -327,7 +327,7 @@ def run_export(args) -> int:
         names = []
         for e in entries:
             m, k, nn = e.shape
-            suffix = "-z2" if e.ring == "Z2" else ""
+            suffix = {"Z2": "-z2", "Z3": "-z3"}.get(e.ring, "")
             names.append(f"{m}x{k}x{nn}-r{e.rank}{suffix}-{e.canonical_key[:12]}.json")
         there = [nm for nm in names if (target / nm).exists()]
         if there and not args.force:

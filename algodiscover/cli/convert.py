@@ -29,7 +29,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..errors import FormatError
-    from ..formats import Z2_CAPABLE, output_format, load_all, save_all
+    from ..formats import Z2_CAPABLE, Z3_CAPABLE, output_format, load_all, save_all
     from pathlib import Path
     from .output import check_new_file
     out_fmt = output_format(Path(args.output), args.dst_fmt)  # before reading anything
@@ -50,10 +50,11 @@ def run(args) -> int:
     refused = []
     for key, scheme in items:
         v = verify(scheme)
-        if v.ok or (v.ring == "Z2" and out_fmt in Z2_CAPABLE):
+        if v.ok or (v.ring == "Z2" and out_fmt in Z2_CAPABLE) or (v.ring == "Z3" and out_fmt in Z3_CAPABLE):
             continue
         label = args.input + (f" [{key}]" if key is not None else "")
-        why = v.summary() if v.ring != "Z2" else f"valid only modulo 2, which the {out_fmt} format cannot record"
+        why = (v.summary() if v.ring not in ("Z2", "Z3")
+               else f"valid only modulo {v.ring[1:]}, which the {out_fmt} format cannot record")
         refused.append(f"{label}: {scheme.shape.angle()} rank {scheme.rank}: {why}")
     if refused:
         for line in refused:
@@ -62,7 +63,7 @@ def run(args) -> int:
         return 1
     paths = save_all(items, args.output, out_fmt)
     rings = sorted({verify(s).ring for _, s in items})
-    rings = ["Z2 (valid mod 2 only)" if r == "Z2" else r for r in rings]
+    rings = [f"{r} (valid mod {r[1]} only)" if r in ("Z2", "Z3") else r for r in rings]
     print(f"wrote {len(items)} scheme{'s' if len(items) != 1 else ''} ({'/'.join(rings)}) as {out_fmt} to "
           f"{', '.join(str(p) for p in paths)}")
     return 0

@@ -21,7 +21,8 @@ from .output import ProgressDisplay, check_new_file, render_scheme
 DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most --rank multiplications."
 
 # engine-specific options: passed to the engine only when given on the command line
-ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init")
+ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init",
+                  "symmetry", "field", "cubes")
 
 
 DEFAULTS_LINE = ("defaults: --seed: random (drawn, printed and recorded in each scheme's provenance, so the run can "
@@ -69,11 +70,19 @@ def add_arguments(p) -> None:
     g.add_argument("--workers", type=_int_arg("workers", minimum=1), default=None,
                    help="processes on the CPU (default all cores; spn: all cores from m*k*n = 24, else 1)")
     g = p.add_argument_group("flip-graph engine")
-    g.add_argument("--ring", choices=["Z", "Z2"], default=None,
-                   help="goal ring (default Z: lift to the integers and prove; Z2: stop at schemes valid mod 2 only)")
+    g.add_argument("--ring", choices=["Z", "Z2", "Z3"], default=None,
+                   help="goal ring (default Z: lift and prove; Z2/Z3: stop at the scheme mod 2/mod 3)")
     g.add_argument("--start", default=None, help="start from this scheme file")
-    g.add_argument("--init", choices=["mixed", "standard", "strassen"], default=None,
-                   help="start without --start: standard algorithm, Strassen on 2x2x2 blocks, or mixed (default)")
+    g.add_argument("--init", choices=["mixed", "standard", "strassen", "symmetric"], default=None,
+                   help="start without --start: standard algorithm, Strassen on 2x2x2 blocks, or mixed (default); "
+                        "symmetric: diagonal cubes (the start of --symmetry)")
+    g.add_argument("--symmetry", choices=["none", "c3", "s3", "z6"], default=None,
+                   help="square shapes: walk only schemes invariant under the cyclic symmetry (c3), the order-6 "
+                        "group with transposition (s3; even n) or cyclic x reversal (z6); default none")
+    g.add_argument("--field", type=int, choices=[2, 3], default=None,
+                   help="where the walk runs: GF(2) (default) or GF(3) (reaches schemes with 1/2)")
+    g.add_argument("--cubes", default=None, metavar="BITS",
+                   help="diagonal cubes of --symmetry, e.g. 10001,01010,00100 (default: index pairs i, n-1-i)")
     p.help_hooks = [_help_epilog]  # filled in when --help is formatted (cli.ArgumentParser.format_help)
 
 
@@ -110,7 +119,7 @@ def _help_epilog(parser) -> None:
                                "first); rate; engine figures such as 'saved restart points' (flip: schemes kept per "
                                "rank level to restart from) and 'mod-2 schemes not lifted to Z' (flip: Hensel "
                                "lifting failed).", width=100, subsequent_indent="  ", break_on_hyphens=False))
-    parts.append(textwrap.fill("exit status: 0 a scheme was proven (over ZT/Z/Q; with --ring Z2: valid mod 2 only); "
+    parts.append(textwrap.fill("exit status: 0 a scheme was proven (over ZT/Z/Q; with --ring Z2/Z3: valid mod 2/3 only); "
                                "1 the budget ended without one; 2 bad input; 3 internal error.", width=100,
                                subsequent_indent="  "))
     parser.epilog = "\n\n".join(parts)
@@ -316,9 +325,9 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     if seed is None:  # drawn here, passed to the engine, printed and recorded: every run can be repeated
         seed = secrets.randbelow(2**31)
     budget = Budget(restarts=args.restarts, time_limit=args.time_limit, count=args.count)
-    z2 = options.get("ring") == "Z2"
+    modular = options.get("ring") if options.get("ring") in ("Z2", "Z3") else None
     progress = ProgressDisplay(enabled=not args.quiet, budget=budget,
-                               proven_label="found (valid mod 2 only)" if z2 else "proven")
+                               proven_label=f"found (valid mod {modular[1]} only)" if modular else "proven")
     seen: dict[str, Scheme] = {}  # the one place where the CLI deduplicates (by canonical key)
     below: list[int] = []
     last: list[Progress] = []
@@ -341,7 +350,7 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
             for scheme in search:
                 scheme = normalize_signs(scheme)  # same algorithm, signs moved to the outputs
                 v = verify(scheme, symbolic=False)  # engines verify; this is the CLI's own guard
-                if not v.ok and not (v.ring == "Z2" and z2):
+                if not v.ok and not (v.ring in ("Z2", "Z3") and options.get("ring") == v.ring):
                     continue
                 if scheme.rank > rank:
                     continue
@@ -383,9 +392,10 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
         if writer.kept:
             where += f" ({writer.kept} already there, kept)"
         rings = {verify(sch).ring for sch in seen.values()}
-        what = (f"{len(seen)} distinct scheme(s) valid mod 2 only (not an integer algorithm)" if rings == {"Z2"}
-                else f"{len(seen)} distinct scheme(s)")
-        verb = "found" if rings == {"Z2"} else "proven"
+        mod_only = rings == {"Z2"} or rings == {"Z3"}
+        what = (f"{len(seen)} distinct scheme(s) valid mod {next(iter(rings))[1]} only (not an integer algorithm)"
+                if mod_only else f"{len(seen)} distinct scheme(s)")
+        verb = "found" if mod_only else "proven"
         lower = ""
         if below:
             lower = (f"; {len(below)} of rank < {rank} asked (best rank {min(below)})" if len(seen) > 1

@@ -52,7 +52,7 @@ def run(args) -> int:
     except OSError as e:
         raise FormatError(f"cannot write {out}: {e.strerror or e}") from None
     ring = scheme.verification.ring
-    ring = "Z2: valid mod 2 only, not an integer algorithm" if ring == "Z2" else ring
+    ring = f"{ring}: valid mod {ring[1]} only, not an integer algorithm" if ring in ("Z2", "Z3") else ring
     print(f"wrote {out} ({scheme.shape.angle()} rank {scheme.rank}, ring {ring})",
           file=sys.stderr)
     return 0

@@ -39,8 +39,8 @@ def not_proven_line(scheme: Scheme) -> str | None:
     v = scheme.verify()
     if v.ok:
         return None
-    if v.ring == "Z2":
-        return f"# VALID MOD 2 ONLY: not an integer algorithm ({v.n_failures} Brent equations fail over Z)"
+    if v.ring in ("Z2", "Z3"):
+        return f"# VALID MOD {v.ring[1]} ONLY: not an integer algorithm ({v.n_failures} Brent equations fail over Z)"
     return f"# NOT A VALID ALGORITHM: ring {v.ring} ({v.n_failures} Brent equations fail)"
 
 

@@ -37,7 +37,7 @@ def run(args) -> int:
         return refuse("algodiscover render", e)
     stats = write_circuit(scheme, args.out, naming=args.naming, dpi=args.dpi)
     ring = scheme.verification.ring
-    ring = "Z2: valid mod 2 only, not an integer algorithm" if ring == "Z2" else ring
+    ring = f"{ring}: valid mod {ring[1]} only, not an integer algorithm" if ring in ("Z2", "Z3") else ring
     print(f"{scheme.shape.angle()} rank {scheme.rank} (ring {ring}): {stats.describe()}")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

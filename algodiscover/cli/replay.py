@@ -91,7 +91,7 @@ def run_replay(args) -> int:
             raise ReplayError(f"it holds {len(items)} schemes; replay one scheme file at a time")
         scheme = items[0][1]
         v = scheme.verify()
-        if not (v.ok or v.ring == "Z2"):
+        if not (v.ok or v.ring in ("Z2", "Z3")):
             raise ReplayError(f"it fails exact verification ({v.summary()}); see 'algodiscover verify {path}'")
         key = canonical_key(scheme)
         prov = dict(scheme.provenance)
@@ -100,7 +100,7 @@ def run_replay(args) -> int:
         for s in replayer(prov, scheme):
             s = normalize_signs(s)
             sv = s.verify()
-            if not (sv.ok or (sv.ring == "Z2" and v.ring == "Z2")):
+            if not (sv.ok or (sv.ring in ("Z2", "Z3") and v.ring == sv.ring)):
                 continue
             k = canonical_key(s)
             if k == key:

@@ -226,7 +226,8 @@ class Scheme:
             v = verify(self, symbolic=False)  # the exact Brent equations are the proof; cached
         if v.ok:
             return
-        what = (f"valid only modulo 2 (ring Z2; {v.n_failures} Brent equations fail over Z)" if v.ring == "Z2"
+        what = (f"valid only modulo {v.ring[1]} (ring {v.ring}; {v.n_failures} Brent equations fail over Z)"
+                if v.ring in ("Z2", "Z3")
                 else f"invalid ({v.n_failures} Brent equations fail"
                      + (f", e.g. the {v.failures[0].describe()}" if v.failures else "") + ")")
         raise SchemeError(f"refusing to apply this scheme for {self._shape} of rank {self.rank}: it is {what}; "

@@ -2,7 +2,8 @@
 non-commutative symbols, and classification of the widest ring in which a scheme holds.
 
 Rings (docs/DESIGN.md): ``ZT`` coefficients in {-1,0,1}, valid over every ring; ``Z`` integers;
-``Q`` needs fractions (characteristic 0); ``Z2`` valid only modulo 2; ``invalid``.
+``Q`` needs fractions (characteristic 0); ``Z2`` valid only modulo 2; ``Z3`` valid only modulo 3 (from
+GF(3) searches; checked after Z2); ``invalid``.  A modular ring is never called valid over Z.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from .scheme import Scheme
 from .tensor import matmul_tensor
 
 VALID_RINGS = ("ZT", "Z", "Q")
-RINGS = ("ZT", "Z", "Q", "Z2", "invalid")
+MODULAR_RINGS = ("Z2", "Z3")  # valid only modulo p: reported as such, never as valid
+RINGS = ("ZT", "Z", "Q", "Z2", "Z3", "invalid")
 _FLOAT_EXACT = 2**53
 _KR_CHUNK = 1 << 23  # entries of one Khatri-Rao block (64 MiB in float64)
 SYMBOLIC_DEFAULT_LIMIT = 30 * 16 * 16  # rank * mk * kn up to which verify() also runs sympy
@@ -65,8 +67,8 @@ class Verification:
     def summary(self) -> str:
         if self.ok:
             return f"proven over {self.ring} ({self.method})"
-        if self.ring == "Z2":
-            return f"valid only modulo 2 ({self.n_failures} Brent equations fail over Z)"
+        if self.ring in MODULAR_RINGS:
+            return f"valid only modulo {self.ring[1:]} ({self.n_failures} Brent equations fail over Z)"
         return f"invalid: {self.n_failures} Brent equations fail"
 
     def _lines(self) -> list[str]:
@@ -83,7 +85,7 @@ class Verification:
 
     def _repr_html_(self) -> str:
         import html
-        color = "#1a7f37" if self.ok else ("#9a6700" if self.ring == "Z2" else "#cf222e")
+        color = "#1a7f37" if self.ok else ("#9a6700" if self.ring in MODULAR_RINGS else "#cf222e")
         lines = self._lines()
         rest = "".join(f"<li>{html.escape(x)}</li>" for x in lines[1:])
         return (f"<div class='algodiscover-verification'><b style='color:{color}'>{html.escape(self.ring)}</b>: "
@@ -152,6 +154,14 @@ def classify(scheme: Scheme, R: np.ndarray | None = None, D: int | None = None) 
             even = not np.any(R % 2)
         if even:
             return "Z2"
+    # modulo 3 (schemes from GF(3) searches): denominators must be prime to 3
+    if D % 3 != 0:
+        if R.dtype == object:
+            zero3 = all(int(v) % 3 == 0 for v in R.flat)
+        else:
+            zero3 = not np.any(R % 3)
+        if zero3:
+            return "Z3"
     return "invalid"
 
 
@@ -198,7 +208,7 @@ def verify(scheme: Scheme, *, symbolic: bool | None = None, max_failures: int = 
     small = scheme.rank * s.a_size * s.b_size <= SYMBOLIC_DEFAULT_LIMIT
     cached = scheme._cache.get("verification")
     if cached is not None:
-        if symbolic is False or cached.symbolic is not None or cached.ring == "Z2":
+        if symbolic is False or cached.symbolic is not None or cached.ring in MODULAR_RINGS:
             return cached
         if symbolic is None and not (cached.ok and small):
             return cached
@@ -210,7 +220,7 @@ def verify(scheme: Scheme, *, symbolic: bool | None = None, max_failures: int = 
     sym = None
     method = "brent-exact"
     notes: list[str] = []
-    if run_symbolic and ring != "Z2":
+    if run_symbolic and ring not in MODULAR_RINGS:
         sym, bad = symbolic_check(scheme)
         method = "brent-exact+sympy-noncommutative"
         if sym != (ring in VALID_RINGS):  # the two proofs must agree; anything else is a bug
@@ -223,9 +233,9 @@ def verify(scheme: Scheme, *, symbolic: bool | None = None, max_failures: int = 
 
 
 def require_valid(scheme: Scheme, *, allow_z2: bool = False) -> Scheme:
-    """Return the scheme if it is proven (ZT/Z/Q, or Z2 when allowed); raise VerificationError otherwise."""
+    """Return the scheme if it is proven (ZT/Z/Q, or Z2/Z3 when allowed); raise VerificationError otherwise."""
     v = verify(scheme)
-    if v.ok or (allow_z2 and v.ring == "Z2"):
+    if v.ok or (allow_z2 and v.ring in MODULAR_RINGS):
         return scheme
     detail = "; ".join(f.describe() for f in v.failures[:3])
     raise VerificationError(f"scheme for {scheme.shape} of rank {scheme.rank} is {v.ring}: {detail}")

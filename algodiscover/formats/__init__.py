@@ -25,7 +25,7 @@ from ..core.verify import verify
 from ..errors import FormatError, VerificationError
 from . import alphatensor, benson_ballard, exp_format, json_format, maple, perminov, plinopt
 
-__all__ = ["load", "load_all", "save", "save_all", "FORMATS", "ALIASES", "Z2_CAPABLE", "format_name", "detect_format",
+__all__ = ["load", "load_all", "save", "save_all", "FORMATS", "ALIASES", "Z2_CAPABLE", "Z3_CAPABLE", "format_name", "detect_format",
            "output_format", "OUTPUT_SUFFIXES"]
 
 FORMATS = {
@@ -48,6 +48,8 @@ ALIASES = {
 _BY_SUFFIX = {"npz": "npz", "exp": "exp", "m": "m", "bb": "bb", "sms": "sms"}
 # formats that can record that a scheme holds only modulo 2 (ours: "ring": "Z2"; Perminov: "z2": true)
 Z2_CAPABLE = {"json", "perminov"}
+# formats that can record that a scheme holds only modulo 3 (ours: "ring": "Z3")
+Z3_CAPABLE = {"json"}
 
 
 def format_name(fmt: str) -> str:
@@ -180,6 +182,11 @@ def _check_writable(scheme: Scheme, name: str, allow_z2: bool) -> None:
             return
         raise VerificationError(f"refusing to write a scheme that holds only modulo 2 to the {name} format, "
                                 f"which cannot record that; use json or perminov")
+    if v.ring == "Z3" and allow_z2:
+        if name in Z3_CAPABLE:
+            return
+        raise VerificationError(f"refusing to write a scheme that holds only modulo 3 to the {name} format, "
+                                f"which cannot record that; use json")
     raise VerificationError(f"refusing to save a scheme that fails exact verification ({v.summary()})")
 
 

@@ -137,6 +137,7 @@ def _ring_words(ring: str) -> str:
             "Z": "valid over every ring (integer coefficients)",
             "Q": "valid over fields of characteristic 0 (rational coefficients)",
             "Z2": "valid only modulo 2 (not an integer algorithm)",
+            "Z3": "valid only modulo 3 (not an integer algorithm)",
             "invalid": "NOT a valid algorithm (exact verification fails)"}.get(ring, tex_escape(ring))
 
 
@@ -150,7 +151,7 @@ def scheme_to_latex(scheme: Scheme, *, fragment: bool = True, matrices: bool = F
     if per_line < 1:
         raise ValueError("per_line must be at least 1")
     v = scheme.verify()
-    if not (v.ok or v.ring == "Z2"):
+    if not (v.ok or v.ring in ("Z2", "Z3")):
         from ..errors import VerificationError
         raise VerificationError(f"refusing to typeset a scheme that fails exact verification as an algorithm "
                                 f"({v.summary()})")
@@ -160,8 +161,9 @@ def scheme_to_latex(scheme: Scheme, *, fragment: bool = True, matrices: bool = F
     s = scheme.shape
     max_cols = max(scheme.rank if scheme.rank <= s.c_size else s.c_size, s.a_size, s.b_size, 10)
     if fragment:
-        if v.ring == "Z2":
-            body = "% VALID MOD 2 ONLY: not an integer algorithm (exact verification over Z fails)\n" + body
+        if v.ring in ("Z2", "Z3"):
+            body = (f"% VALID MOD {v.ring[1]} ONLY: not an integer algorithm (exact verification over Z fails)\n"
+                    + body)
         if matrices and max_cols > 10:
             body = f"% the matrices need \\setcounter{{MaxMatrixCols}}{{{max_cols}}} in the preamble\n" + body
         return body

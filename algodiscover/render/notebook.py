@@ -16,8 +16,8 @@ def _header(scheme: Scheme) -> tuple[str, str]:
     v = scheme.verify()
     mt = scheme.metrics()
     ring = v.ring
-    if ring == "Z2":
-        ring = "Z2 (valid mod 2 only, not an integer algorithm)"
+    if ring in ("Z2", "Z3"):
+        ring = f"{ring} (valid mod {ring[1]} only, not an integer algorithm)"
     elif not v.ok:
         ring = f"{ring}: NOT A VALID ALGORITHM ({v.n_failures} Brent equations fail)"
     return ring, f"nnz {mt['nnz']}, additions (naive) {mt['additions_naive']}"

@@ -218,6 +218,19 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     Goal ring "Z" (default): lifted schemes proven over ZT, Z or Q.  Goal "Z2": the GF(2)
     schemes themselves (labelled Z2 by ``verify`` unless they hold over Z as written).
     """
+    # --- dispatch (issue 12 points 3-4, flip-sym): symmetric walks and GF(3) walks live in their own modules
+    if options.get("symmetry", "none") not in (None, "none") or init == "symmetric":
+        from .flip_sym import search_symmetric
+        yield from search_symmetric(shape, rank, seed=seed, budget=budget, device=device, on_progress=on_progress,
+                                    stop=stop, workers=workers, ring=ring, start=start, init=init, **options)
+        return
+    if options.get("field") not in (None, 2):
+        from .gf3 import search_gf3
+        yield from search_gf3(shape, rank, seed=seed, budget=budget, device=device, on_progress=on_progress,
+                              stop=stop, workers=workers, ring=ring, start=start, init=init, **options)
+        return
+    options.pop("symmetry", None), options.pop("field", None)
+    # --- end of dispatch
     unknown = set(options) - _KNOWN_OPTIONS
     if unknown:
         raise FlipOptionError(f"unknown option(s) for the flip engine: {', '.join(sorted(unknown))}; "

@@ -1,4 +1,10 @@
-"""Hensel lifting of a GF(2) scheme to Z/2^k, rational reconstruction, exact proof.
+"""Hensel lifting of a GF(2) or GF(3) scheme to Z/p^k, rational reconstruction, exact proof.
+
+(p = 2 is described below; p = 3, for schemes found by the GF(3) walk of :mod:`.gf3`, is the same
+with 3 for 2: the Jacobian is eliminated over GF(3) (two bit planes per row, numba), corrections
+are 3^k (da, db, dc), and rational reconstruction accepts denominators prime to 3, so that
+coefficients such as 1/2 come out.  ``embed`` restricts the corrections to a subspace, e.g. to orbit
+representatives so that a symmetric scheme lifts to a symmetric one; see :class:`LiftSolver`.)
 
 Given factors a, b, c (0/1, rank r) with sum_t a_t (x) b_t (x) c_t = T mod 2, look for
 integer factors congruent to them mod 2 that satisfy the Brent equations exactly.
@@ -24,6 +30,8 @@ from ..core.shape import Shape
 from ..core.tensor import matmul_tensor
 
 MAX_STEPS = 20  # lift to Z/2^20: residues fit int64 products, reconstruction up to |p|, |q| <= 724
+MAX_STEPS_P = {2: 20, 3: 12}  # Z/3^12: 531441, reconstruction up to |p|, |q| <= 515
+PRIMES = (2, 3)
 
 
 # ---------------------------------------------------------------- GF(2) linear algebra
@@ -90,7 +98,12 @@ def _apply_rows(R, e):
 
 
 def jacobian_mod2(shape: Shape, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """0/1 matrix (mk*kn*mn) x (r*(mk+kn+mn)) of the Brent map's derivative at (a, b, c) mod 2.
+    """0/1 matrix (mk*kn*mn) x (r*(mk+kn+mn)) of the Brent map's derivative at (a, b, c) mod 2."""
+    return jacobian_mod(shape, a, b, c, 2)
+
+
+def jacobian_mod(shape: Shape, a: np.ndarray, b: np.ndarray, c: np.ndarray, p: int) -> np.ndarray:
+    """The Brent map's derivative at (a, b, c) mod p (uint8 entries in 0..p-1), (mk*kn*mn) x (r*(mk+kn+mn)).
 
     Equation (x, y, z) has row x*kn*mn + y*mn + z; variables: a[t, x'] at t*mk + x',
     then b[t, y'] and c[t, z'] in the same way after the a block and the b block.
@@ -99,9 +112,10 @@ def jacobian_mod2(shape: Shape, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> 
     r = a.shape[0]
     J = np.zeros((A, B, C, r * (A + B + C)), dtype=np.uint8)
     oa, ob, oc = 0, r * A, r * (A + B)
-    bc = (b[:, :, None] * c[:, None, :]) % 2  # r x B x C
-    ac = (a[:, :, None] * c[:, None, :]) % 2  # r x A x C
-    ab = (a[:, :, None] * b[:, None, :]) % 2  # r x A x B
+    a, b, c = (np.asarray(x, dtype=np.int64) % p for x in (a, b, c))
+    bc = (b[:, :, None] * c[:, None, :]) % p  # r x B x C
+    ac = (a[:, :, None] * c[:, None, :]) % p  # r x A x C
+    ab = (a[:, :, None] * b[:, None, :]) % p  # r x A x B
     for t in range(r):
         for x in range(A):
             J[x, :, :, oa + t * A + x] = bc[t]
@@ -112,33 +126,129 @@ def jacobian_mod2(shape: Shape, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> 
     return J.reshape(A * B * C, -1)
 
 
-class LiftSolver:
-    """The eliminated Jacobian of a GF(2) scheme: solves J x = e for many e."""
+@njit(cache=True)
+def _gauss_jordan3(P, Q, ncols):
+    """Reduced row echelon form over GF(3) of the first ``ncols`` columns of the bit-sliced matrix
+    (P: bits of the entries equal to 1, Q: bits of the entries equal to 2 = -1), in place on all words.
+    Pivots are normalised to 1.  Returns the pivot columns."""
+    rows, words = P.shape
+    piv = np.empty(min(rows, ncols), dtype=np.int64)
+    rank = 0
+    for col in range(ncols):
+        if rank == rows:
+            break
+        w = col >> 6
+        bit = np.uint64(1) << np.uint64(col & 63)
+        p = -1
+        for i in range(rank, rows):
+            if (P[i, w] | Q[i, w]) & bit:
+                p = i
+                break
+        if p < 0:
+            continue
+        if p != rank:
+            for q in range(words):
+                t = P[p, q]
+                P[p, q] = P[rank, q]
+                P[rank, q] = t
+                t = Q[p, q]
+                Q[p, q] = Q[rank, q]
+                Q[rank, q] = t
+        if Q[rank, w] & bit:  # make the pivot 1: negate the row (swap the planes)
+            for q in range(words):
+                t = P[rank, q]
+                P[rank, q] = Q[rank, q]
+                Q[rank, q] = t
+        for i in range(rows):
+            if i == rank:
+                continue
+            if P[i, w] & bit:  # row_i -= pivot row: add the negated pivot row
+                for q in range(words):
+                    xp, xn = P[i, q], Q[i, q]
+                    yp, yn = Q[rank, q], P[rank, q]
+                    zx = ~(xp | xn)
+                    zy = ~(yp | yn)
+                    P[i, q] = (xp & zy) | (zx & yp) | (xn & yn)
+                    Q[i, q] = (xn & zy) | (zx & yn) | (xp & yp)
+            elif Q[i, w] & bit:  # row_i += pivot row
+                for q in range(words):
+                    xp, xn = P[i, q], Q[i, q]
+                    yp, yn = P[rank, q], Q[rank, q]
+                    zx = ~(xp | xn)
+                    zy = ~(yp | yn)
+                    P[i, q] = (xp & zy) | (zx & yp) | (xn & yn)
+                    Q[i, q] = (xn & zy) | (zx & yn) | (xp & yp)
+        piv[rank] = col
+        rank += 1
+    return piv[:rank]
 
-    def __init__(self, shape: Shape, a, b, c):
-        J = jacobian_mod2(shape, a, b, c)
+
+def _unpack_bits_rows(W: np.ndarray, cols: int) -> np.ndarray:
+    return np.unpackbits(W.view(np.uint8).reshape(W.shape[0], -1), axis=1, bitorder="little")[:, :cols]
+
+
+class LiftSolver:
+    """The eliminated Jacobian of a scheme mod p (p = 2 or 3): solves J x = e (mod p) for many e.
+
+    ``embed`` (optional): an int array mapping every variable of the full system to a reduced
+    variable; the system solved is J M y = e with M the 0/1 matrix of that map, and ``solve``
+    returns the full x = M y.  A lift through it keeps whatever structure M describes (orbits).
+    """
+
+    def __init__(self, shape: Shape, a, b, c, *, p: int = 2, embed: np.ndarray | None = None):
+        if p not in PRIMES:
+            raise ValueError(f"p must be 2 or 3, got {p!r}")
+        self.p = p
+        J = jacobian_mod(shape, a, b, c, p)
+        self.embed = None
+        if embed is not None:
+            embed = np.asarray(embed, dtype=np.int64)
+            if embed.shape != (J.shape[1],):
+                raise ValueError(f"embed must map all {J.shape[1]} variables, got shape {embed.shape}")
+            Jr = np.zeros((J.shape[0], int(embed.max()) + 1), dtype=np.int64)
+            np.add.at(Jr, (slice(None), embed), J.astype(np.int64))
+            J = (Jr % p).astype(np.uint8)
+            self.embed = embed
         neq, nvar = J.shape
         self.neq, self.nvar = neq, nvar
-        # [J | I] bit-packed; the identity starts at the next word boundary after J
         jw = (nvar + 63) // 64
         ew = (neq + 63) // 64
-        M = np.zeros((neq, jw + ew), dtype=np.uint64)
-        M[:, :jw] = pack_bits_rows(J)
-        del J
         rows = np.arange(neq)
-        M[rows, jw + rows // 64] = np.left_shift(np.uint64(1), (rows % 64).astype(np.uint64))
-        piv = _gauss_jordan(M, nvar)
-        self.pivots = piv
-        # the row operations restricted to the pivot rows, as bits over the equations
-        self.R = np.ascontiguousarray(M[:len(piv), jw:])
+        ident = np.left_shift(np.uint64(1), (rows % 64).astype(np.uint64))
+        if p == 2:
+            # [J | I] bit-packed; the identity starts at the next word boundary after J
+            M = np.zeros((neq, jw + ew), dtype=np.uint64)
+            M[:, :jw] = pack_bits_rows(J)
+            del J
+            M[rows, jw + rows // 64] = ident
+            piv = _gauss_jordan(M, nvar)
+            self.pivots = piv
+            # the row operations restricted to the pivot rows, as bits over the equations
+            self.R = np.ascontiguousarray(M[:len(piv), jw:])
+        else:
+            P = np.zeros((neq, jw + ew), dtype=np.uint64)
+            Q = np.zeros((neq, jw + ew), dtype=np.uint64)
+            P[:, :jw] = pack_bits_rows((J == 1).astype(np.uint8))
+            Q[:, :jw] = pack_bits_rows((J == 2).astype(np.uint8))
+            del J
+            P[rows, jw + rows // 64] = ident
+            piv = _gauss_jordan3(P, Q, nvar)
+            self.pivots = piv
+            k = len(piv)
+            plus = _unpack_bits_rows(np.ascontiguousarray(P[:k, jw:]), neq).astype(np.int64)
+            minus = _unpack_bits_rows(np.ascontiguousarray(Q[:k, jw:]), neq).astype(np.int64)
+            self.R = plus + 2 * minus  # entries 0, 1, 2 over the equations
 
     def solve(self, e01: np.ndarray) -> np.ndarray:
-        """A solution x (0/1, free variables 0) of J x = e, assuming the system is consistent."""
-        e = pack_bits_rows(e01.reshape(1, -1).astype(np.uint8))[0]
-        y = _apply_rows(self.R, e)
+        """A solution x (entries mod p, free variables 0) of J x = e, assuming the system is consistent."""
+        if self.p == 2:
+            e = pack_bits_rows(e01.reshape(1, -1).astype(np.uint8))[0]
+            y = _apply_rows(self.R, e)
+        else:
+            y = (self.R @ (np.asarray(e01, dtype=np.int64).reshape(-1) % 3)) % 3
         x = np.zeros(self.nvar, dtype=np.int64)
         x[self.pivots] = y
-        return x
+        return x if self.embed is None else x[self.embed]
 
 
 # ---------------------------------------------------------------- lifting
@@ -165,8 +275,8 @@ def _exact_integer(shape: Shape, a, b, c) -> bool:
     return bool(np.array_equal(P, T))
 
 
-def rational_reconstruction(u: int, mod: int) -> Fraction | None:
-    """The p/q with q odd, |p|, |q| <= sqrt(mod/2) and p = q u mod ``mod`` (None if there is none)."""
+def rational_reconstruction(u: int, mod: int, p: int = 2) -> Fraction | None:
+    """The a/q with q prime to ``p``, |a|, |q| <= sqrt(mod/2) and a = q u mod ``mod`` (None if there is none)."""
     bound = math.isqrt(mod // 2)
     r0, r1 = mod, u % mod
     s0, s1 = 0, 1
@@ -174,49 +284,58 @@ def rational_reconstruction(u: int, mod: int) -> Fraction | None:
         q = r0 // r1
         r0, r1 = r1, r0 - q * r1
         s0, s1 = s1, s0 - q * s1
-    if s1 == 0 or abs(s1) > bound or s1 % 2 == 0:
+    if s1 == 0 or abs(s1) > bound or s1 % p == 0:
         return None
     return Fraction(r1, s1)
 
 
-def hensel_lift(shape: Shape, a01, b01, c01, *, steps: int = MAX_STEPS, solver: LiftSolver | None = None):
-    """Lift a GF(2) scheme (0/1 factors a: r x mk, b: r x kn, c: r x mn) to characteristic 0.
+def hensel_lift(shape: Shape, a01, b01, c01, *, steps: int | None = None, solver: LiftSolver | None = None,
+                p: int = 2):
+    """Lift a scheme mod p (p = 2 or 3; factors a: r x mk, b: r x kn, c: r x mn with entries mod p)
+    to characteristic 0.
 
     Returns (W_a, W_b, W_c) with W_c = c^T (integers, or object arrays of Fractions), or None
-    when the linear system mod 2 is inconsistent or no rational scheme was recognised.
+    when the linear system mod p is inconsistent or no rational scheme was recognised.
     The result still has to be proven with ``verify``.
     """
-    steps = min(int(steps), MAX_STEPS)
-    a = np.asarray(a01, dtype=np.int64) % 2
-    b = np.asarray(b01, dtype=np.int64) % 2
-    c = np.asarray(c01, dtype=np.int64) % 2
-    if _exact_integer(shape, a, b, c):
-        return a, b, c.T.copy()
-    solver = solver or LiftSolver(shape, a, b, c)
+    if p not in PRIMES:
+        raise ValueError(f"p must be 2 or 3, got {p!r}")
+    if solver is not None and solver.p != p:
+        raise ValueError(f"the solver works mod {solver.p}, not mod {p}")
+    cap = MAX_STEPS_P[p]
+    steps = cap if steps is None else min(int(steps), cap)
+    a = np.asarray(a01, dtype=np.int64) % p
+    b = np.asarray(b01, dtype=np.int64) % p
+    c = np.asarray(c01, dtype=np.int64) % p
+    sa, sb, sc = _symmetric(a, p), _symmetric(b, p), _symmetric(c, p)
+    if _exact_integer(shape, sa, sb, sc):
+        return sa, sb, sc.T.copy()
+    solver = solver or LiftSolver(shape, a, b, c, p=p)
     r = a.shape[0]
     A, B = shape.a_size, shape.b_size
+    step = 1
     for k in range(1, steps):
-        mod = 1 << (k + 1)
+        step *= p  # p^k
+        mod = step * p
         E = _residual_mod(shape, a, b, c, mod)
-        if np.any(E % (1 << k)):
+        if np.any(E % step):
             return None  # the previous step's system was inconsistent: no lift
-        e = (E >> k) & 1
+        e = (E // step) % p
         x = solver.solve(e)
-        step = 1 << k
         a = (a + step * x[:r * A].reshape(r, A)) % mod
         b = (b + step * x[r * A:r * (A + B)].reshape(r, B)) % mod
         c = (c + step * x[r * (A + B):].reshape(r, -1)) % mod
         sa, sb, sc = _symmetric(a, mod), _symmetric(b, mod), _symmetric(c, mod)
         if _exact_integer(shape, sa, sb, sc):
             return sa, sb, sc.T.copy()
-    mod = 1 << steps
+    mod = p ** steps
     if np.any(_residual_mod(shape, a, b, c, mod)):
         return None
     out = []
     for W in (a, b, c):
         R = np.empty(W.shape, dtype=object)
         for idx, u in np.ndenumerate(W):
-            f = rational_reconstruction(int(u), mod)
+            f = rational_reconstruction(int(u), mod, p)
             if f is None:
                 return None
             R[idx] = f

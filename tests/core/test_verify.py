@@ -55,6 +55,10 @@ def test_even_defect_with_odd_denominators_is_Z2():
 
 def test_even_denominator_is_never_Z2():
     s = _strassen_with({("W_c", 0, 4): Fraction(1, 2)})
+    # 1/2 = -1 (mod 3), so this one is valid modulo 3 (Z3); never Z2, never valid over Z
+    v = verify(s)
+    assert v.ring == "Z3" and not v.ok
+    s = _strassen_with({("W_c", 0, 4): Fraction(1, 4)})  # 1/4 = 1 (mod 3): fails mod 3 too
     assert verify(s).ring == "invalid"
 
 

@@ -1,0 +1,514 @@
+"""Flip-graph walks over GF(3), then 3-adic Hensel lifting and exact proof.
+
+GF(2) walks can only find schemes whose coefficients are integers mod 2; a scheme that needs 1/2
+has no reduction mod 2 but has one mod 3.  This module walks the flip graph over GF(3)
+(Kauers & Moosbauer's moves with scalars): a factor is a vector in GF(3)^N (N = m*k, k*n or m*n
+<= 64) stored as two bit planes (``P``: entries equal to 1, ``Q``: entries equal to 2 = -1), so
+negation swaps the planes and addition is a few word operations.
+
+Moves, all exact over GF(3), with two products i, j whose factors in slot s agree up to a sign
+(j's slot s = lambda * i's, lambda = +-1; the sign is moved into j's next slot first, which leaves
+the product unchanged):
+
+- *flip*: (u, v, w) + (u, v', w') = (u, v + mu v', w) + (u, v', w' - mu w), mu in {1, 2};
+- *reduction*: (u, v, w) + (l1 u, l2 v, w') = (u, v, w + l1 l2 w'); a zero factor removes a product;
+- *plus transition*: (a, b, c) + (a', b', c') = (a + a', b, c) + (a', b', c' - c) + (a', b' - b, c).
+
+A scheme at the goal rank is lifted 3-adically (:func:`.lift.hensel_lift` with p = 3) and its
+coefficients reconstructed as rationals with denominators prime to 3 (1/2 among them); whatever
+comes out is proven with ``verify``.  With ``ring="Z3"`` the modular scheme itself (coefficients
+-1, 0, 1) is reported, labelled Z3 by ``verify`` (valid modulo 3 only) unless it holds over Z.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterator
+
+import numpy as np
+from numba import njit
+
+from ..core.scheme import Scheme
+from ..core.shape import Shape, parse_shape
+from ..core.tensor import matmul_tensor
+from ..core.verify import verify
+from ..errors import RankError
+from . import Budget, Progress
+
+ENGINE = "flip"
+CHUNK = 1 << 16
+DEFAULTS = {"plateau": 2_000, "restart_after": 4_000_000, "pool_size": 16, "climb": 2}
+
+
+# ---------------------------------------------------------------- conversions
+def to_planes(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of an integer matrix (r x w, w <= 64) reduced mod 3 -> (P, Q) uint64 per row."""
+    from .gf2 import pack_rows
+    R = np.asarray(M, dtype=np.int64) % 3
+    return pack_rows((R == 1).astype(np.int64)), pack_rows((R == 2).astype(np.int64))
+
+
+def from_planes(P: np.ndarray, Q: np.ndarray, width: int) -> np.ndarray:
+    """(P, Q) -> balanced integer matrix (entries -1, 0, 1)."""
+    from .gf2 import unpack_rows
+    return unpack_rows(P, width) - unpack_rows(Q, width)
+
+
+def standard_planes(shape: Shape, cap: int):
+    from .gf2 import standard_bits
+    F, r = standard_bits(shape, cap)
+    return F.copy(), np.zeros_like(F), r
+
+
+def strassen_block_planes(shape: Shape, cap: int):
+    """Strassen (with its signs) on 2x2x2 blocks, the schoolbook products elsewhere, as GF(3) planes."""
+    from ..examples import strassen
+    st = strassen()
+    sa, sb, sc = (np.asarray(st.W_a, dtype=np.int64), np.asarray(st.W_b, dtype=np.int64),
+                  np.asarray(st.W_c, dtype=np.int64).T)
+    m, k, n = shape
+
+    def parts(d):
+        return [list(range(x, min(x + 2, d))) for x in range(0, d, 2)]
+    rows_a, rows_b, rows_c = [], [], []
+    for I in parts(m):
+        for J in parts(k):
+            for L in parts(n):
+                if len(I) == len(J) == len(L) == 2:
+                    for t in range(7):
+                        a = np.zeros(m * k, dtype=np.int64)
+                        b = np.zeros(k * n, dtype=np.int64)
+                        c = np.zeros(m * n, dtype=np.int64)
+                        for i in range(2):
+                            for j in range(2):
+                                a[I[i] * k + J[j]] = sa[t, i * 2 + j]
+                                b[J[i] * n + L[j]] = sb[t, i * 2 + j]
+                                c[I[i] * n + L[j]] = sc[t, i * 2 + j]
+                        rows_a.append(a)
+                        rows_b.append(b)
+                        rows_c.append(c)
+                else:
+                    for i in I:
+                        for l in L:
+                            for j in J:
+                                a = np.zeros(m * k, dtype=np.int64)
+                                b = np.zeros(k * n, dtype=np.int64)
+                                c = np.zeros(m * n, dtype=np.int64)
+                                a[i * k + j] = b[j * n + l] = c[i * n + l] = 1
+                                rows_a.append(a)
+                                rows_b.append(b)
+                                rows_c.append(c)
+    r = len(rows_a)
+    P = np.zeros((3, max(cap, r)), dtype=np.uint64)
+    Q = np.zeros_like(P)
+    for slot, rows in enumerate((rows_a, rows_b, rows_c)):
+        P[slot, :r], Q[slot, :r] = to_planes(np.array(rows))
+    return P, Q, r
+
+
+def factors(shape: Shape, P, Q, r):
+    """The balanced factor matrices a (r x mk), b (r x kn), c (r x mn)."""
+    return (from_planes(P[0, :r], Q[0, :r], shape.a_size), from_planes(P[1, :r], Q[1, :r], shape.b_size),
+            from_planes(P[2, :r], Q[2, :r], shape.c_size))
+
+
+def is_valid_mod3(shape: Shape, P, Q, r) -> bool:
+    a, b, c = factors(shape, P, Q, r)
+    kr = (a[:, :, None] * b[:, None, :]).reshape(r, -1)
+    R = (c.T @ kr) % 3
+    T = matmul_tensor(shape).transpose(2, 0, 1).reshape(shape.c_size, -1)
+    return bool(np.array_equal(R, T % 3))
+
+
+# ---------------------------------------------------------------- compiled kernels
+@njit(cache=True, inline="always")
+def _next(state):
+    x = state[0]
+    x ^= x >> np.uint64(12)
+    x ^= x << np.uint64(25)
+    x ^= x >> np.uint64(27)
+    state[0] = x
+    return x * np.uint64(2685821657736338717)
+
+
+@njit(cache=True, inline="always")
+def _add(xp, xn, yp, yn):
+    """x + y over GF(3), bit-sliced (planes of 1s and of 2s)."""
+    zx = ~(xp | xn)
+    zy = ~(yp | yn)
+    return (xp & zy) | (zx & yp) | (xn & yn), (xn & zy) | (zx & yn) | (xp & yp)
+
+
+@njit(cache=True, inline="always")
+def _rel(P, Q, s, i, j):
+    """1 if slot s of j equals that of i, -1 if it is its negative (and nonzero), 0 otherwise."""
+    if P[s, i] == P[s, j] and Q[s, i] == Q[s, j]:
+        return 1
+    if P[s, i] == Q[s, j] and Q[s, i] == P[s, j]:
+        return -1
+    return 0
+
+
+@njit(cache=True, inline="always")
+def _neg(P, Q, s, i):
+    t = P[s, i]
+    P[s, i] = Q[s, i]
+    Q[s, i] = t
+
+
+@njit(cache=True)
+def _remove(P, Q, r, p, pend_idx, npend):
+    last = r - 1
+    for q in range(npend):
+        if pend_idx[q] == p:
+            pend_idx[q] = -1
+    if last != p:
+        for s in range(3):
+            P[s, p] = P[s, last]
+            Q[s, p] = Q[s, last]
+        for q in range(npend):
+            if pend_idx[q] == last:
+                pend_idx[q] = p
+    return last
+
+
+@njit(cache=True)
+def _reduce(P, Q, r, pend_idx, pend_slot, npend, counters):
+    while npend > 0:
+        npend -= 1
+        p = pend_idx[npend]
+        u = pend_slot[npend]
+        if p < 0 or p >= r:
+            continue
+        if P[u, p] == np.uint64(0) and Q[u, p] == np.uint64(0):
+            r = _remove(P, Q, r, p, pend_idx, npend)
+            counters[1] += 1
+            continue
+        u1 = (u + 1) % 3
+        u2 = (u + 2) % 3
+        for k in range(r):
+            if k == p:
+                continue
+            l0 = _rel(P, Q, u, p, k)
+            if l0 == 0:
+                continue
+            z = -1
+            lam = 0
+            l1 = _rel(P, Q, u1, p, k)
+            if l1 != 0:
+                z = u2
+                lam = l0 * l1
+            else:
+                l2 = _rel(P, Q, u2, p, k)
+                if l2 != 0:
+                    z = u1
+                    lam = l0 * l2
+            if z < 0:
+                continue
+            # k = (l0 p_u, l1 p_u1, k_z): p + k = p_u (x) p_u1 (x) (p_z + l0 l1 k_z); keep it in k
+            if lam == 1:
+                np_, nq = _add(P[z, p], Q[z, p], P[z, k], Q[z, k])
+            else:
+                np_, nq = _add(P[z, p], Q[z, p], Q[z, k], P[z, k])
+            for s in range(3):
+                if s != z:
+                    P[s, k] = P[s, p]
+                    Q[s, k] = Q[s, p]
+            P[z, k] = np_
+            Q[z, k] = nq
+            last = r - 1
+            r = _remove(P, Q, r, p, pend_idx, npend)
+            if k == last:
+                k = p
+            counters[1] += 1
+            if P[z, k] == np.uint64(0) and Q[z, k] == np.uint64(0):
+                r = _remove(P, Q, r, k, pend_idx, npend)
+                counters[1] += 1
+            elif npend < pend_idx.shape[0]:
+                pend_idx[npend] = k
+                pend_slot[npend] = z
+                npend += 1
+            break
+    return r
+
+
+@njit(cache=True)
+def _plus(P, Q, r, state):
+    if r < 2 or r >= P.shape[1]:
+        return r
+    for _ in range(64):
+        i = np.int64((_next(state) >> np.uint64(32)) % np.uint64(r))
+        j = np.int64((_next(state) >> np.uint64(32)) % np.uint64(r - 1))
+        if j >= i:
+            j += 1
+        x = _next(state)
+        p0 = np.int64((x >> np.uint64(8)) % np.uint64(3))
+        if x & np.uint64(1):
+            p1 = (p0 + 1) % 3
+            p2 = (p0 + 2) % 3
+        else:
+            p1 = (p0 + 2) % 3
+            p2 = (p0 + 1) % 3
+        if _rel(P, Q, p0, i, j) != 0 or _rel(P, Q, p1, i, j) != 0 or _rel(P, Q, p2, i, j) != 0:
+            continue
+        # new = (a_j, b_j - b_i, c_i); i = (a_i + a_j, b_i, c_i); j = (a_j, b_j, c_j - c_i)
+        P[p0, r] = P[p0, j]
+        Q[p0, r] = Q[p0, j]
+        P[p1, r], Q[p1, r] = _add(P[p1, j], Q[p1, j], Q[p1, i], P[p1, i])
+        P[p2, r] = P[p2, i]
+        Q[p2, r] = Q[p2, i]
+        P[p0, i], Q[p0, i] = _add(P[p0, i], Q[p0, i], P[p0, j], Q[p0, j])
+        P[p2, j], Q[p2, j] = _add(P[p2, j], Q[p2, j], Q[p2, i], P[p2, i])
+        return r + 1
+    return r
+
+
+@njit(cache=True)
+def walk3(P, Q, r, target, max_iters, plateau, max_rank, state, counters):
+    """GF(3) flips with reductions until r <= target or max_iters attempts; counters as in gf2.walk."""
+    pend_idx = np.empty(32, dtype=np.int64)
+    pend_slot = np.empty(32, dtype=np.int64)
+    since = counters[3]
+    fails = 0
+    for _ in range(max_iters):
+        if r <= target:
+            break
+        if since >= plateau:
+            since = 0
+            if r < max_rank:
+                r2 = _plus(P, Q, r, state)
+                if r2 > r:
+                    counters[2] += 1
+                    r = r2
+                    pend_idx[0] = r - 1
+                    pend_slot[0] = 0
+                    r = _reduce(P, Q, r, pend_idx, pend_slot, 1, counters)
+        x = _next(state)
+        i = np.int64((x >> np.uint64(32)) % np.uint64(r))
+        s = np.int64((x >> np.uint64(8)) % np.uint64(3))
+        off = np.int64((x >> np.uint64(16)) & np.uint64(0xFFFF)) % r
+        j = -1
+        lam = 0
+        for q in range(r):
+            k = q + off
+            if k >= r:
+                k -= r
+            if k != i:
+                lam = _rel(P, Q, s, i, k)
+                if lam != 0:
+                    j = k
+                    break
+        if j < 0:
+            fails += 1
+            if fails > 4 * r:
+                since += 1
+                fails = 0
+            continue
+        fails = 0
+        since += 1
+        if x & np.uint64(1):
+            t1 = (s + 1) % 3
+            t2 = (s + 2) % 3
+        else:
+            t1 = (s + 2) % 3
+            t2 = (s + 1) % 3
+        if lam == -1:  # j = (-u, v', w'): write it as (u, -v', w')
+            _neg(P, Q, s, j)
+            _neg(P, Q, t1, j)
+        if x & np.uint64(2):  # mu = 1: i_t1 += j_t1, j_t2 -= i_t2
+            P[t1, i], Q[t1, i] = _add(P[t1, i], Q[t1, i], P[t1, j], Q[t1, j])
+            P[t2, j], Q[t2, j] = _add(P[t2, j], Q[t2, j], Q[t2, i], P[t2, i])
+        else:  # mu = 2 = -1: i_t1 -= j_t1, j_t2 += i_t2
+            P[t1, i], Q[t1, i] = _add(P[t1, i], Q[t1, i], Q[t1, j], P[t1, j])
+            P[t2, j], Q[t2, j] = _add(P[t2, j], Q[t2, j], P[t2, i], Q[t2, i])
+        counters[0] += 1
+        before = counters[1]
+        pend_idx[0] = i
+        pend_slot[0] = t1
+        pend_idx[1] = j
+        pend_slot[1] = t2
+        r = _reduce(P, Q, r, pend_idx, pend_slot, 2, counters)
+        if counters[1] != before:
+            since = 0
+    counters[3] = since
+    return r
+
+
+def warm_up() -> float:
+    t0 = time.perf_counter()
+    P, Q, r = standard_planes(Shape(2, 2, 2), 12)
+    walk3(P, Q, r, 0, 10, 5, r + 1, np.array([7], dtype=np.uint64), np.zeros(4, dtype=np.int64))
+    return time.perf_counter() - t0
+
+
+def _key(P, Q, r) -> bytes:
+    cols = np.concatenate([P[:, :r], Q[:, :r]], axis=0).T
+    return cols[np.lexsort(cols.T[::-1])].tobytes()
+
+
+def _canonical_signs(P, Q, r):
+    """Per product, the sign making the first nonzero entries of slots 0 and 1 equal to 1 (for the key)."""
+    P, Q = P[:, :r].copy(), Q[:, :r].copy()
+    for t in range(r):
+        for s in (0, 1):
+            p, q = int(P[s, t]), int(Q[s, t])
+            if q and (not p or (q & -q) < (p & -p)):
+                P[s, t], Q[s, t] = q, p
+                P[2, t], Q[2, t] = Q[2, t], P[2, t]
+    return P, Q
+
+
+# ---------------------------------------------------------------- the search
+def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | None = None, ring: str | None = None,
+               on_progress: Callable[[Progress], None] | None = None, stop: Callable[[], bool] | None = None,
+               init: str | None = None, device: str = "cpu", workers: int | None = None,
+               **options) -> Iterator[Scheme]:
+    """Yield verified schemes of rank <= ``rank`` found by a GF(3) flip-graph walk from the standard algorithm.
+
+    ``ring``: "Z" (default; 3-adic lifting, rational reconstruction, exact proof over ZT/Z/Q) or "Z3"
+    (the modular scheme, labelled Z3).  Options ``plateau``, ``restart_after``, ``pool_size``, ``climb``.
+    """
+    from ..provenance import result_record, search_record, start_record
+    from .flip import FlipOptionError
+    from .gf2 import check_shape
+    from .lift import hensel_lift
+    s = parse_shape(shape)
+    check_shape(s)
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank <= 0:
+        raise RankError(f"rank must be a positive integer, got {rank!r}")
+    if device is not None and str(device).strip().lower() != "cpu":
+        from ..errors import DeviceError
+        raise DeviceError(f"the flip engine runs on the CPU only; got device {device!r} (use --device cpu)")
+    if workers not in (None, 1):
+        raise FlipOptionError("the GF(3) walk runs one walker (use --workers 1)")
+    init = "standard" if init in (None, "mixed") else str(init)
+    if init not in ("standard", "strassen"):
+        raise FlipOptionError(f"the GF(3) walk starts from the standard algorithm or Strassen on 2x2x2 blocks "
+                              f"(--init standard|strassen), not {init!r}")
+    options = {k: v for k, v in options.items() if v is not None}
+    if options.pop("symmetry", "none") != "none":
+        raise FlipOptionError("--field 3 does not support --symmetry yet (use --field 2)")
+    options.pop("field", None)
+    if options.get("start") is not None:
+        raise FlipOptionError("--field 3 starts from the standard algorithm; --start is not supported")
+    options.pop("start", None)
+    unknown = set(options) - set(DEFAULTS)
+    if unknown:
+        raise FlipOptionError(f"unknown option(s) for the GF(3) flip walk: {', '.join(sorted(unknown))}")
+    goal = "Z" if ring is None else str(ring).upper()
+    if goal not in ("Z", "Z3"):
+        raise FlipOptionError(f"ring must be Z or Z3 for the flip engine with --field 3, got {ring!r}")
+    params = dict(DEFAULTS)
+    for k in DEFAULTS:
+        if k in options:
+            v = options[k]
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise FlipOptionError(f"{k} must be an integer >= 1, got {v!r}")
+            params[k] = int(v)
+    budget = budget or Budget()
+    stop = stop or (lambda: False)
+    if seed is None:
+        import secrets
+        seed = secrets.randbits(62)
+    rank = int(rank)
+    compile_s = warm_up()
+    resolved = {"field": 3, "ring": goal, "init": init, "workers": 1, "symmetry": "none", **params}
+    rec = search_record(ENGINE, strategy="gf3", options=resolved, seed=int(seed), workers=1, device="cpu",
+                        start=start_record(init))
+    t0 = budget.started
+    r0 = s.m * s.k * s.n
+    cap = r0 + params["climb"] + 32
+    P, Q, r = standard_planes(s, cap) if init == "standard" else strassen_block_planes(s, cap)
+    if not is_valid_mod3(s, P, Q, r):  # pragma: no cover - a wrong start is a bug
+        raise AssertionError("the GF(3) start scheme is not valid mod 3")
+    rng = np.random.default_rng(seed)
+    state = np.array([rng.integers(1, 2**63 - 1)], dtype=np.uint64)
+    counters = np.zeros(4, dtype=np.int64)
+    best = r
+    pools = {r: [(P[:, :r].copy(), Q[:, :r].copy())]}
+    levels = {r: 0.0}
+    tried: set[bytes] = set()
+    flips_at_best = attempts = attempts_at_best = restarts = proven = lifts_failed = unlifted = 0
+    t_report, flips_report = 0.0, 0
+    stats = {"restarts_done": 0, "restarts_proven": 0, "proven": 0}
+    search_gf3.stats = stats
+
+    def load(snap):
+        nonlocal r
+        P[:] = 0
+        Q[:] = 0
+        r = snap[0].shape[1]
+        P[:, :r], Q[:, :r] = snap
+        counters[3] = 0
+
+    def report():
+        nonlocal t_report, flips_report
+        now = time.monotonic()
+        dt = now - t_report if t_report else now - t0
+        fl = int(counters[0])
+        rate = (fl - flips_report) / max(dt, 1e-9)
+        t_report, flips_report = now, fl
+        if on_progress is not None:
+            on_progress(Progress(engine=ENGINE, restarts_done=restarts, unit="walks", proven=proven,
+                                 elapsed=budget.elapsed(), best_rank=best,
+                                 extra={"rank": best, "flips/s": f"{rate:.3g}", "field": 3, "unlifted": lifts_failed}))
+
+    while not (stop() or budget.time_up() or (budget.restarts is not None and restarts >= budget.restarts)):
+        if r <= rank:
+            cp, cq = _canonical_signs(P, Q, r)
+            key = _key(cp, cq, r)
+            if key not in tried:
+                tried.add(key)
+                a, b, c = factors(s, P, Q, r)
+                if goal == "Z3":
+                    sch, completed = Scheme(s, a, b, c.T.copy()), ["flip"]
+                else:
+                    res = hensel_lift(s, a, b, c, p=3)
+                    sch, completed = (Scheme(s, *res), ["flip", "lift"]) if res is not None else (None, None)
+                v = verify(sch, symbolic=False) if sch is not None else None
+                if v is not None and (v.ok or (goal == "Z3" and v.ring == "Z3")):
+                    prov = result_record(rec, completed_by=completed, seconds=time.monotonic() - t0,
+                                         flips=int(counters[0]), restart=restarts,
+                                         rank_levels={str(k): v for k, v in sorted(levels.items(), reverse=True)},
+                                         compile_seconds=round(compile_s, 3))
+                    proven += 1
+                    stats["proven"] = stats["restarts_proven"] = proven
+                    yield Scheme(s, sch.W_a, sch.W_b, sch.W_c, provenance=prov)
+                else:
+                    lifts_failed += 1
+                    unlifted += 1
+                flips_at_best = int(counters[0])
+                attempts_at_best = attempts
+        r_before = r
+        r = walk3(P, Q, r, best - 1, CHUNK, params["plateau"], best + params["climb"], state, counters)
+        attempts += CHUNK
+        if r < best:
+            best = r
+            pools[r] = [(P[:, :r].copy(), Q[:, :r].copy())]
+            levels[r] = round(time.monotonic() - t0, 3)
+            flips_at_best = int(counters[0])
+            attempts_at_best = attempts
+            report()
+        elif r == best and r_before != best:
+            pool = pools[best]
+            snap = (P[:, :r].copy(), Q[:, :r].copy())
+            if len(pool) < params["pool_size"]:
+                pool.append(snap)
+            else:
+                pool[int(rng.integers(len(pool)))] = snap
+        if (int(counters[0]) - flips_at_best >= params["restart_after"]
+                or attempts - attempts_at_best >= 20 * params["restart_after"] or unlifted >= 4):
+            up = int(rng.integers(1, 3)) if unlifted >= 4 else int(rng.integers(0, 2))
+            level = min((lv for lv in pools if lv >= best + up), default=best)
+            src = pools[level]
+            load(src[int(rng.integers(len(src)))])
+            unlifted = 0
+            flips_at_best = int(counters[0])
+            attempts_at_best = attempts
+            restarts += 1
+            stats["restarts_done"] = restarts
+        if time.monotonic() - t_report >= 0.5:
+            report()
+    search_gf3.last = {"best_rank": best, "levels": dict(levels), "flips": int(counters[0]),
+                       "plus": int(counters[2]), "seconds": time.monotonic() - t0}
+    report()

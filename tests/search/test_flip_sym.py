@@ -1,0 +1,231 @@
+"""Symmetric flip-graph search (issue 12 point 3): invariance, seeds, orbit flips, lifting."""
+
+import numpy as np
+import pytest
+
+from algodiscover.core.scheme import Scheme
+from algodiscover.core.shape import Shape
+from algodiscover.core.transform import cycle, transpose
+from algodiscover.errors import ShapeError
+from algodiscover.search import Budget, flip_sym as fs, gf2
+
+
+def _scheme_of(n, cols):
+    a, b, c = gf2.bits_to_factors(Shape(n, n, n), cols, cols.shape[1])
+    return Scheme((n, n, n), a, b, c.T.copy())
+
+
+def test_group_generators_match_the_project_cycle_and_transposition():
+    """g is algodiscover.core.transform.cycle, tau o rho is transpose followed by the reversal basis change."""
+    n = 3
+    grp = fs.Group("c3", n)
+    F, r = gf2.strassen_block_bits(Shape(n, n, n))
+    cols = F[:, :r]
+    s = _scheme_of(n, cols)
+    # element 1 of c3 is g (the BFS adds the generator first)
+    g_cols = grp.apply(1, cols)
+    assert _key(_scheme_of(n, g_cols)) == _key(cycle(s))
+    s3 = fs.Group("s3", 2)
+    F2, r2 = gf2.strassen_block_bits(Shape(2, 2, 2))
+    s2 = _scheme_of(2, F2[:, :r2])
+    t = transpose(s2)
+    P = np.eye(2, dtype=np.int64)[::-1]
+    # tau then the basis change X = Y = Z = P (P^-1 = P^T = P): every factor M -> P M P
+    Wa = np.array([(P @ row.reshape(2, 2) @ P).reshape(-1) for row in t.W_a])
+    Wb = np.array([(P @ row.reshape(2, 2) @ P).reshape(-1) for row in t.W_b])
+    Wc = np.array([(P @ col.reshape(2, 2) @ P).reshape(-1) for col in t.W_c.T]).T
+    expected = Scheme((2, 2, 2), Wa, Wb, Wc)
+    images = [_key(_scheme_of(2, s3.apply(h, F2[:, :r2]))) for h in range(6)]
+    assert _key(expected) in images
+
+
+def _key(s):
+    return sorted(tuple(list(s.W_a[t]) + list(s.W_b[t]) + list(s.W_c[:, t])) for t in range(s.rank))
+
+
+@pytest.mark.parametrize("name,order", [("c3", 3), ("s3", 6), ("z6", 6)])
+def test_every_group_element_maps_valid_schemes_to_valid_schemes(name, order):
+    n = 4
+    grp = fs.symmetry_group(name, n)
+    assert grp.order == order
+    F, r = gf2.strassen_block_bits(Shape(n, n, n))
+    for h in range(order):
+        assert gf2.is_valid_mod2(Shape(n, n, n), grp.apply(h, F[:, :r]), r)
+    # the multiplication table is a group table: every row and column a permutation
+    for h in range(order):
+        assert sorted(grp.mul[h]) == list(range(order)) and sorted(grp.mul[:, h]) == list(range(order))
+
+
+@pytest.mark.parametrize("name,n,rank", [("c3", 3, 32), ("c3", 5, 135), ("s3", 4, 74), ("z6", 5, 135), ("s3", 6, 231)])
+def test_seed_from_diagonal_cubes_is_valid_and_invariant(name, n, rank):
+    grp = fs.symmetry_group(name, n)
+    fixed, orb = fs.symmetric_seed(n, grp)
+    cols = np.concatenate([orb, fixed], axis=1)
+    # rank of the seed: n^3 - n standard products + the cubes' off-diagonal terms + the cubes
+    cubes = fs.default_cubes(n)
+    assert cols.shape[1] == n**3 - n + sum(len(S) ** 3 - len(S) for S in cubes) + len(cubes) == rank
+    assert gf2.is_valid_mod2(Shape(n, n, n), cols, cols.shape[1])
+    assert fs.is_invariant(grp, fixed, orb, orb.shape[1] // grp.order)
+
+
+@pytest.mark.parametrize("name,n", [("c3", 3), ("c3", 5), ("s3", 2), ("s3", 4), ("z6", 3)])
+def test_every_orbit_flip_keeps_invariance_and_validity(name, n):
+    """Walk in short chunks (flips, reductions, plus transitions) and check the invariant after each."""
+    grp = fs.symmetry_group(name, n)
+    G = grp.order
+    fixed, orb = fs.symmetric_seed(n, grp)
+    F = np.zeros((3, orb.shape[1] + 12 * G), dtype=np.uint64)
+    F[:, :orb.shape[1]] = orb
+    no = orb.shape[1] // G
+    state = np.array([2024], dtype=np.uint64)
+    counters = np.zeros(5, dtype=np.int64)
+    for _ in range(40):
+        no = fs.sym_walk(F, no, G, grp.mul, grp.slot, 0, 200, 20, no + 3, state, counters)
+        cols = np.concatenate([F[:, :no * G], fixed], axis=1)
+        assert fs.is_invariant(grp, fixed, F, no)
+        assert gf2.is_valid_mod2(Shape(n, n, n), cols, cols.shape[1])
+    assert counters[0] > 1000 and counters[2] > 0  # flips and plus transitions did happen
+
+
+def test_c3_reaches_laderman_rank_23_over_z_with_symmetry():
+    out = next(fs.search_symmetric((3, 3, 3), 23, seed=0, budget=Budget(time_limit=60), symmetry="c3"))
+    v = out.verify(symbolic=False)
+    assert out.rank <= 23 and v.ok
+    prov = out.provenance
+    assert prov["engine"] == "flip" and prov["start"]["kind"] == "symmetric" and not prov["start"]["published"]
+    assert prov["options"]["symmetry"] == "c3" and prov["options"]["field"] == 2
+    assert prov["completed_by"] == ["flip", "lift"]
+    if prov["invariant"]:
+        assert fs.lifted_is_invariant(fs.Group("c3", 3), out.W_a, out.W_b, out.W_c)
+
+
+def test_c3_reaches_strassen_rank_7_mod_2():
+    out = next(fs.search_symmetric((2, 2, 2), 7, seed=3, budget=Budget(time_limit=30), symmetry="c3", ring="Z2"))
+    assert out.rank == 7 and out.verify(symbolic=False).ring in ("ZT", "Z", "Z2")
+
+
+def test_symmetric_lift_keeps_the_orbits():
+    """A c3 scheme of <3,3,3> at rank 23, lifted through the orbit embedding, is invariant over Z."""
+    grp = fs.Group("c3", 3)
+    found = None
+    for sch in fs.search_symmetric((3, 3, 3), 23, seed=1, budget=Budget(time_limit=60), symmetry="c3"):
+        if sch.provenance["invariant"]:
+            found = sch
+            break
+    assert found is not None and found.verify(symbolic=False).ok
+    assert fs.lifted_is_invariant(grp, found.W_a, found.W_b, found.W_c)
+
+
+def test_symmetric_search_refuses_what_it_cannot_do():
+    with pytest.raises(ShapeError):
+        next(fs.search_symmetric((2, 2, 3), 11, seed=0, symmetry="c3"))
+    with pytest.raises(fs.SymmetryOptionError):
+        next(fs.search_symmetric((3, 3, 3), 23, seed=0, symmetry="s3"))  # odd n
+    with pytest.raises(fs.SymmetryOptionError):
+        fs.parse_cubes("110,011", 3)  # index 1 twice
+    assert fs.parse_cubes("10001,01010,00100", 5) == [(0, 4), (1, 3), (2,)]
+
+
+def test_flip_search_dispatches_to_the_symmetric_walk():
+    from algodiscover.search import run_search
+    out = next(run_search("flip", (3, 3, 3), 23, seed=0, budget=Budget(time_limit=60), symmetry="c3"))
+    assert out.provenance["strategy"] == "symmetric-c3"
+
+
+def _chains(F, ncols, head, nxt, bits):
+    """Per slot: the set of (bucket, column) pairs the index holds, checking every value hashes right."""
+    out = []
+    for s in range(3):
+        seen = set()
+        for b in range(head.shape[1]):
+            k = head[s, b]
+            while k >= 0:
+                assert fs._bucket(F[s, k], bits) == b
+                seen.add(k)
+                k = nxt[s, k]
+        out.append(seen)
+    return out
+
+
+@pytest.mark.parametrize("name,n", [("c3", 5), ("s3", 4)])
+def test_the_index_equals_a_full_rebuild_after_many_random_steps(name, n):
+    grp = fs.symmetry_group(name, n)
+    G = grp.order
+    fixed, orb = fs.symmetric_seed(n, grp)
+    F = np.zeros((3, orb.shape[1] + 12 * G), dtype=np.uint64)
+    F[:, :orb.shape[1]] = orb
+    no = orb.shape[1] // G
+    bits = fs.INDEX_BITS
+    head, nxt, prv = fs.build_index(F, no * G, bits)
+    state = np.array([7], dtype=np.uint64)
+    counters = np.zeros(5, dtype=np.int64)
+    for _ in range(20):
+        no, head, nxt, prv = fs.walk_indexed(F, no, G, grp.mul, grp.slot, 0, 5000, 300, no + 2, state, counters,
+                                             bits, head, nxt, prv)
+        h2, n2, _p2 = fs.build_index(F, no * G, bits)
+        assert _chains(F, no * G, head, nxt, bits) == _chains(F, no * G, h2, n2, bits) == [set(range(no * G))] * 3
+        assert fs.is_invariant(grp, fixed, F, no)
+    assert counters[0] > 10_000 and counters[1] > 0
+
+
+# ---------------------------------------------------------------- CLI
+def test_cli_symmetric_search_end_to_end(tmp_path):
+    import json
+    from tests.conftest import run_cli
+    out = tmp_path / "s.json"
+    r = run_cli("discover!", "--engine", "flip", "--shape", "3x3x3", "--rank", "23", "--symmetry", "c3",
+                "--seed", "0", "--time-limit", "120", "--out", str(out), "--quiet", "--no-catalog")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    assert data["rank"] == 23 and data["ring"] in ("ZT", "Z", "Q")
+    prov = data["provenance"]
+    assert prov["options"]["symmetry"] == "c3" and prov["start"]["kind"] == "symmetric"
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--shape", "3x3x3", "--rank", "23", "--symmetry", "s3"], "even n"),
+    (["--shape", "2x2x3", "--rank", "11", "--symmetry", "c3"], "square"),
+    (["--shape", "5x5x5", "--rank", "93", "--symmetry", "c3", "--cubes", "11000,00111,00001"], "cubes"),
+])
+def test_cli_symmetric_bad_input_is_one_line(args, needle):
+    from tests.conftest import run_cli
+    r = run_cli("discover!", "--engine", "flip", *args)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in r.stderr and needle in lines[0].lower()
+
+
+@pytest.mark.parametrize("n", [3, 5])
+def test_c3_value_kernel_keeps_invariance_and_validity(n):
+    """The three-values-per-orbit kernel (cyclic convention inside) against the invariant and GF(2) validity."""
+    grp = fs.Group("c3", n)
+    fixed, orb = fs.symmetric_seed(n, grp)
+    assert np.array_equal(fs.c3_expand(fs.c3_values(orb, n), orb.shape[1] // 3, n), orb)
+    no = orb.shape[1] // 3
+    V = np.zeros((3, no + 10), dtype=np.uint64)
+    V[:, :no] = fs.c3_values(orb, n)
+    state = np.array([3], dtype=np.uint64)
+    counters = np.zeros(5, dtype=np.int64)
+    for _ in range(30):
+        no = fs.c3_walk(V, no, 0, 3000, 200, no + 2, state, counters, fs.INDEX_BITS)
+        F = fs.c3_expand(V, no, n)
+        cols = np.concatenate([F, fixed], axis=1)
+        assert fs.is_invariant(grp, fixed, F, no)
+        assert gf2.is_valid_mod2(Shape(n, n, n), cols, cols.shape[1])
+    assert counters[0] > 10_000 and counters[1] > 0 and counters[2] > 0
+
+
+def test_z6_reaches_strassen_rank_7_over_z():
+    """The 6-way symmetry of Moosbauer & Poole (cyclic x reversal): cube(I) + one free orbit of 6 = 7."""
+    out = next(fs.search_symmetric((2, 2, 2), 7, seed=0, budget=Budget(time_limit=60), symmetry="z6"))
+    assert out.rank == 7 and out.verify(symbolic=True).ok
+
+
+def test_s3_walk_descends_and_its_mod2_schemes_are_invariant():
+    """s3 on <4,4,4>: below the seed's 74 (2 cubes + 12 orbits of 6); the scheme it reports is s3-invariant.
+
+    (s3 does not reach <2,2,2>:7: the one s3-invariant rank-7 scheme, cube(I) plus one free orbit, lies
+    outside the seed's component of the orbit-flip graph with at most 3 orbits.)"""
+    out = next(fs.search_symmetric((4, 4, 4), 62, seed=1, budget=Budget(time_limit=60), symmetry="s3", ring="Z2"))
+    assert out.rank <= 62 and out.verify(symbolic=False).ring in ("ZT", "Z", "Z2")
+    assert fs.lifted_is_invariant(fs.Group("s3", 4), out.W_a, out.W_b, out.W_c)
