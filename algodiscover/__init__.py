@@ -22,8 +22,14 @@ def save(scheme, path, fmt=None):
     return _save(scheme, path, fmt)
 
 
-def discover(shape, rank, *, engine: str = "spn", **options):
-    """Iterate over proven schemes for ``shape`` with ``rank`` products from a search engine."""
+def discover(shape, rank, *, engine: str = "spn", cluster=None, **options):
+    """Iterate over proven schemes for ``shape`` with ``rank`` products from a search engine.
+
+    ``cluster``: a ``distributed.Client`` or an address (``tcp://host:8786``, ``local:N``) to run the
+    engine's work as tasks on a Dask cluster (:func:`algodiscover.cluster.run_cluster`)."""
+    if cluster is not None:
+        from .cluster import run_cluster
+        return run_cluster(engine, shape, rank, cluster=cluster, **options)
     from .search import run_search
     return run_search(engine, shape, rank, **options)
 

@@ -52,6 +52,18 @@ def add_arguments(p) -> None:
     g.add_argument("--start", default=None, help="start from this scheme file")
     g.add_argument("--init", choices=["mixed", "standard", "strassen"], default=None,
                    help="start without --start: standard algorithm, Strassen on 2x2x2 blocks, or mixed (default)")
+    add_cluster_arguments(p)
+
+
+def add_cluster_arguments(p) -> None:
+    """--cluster, --checkpoint, --resume (issue 15: Dask clusters and resumable runs)."""
+    g = p.add_argument_group("cluster (Dask)")
+    g.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="run the search's tasks on a Dask cluster: tcp://host:8786, host:8786, or local:N "
+                        "(a LocalCluster of N one-thread processes); needs pip install 'algodiscover[cluster]'")
+    g.add_argument("--checkpoint", default=None, metavar="DIR",
+                   help="keep the run's state in DIR (walker states, finished tasks, proven schemes)")
+    g.add_argument("--resume", default=None, metavar="DIR", help="continue the run checkpointed in DIR")
 
 
 def _int_arg(name, minimum=None):
@@ -218,8 +230,11 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     interrupted = False
     with stopper:
         try:
-            for scheme in run_search(args.engine, shape, rank, seed=args.seed, budget=budget, device=device,
-                                     on_progress=on_progress, stop=stop, **options):
+            search = _cluster_search(args, shape, rank, budget, device, on_progress, stop, options)
+            if search is None:
+                search = run_search(args.engine, shape, rank, seed=args.seed, budget=budget, device=device,
+                                    on_progress=on_progress, stop=stop, **options)
+            for scheme in search:
                 scheme = normalize_signs(scheme)  # same algorithm, signs moved to the outputs
                 v = verify(scheme, symbolic=False)  # engines verify; this is the CLI's own guard
                 if not v.ok and not (v.ring == "Z2" and options.get("ring") == "Z2"):
@@ -267,3 +282,29 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     print(f"no proven scheme for {shape.angle()} of rank {rank}: {why} after {elapsed:.1f} s; best residual {best_s}",
           file=sys.stderr)
     return 1
+
+
+def _cluster_search(args, shape, rank, budget, device, on_progress, stop, options):
+    """The cluster run for --cluster (with --checkpoint/--resume), or None for a local search."""
+    address = getattr(args, "cluster", None)
+    if address is None:
+        if getattr(args, "checkpoint", None) or getattr(args, "resume", None):
+            from ..cluster import CheckpointError
+            raise CheckpointError("--checkpoint/--resume need --cluster ADDRESS in this version "
+                                  "(e.g. --cluster local:2 on this machine)")
+        return None
+    from ..cluster import run_cluster
+    search = run_cluster(args.engine, shape, rank, cluster=address, seed=args.seed, budget=budget, device=device,
+                         on_progress=on_progress, stop=stop, checkpoint=args.checkpoint, resume=args.resume,
+                         **options)
+    if not args.quiet:
+        info = search.info
+        line = f"cluster {info['address']}: {info['workers']} worker thread(s); seed {info['seed']}"
+        if info.get("dashboard"):
+            line += f"; dashboard {info['dashboard']}"
+        if info.get("checkpoint"):
+            line += f"; checkpoint {info['checkpoint']}"
+            if info.get("resumed"):
+                line += f" ({info['resumed']} scheme(s) already proven)"
+        print(line, file=sys.stderr)
+    return search

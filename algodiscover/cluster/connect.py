@@ -11,7 +11,8 @@ import re
 
 from ..errors import AlgoDiscoverError
 
-CONNECT_TIMEOUT_S = 5.0  # an unreachable scheduler is reported within this (plus start-up), well under 10 s
+CONNECT_TIMEOUT_S = 5.0  # the Dask handshake after the TCP probe succeeded
+PROBE_TIMEOUT_S = 3.0  # an unreachable scheduler is reported within this (plus start-up), well under 10 s
 WORKER_WAIT_S = 30.0  # how long a scheduler without workers is waited on
 
 
@@ -94,8 +95,57 @@ class Connection:
                 pass
 
 
+def probe(address: str, timeout: float = PROBE_TIMEOUT_S) -> None:
+    """A plain TCP connect to a ``tcp://host:port`` scheduler first: a refused or silent port is reported
+    at once (distributed itself retries until its timeout), before dask is even imported."""
+    import socket
+    m = _HOSTPORT.match(address)
+    if not m or (m.group(1) or "tcp") != "tcp":
+        return
+    host, port = m.group(2).strip("[]"), int(m.group(3))
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as e:
+        why = "timed out" if isinstance(e, socket.timeout) else (e.strerror or str(e))
+        raise ClusterError(f"cannot reach the Dask scheduler at {address} ({why}); is `dask scheduler` "
+                           f"running there and the port open?") from None
+
+
+def handshake(address: str, timeout: float = CONNECT_TIMEOUT_S) -> dict:
+    """Ask the scheduler who it is over one Dask comm, bounded by ``timeout``: something that answers
+    on the port but is not a Dask scheduler is refused here, before a Client (which would retry and
+    hang on it) is made."""
+    import asyncio
+
+    async def ask():
+        from distributed.comm import connect as comm_connect
+        comm = await comm_connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(ask(), timeout))
+    except BaseException as e:  # garbage on the wire can raise anything (MemoryError, ...)
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise ClusterError(f"{address} answers, but not as a Dask scheduler ({type(e).__name__}); check the "
+                           f"address and port (the scheduler's default port is 8786)") from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise ClusterError(f"{address} answers, but not as a Dask scheduler; check the address and port "
+                           f"(the scheduler's default port is 8786)")
+    return reply
+
+
 def connect(cluster, *, timeout: float = CONNECT_TIMEOUT_S) -> Connection:
     """A :class:`Connection` to ``cluster`` (address string or ``distributed.Client``)."""
+    if isinstance(cluster, str):
+        kind, where = parse_address(cluster)
+        if kind == "remote":
+            probe(where)
     distributed = require_distributed()
     if isinstance(cluster, distributed.Client):
         return Connection(cluster, owned=False, address=str(cluster.scheduler.address if cluster.scheduler else "?"))
@@ -109,6 +159,7 @@ def connect(cluster, *, timeout: float = CONNECT_TIMEOUT_S) -> Connection:
         except Exception as e:
             raise ClusterError(f"cannot start a LocalCluster of {where} processes: {type(e).__name__}: {e}") from None
         return Connection(client, owned=True, cluster=lc, address=f"local:{where} ({lc.scheduler_address})")
+    handshake(where, timeout)
     try:
         client = distributed.Client(where, timeout=f"{timeout}s", set_as_default=False)
     except (OSError, TimeoutError) as e:

@@ -297,19 +297,13 @@ class _ClusterRun:
         return self.conn.client.submit(fn, *args, key=key, pure=False, retries=0)
 
     def _wait(self, futures, timeout: float):
-        from distributed import wait
-        if not futures:
-            time.sleep(min(timeout, 0.05))
-            return []
-        try:
-            done, _ = wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
-        except TimeoutError:  # nothing finished yet
-            return []
-        except Exception as e:
-            if "Timeout" in type(e).__name__:
-                return []
-            raise
-        return list(done)
+        """The futures that are done, waiting up to ``timeout`` seconds for the first one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            done = [f for f in futures if f.done()]
+            if done or time.monotonic() >= deadline:
+                return done
+            time.sleep(0.02)
 
     def _outcome(self, fut):
         """The task's decoded result, or "retry" (its worker was lost), raising for a real failure."""
