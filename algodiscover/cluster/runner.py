@@ -36,7 +36,8 @@ from .connect import ClusterError, Connection, check_workers, connect
 ENGINES = ("spn", "flip")
 STOP_GRACE_S = 8.0  # how long running tasks may take to hand in their results once stopped
 RESUBMITS = 3  # a task whose worker died this many times more (after the scheduler's own retries) fails the run
-FLIP_SEGMENT = 128  # kernel calls (of search.flip.CHUNK attempts) per flip task: about 1-5 s of walking
+FLIP_SEGMENT = 128  # kernel calls (of search.flip.CHUNK attempts) per flip task: about 1-5 s of walking ...
+FLIP_FIRST = 8  # ... after a first segment of 8 kernel calls, doubling (the first results come soon)
 SPN_TASK_BATCHES = 2  # restarts per SPN task, in batches of the strategy
 
 
@@ -191,8 +192,10 @@ class _ClusterRun:
             raise ClusterError("a flip start for a cluster run must be a scheme file (its path is recorded)")
         self.goal, self.params, self.init, self.start_scheme = goal, params, init, start
         ck_flip = (self.ck.manifest.get("flip") or {}) if self.ck else {}
+        self.grow = False
         if self.segment_attempts is None:
             self.segment_attempts = int(ck_flip.get("segment_attempts", 0)) or FLIP_SEGMENT * flip.CHUNK
+            self.grow = not ck_flip.get("segment_attempts")
         if self.segment_attempts % flip.CHUNK:
             raise ClusterError(f"segment_attempts must be a multiple of {flip.CHUNK} (one kernel call)")
         self.resolved = {"ring": goal, "init": init, **params, "start": None if start is None else str(opts["start"]),
@@ -549,9 +552,18 @@ class _ClusterRun:
         run_id = self.event_name[-12:]
         n_sub = [0]
 
+        def seg_len(w):
+            """Segments grow from FLIP_FIRST kernel calls to segment_attempts (a walk does not depend on
+            where its segments end, so this changes latency and overhead only)."""
+            if not self.grow:
+                return self.segment_attempts
+            return min(self.segment_attempts, (FLIP_FIRST << min(segs[w], 16)) * CHUNK)
+
+        from ..search.flip import CHUNK
+
         def submit(w):
             n_sub[0] += 1
-            fut = self._submit(flip_task, json.dumps(states[w]), self.segment_attempts, self.event_name,
+            fut = self._submit(flip_task, json.dumps(states[w]), seg_len(w), self.event_name,
                                self.expect, key=f"flip-{run_id}-w{w}-s{segs[w]}-{n_sub[0]}")
             futures[fut] = w
 

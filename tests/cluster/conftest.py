@@ -69,10 +69,12 @@ class LocalDask:
         return [p for p in self.workers if p.poll() is None]
 
     def close(self):
-        for p in reversed(self.procs):
+        for p in self.workers:  # nothing of theirs is kept: no need to wait for a clean exit
             if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
+                p.kill()
+        if self.scheduler.poll() is None:
+            self.scheduler.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
         for p in self.procs:
             try:
                 p.wait(timeout=max(0.1, deadline - time.monotonic()))

@@ -236,8 +236,8 @@ def test_spn_worker_killed_mid_run_loses_nothing_and_matches_a_local_run(dask_cl
     th = threading.Thread(target=killer, daemon=True)
     th.start()
     db, ck = tmp_path / "cat.sqlite", tmp_path / "ck"
-    args = ["discover", "--shape", "2x2x2", "--rank", "7", "--seed", "5", "--restarts", "32", "--batch", "8",
-            "--count", "1000", "--cluster", dask_cluster.address, "--db", str(db), "--checkpoint", str(ck), "-q"]
+    args = ["discover", "--shape", "2x2x2", "--rank", "7", "--seed", "5", "--restarts", "16", "--batch", "4",
+            "--steps", "400", "--count", "1000", "--cluster", dask_cluster.address, "--db", str(db), "--checkpoint", str(ck), "-q"]
     assert main(args) == 0
     th.join(5)
     assert killed, "no worker was busy with an SPN task to kill"
@@ -247,7 +247,7 @@ def test_spn_worker_killed_mid_run_loses_nothing_and_matches_a_local_run(dask_cl
     assert len(keys) == len(set(keys)) and all(e.seen == 1 for e in rows)
     assert all(e.scheme().verify().ok for e in rows)
     manifest = json.loads((ck / "checkpoint.json").read_text())
-    assert manifest["spn"]["done"] == [[0, 32]]  # every restart range finished, the lost one included
-    local = {canonical_key(s) for s in run_search("spn", "2x2x2", 7, seed=5, budget=Budget(restarts=32, count=None),
-                                                  batch=8, workers=1)}
+    assert manifest["spn"]["done"] == [[0, 16]]  # every restart range finished, the lost one included
+    local = {canonical_key(s) for s in run_search("spn", "2x2x2", 7, seed=5, budget=Budget(restarts=16, count=None),
+                                                  batch=4, steps=400, workers=1)}
     assert set(keys) == local
