@@ -133,6 +133,11 @@ class _ClusterRun:
 
     # ------------------------------------------------------------------------------ set-up
     def prepare(self) -> None:
+        from pathlib import Path
+        from .checkpoint import MANIFEST
+        if self.checkpoint_dir is not None and (Path(self.checkpoint_dir) / MANIFEST).exists():
+            raise CheckpointError(f"{self.checkpoint_dir} already holds a checkpoint; continue it with --resume "
+                                  f"{self.checkpoint_dir} (or choose an empty directory)")
         if self.resume_dir is not None:
             self.ck = Checkpoint.open(self.resume_dir)
             self.ck.check_matches(self.engine, self.shape, self.rank, self.seed)
@@ -169,28 +174,45 @@ class _ClusterRun:
 
     def _prepare_flip(self) -> None:
         from ..search import flip, gf2
-        opts = self.options
-        unknown = set(opts) - flip._KNOWN_OPTIONS
-        if unknown:
-            raise flip.FlipOptionError(f"unknown option(s) for the flip engine: {', '.join(sorted(unknown))}; "
-                                       f"expected {', '.join(sorted(flip._KNOWN_OPTIONS))}")
+        from .tasks import has_run_segment
+        opts = {k: v for k, v in self.options.items() if k not in ("checkpoint", "resume")}
+        for k in ("symmetry", "field"):
+            if opts.get(k) not in (None, "none"):
+                raise ClusterError(f"--{k} does not run on a cluster yet")
         gf2.check_shape(self.shape)
-        goal = str(opts.get("ring") or "Z").upper()
-        if goal not in ("Z", "Z2"):
-            raise flip.FlipOptionError(f"ring must be Z or Z2 for the flip engine, got {opts.get('ring')!r}")
-        params = dict(flip.DEFAULTS)
-        for name in flip.DEFAULTS:
-            if opts.get(name) is not None:
-                params[name] = flip._check_int(name, opts[name], 1)
-        init = str(opts.get("init") or "mixed")
-        if init not in flip.INITS:
-            raise flip.FlipOptionError(f"init must be one of {', '.join(flip.INITS)}, got {init!r}")
-        if opts.get("workers") is not None:
-            flip._check_int("workers", opts["workers"], 1)
-        start = flip._resolve_start(opts.get("start"), self.shape)
-        if start is not None and not isinstance(opts.get("start"), (str, os.PathLike)):
-            raise ClusterError("a flip start for a cluster run must be a scheme file (its path is recorded)")
-        self.goal, self.params, self.init, self.start_scheme = goal, params, init, start
+        if has_run_segment():  # the engine resolves (and checks) its own options
+            res = flip.resolve_options(self.shape, self.rank, **opts)
+            goal, init = res["ring"], res["init"]
+            params = {k: res[k] for k in flip.DEFAULTS}
+            start = opts.get("start")
+            if start is not None and not isinstance(start, (str, os.PathLike)):
+                raise ClusterError("a flip start for a cluster run must be a scheme file (its path is recorded)")
+            self.start_scheme = None
+            self.start_path = None if start is None else str(start)
+        else:
+            unknown = set(opts) - flip._KNOWN_OPTIONS
+            if unknown:
+                raise flip.FlipOptionError(f"unknown option(s) for the flip engine: {', '.join(sorted(unknown))}; "
+                                           f"expected {', '.join(sorted(flip._KNOWN_OPTIONS))}")
+            goal = str(opts.get("ring") or "Z").upper()
+            if goal not in ("Z", "Z2"):
+                raise flip.FlipOptionError(f"ring must be Z or Z2 for the flip engine, got {opts.get('ring')!r}")
+            params = dict(flip.DEFAULTS)
+            for name in flip.DEFAULTS:
+                if opts.get(name) is not None:
+                    params[name] = flip._check_int(name, opts[name], 1)
+            init = str(opts.get("init") or "mixed")
+            if init not in flip.INITS:
+                raise flip.FlipOptionError(f"init must be one of {', '.join(flip.INITS)}, got {init!r}")
+            if opts.get("workers") is not None:
+                flip._check_int("workers", opts["workers"], 1)
+            start = flip._resolve_start(opts.get("start"), self.shape)
+            if start is not None and not isinstance(opts.get("start"), (str, os.PathLike)):
+                raise ClusterError("a flip start for a cluster run must be a scheme file (its path is recorded)")
+            self.start_scheme = start
+            self.start_path = None if start is None else str(opts["start"])
+        self.walk_options = opts
+        self.goal, self.params, self.init = goal, params, init
         ck_flip = (self.ck.manifest.get("flip") or {}) if self.ck else {}
         self.grow = False
         if self.segment_attempts is None:
@@ -198,16 +220,19 @@ class _ClusterRun:
             self.grow = not ck_flip.get("segment_attempts")
         if self.segment_attempts % flip.CHUNK:
             raise ClusterError(f"segment_attempts must be a multiple of {flip.CHUNK} (one kernel call)")
-        self.resolved = {"ring": goal, "init": init, **params, "start": None if start is None else str(opts["start"]),
-                         "segment_attempts": self.segment_attempts}
+        self.resolved = {"ring": goal, "init": init, **params, "start": self.start_path,
+                         "segment_attempts": self.segment_attempts, "chunk": flip.CHUNK}
 
     def start(self, cluster) -> None:
         self.conn = connect(cluster)
         try:
-            self._workers = check_workers(self.conn)
+            self._start()
         except BaseException:
-            self.conn.close()
+            self.conn.close()  # a LocalCluster started here ends with it
             raise
+
+    def _start(self) -> None:
+        self._workers = check_workers(self.conn)
         self._workers_at = time.monotonic()
         from .tasks import identity
         self.expect = identity()
@@ -221,8 +246,8 @@ class _ClusterRun:
             strategy = self.strategy.name
             workers = self.threads()
         else:
-            kind = "file" if self.start_scheme is not None else self.init
-            start = start_record(kind, self.resolved["start"])
+            kind = "file" if self.start_path is not None else self.init
+            start = start_record(kind, self.start_path)
             strategy = None
             workers = self.walkers_count()
         self.record = search_record(self.engine, strategy=strategy, options=self.resolved, seed=self.seed,
@@ -246,7 +271,11 @@ class _ClusterRun:
         if self.engine == "spn":
             m["spn"] = {"task_restarts": self.task_restarts, "done": [], "next": 0}
         else:
-            m["flip"] = {"walkers": self.walkers_count(), "segment_attempts": self.segment_attempts}
+            from ..search import flip
+            from .tasks import WALKER_FORMAT
+            wf = getattr(flip, "WALKER_FORMAT", WALKER_FORMAT)  # the engine's own walker, where it has one
+            m["flip"] = {"walkers": self.walkers_count(), "segment_attempts": self.segment_attempts,
+                         "walker_format": wf, "segments": [0] * self.walkers_count()}
         from ..provenance import jsonable
         return jsonable(m)
 
@@ -353,7 +382,8 @@ class _ClusterRun:
             return None
         self.seen.add(key)
         wp = cand.get("provenance") if isinstance(cand.get("provenance"), dict) else {}
-        keep = {k: wp[k] for k in ("restart", "step", "flips", "worker", "worker_seed", "attempts") if k in wp
+        keep = {k: wp[k] for k in ("restart", "step", "flips", "worker", "worker_seed", "attempts", "walk",
+                                   "walk_restarts") if k in wp
                 and isinstance(wp[k], (int, float)) and not isinstance(wp[k], bool)}
         if self.engine == "spn":
             parts = ["gradient" if self.strategy.method == "adam" else "als"]
@@ -458,7 +488,7 @@ class _ClusterRun:
             st = out.get("stats") or {}
             self.stats["tasks_done"] += 1
             self.stats["restarts_done"] += int(st.get("restarts_done", 0)) if out.get("complete") else 0
-            self.stats["restarts_proven"] += int(st.get("successes", 0)) if out.get("complete") else 0
+            self.stats["restarts_proven"] += int(st.get("successes") or 0) if out.get("complete") else 0
             br = st.get("best_residual")
             if isinstance(br, (int, float)) and (self.best_residual is None or br < self.best_residual):
                 self.best_residual = float(br)
@@ -516,28 +546,32 @@ class _ClusterRun:
     # ------------------------------------------------------------------------------ flip
     def _flip_states(self) -> list[dict]:
         from ..search import flip, gf2
-        from .tasks import FlipWalker
+        from .tasks import has_run_segment, initial_walker
         W = self.walkers_count()
-        if self.ck is not None and self.resume_dir is not None:
-            saved = self.ck.walkers()
-        else:
-            saved = {}
+        saved = self.ck.walkers() if (self.ck is not None and self.resume_dir is not None) else {}
         s = self.shape
-        if self.start_scheme is None:
-            std, blk = gf2.standard_bits(s), gf2.strassen_block_bits(s)
-            starts = [blk if self.init == "strassen" or (self.init == "mixed" and w % 2 == 1) else std for w in range(W)]
-        else:
-            bits = gf2.scheme_to_bits(self.start_scheme)
-            if not gf2.is_valid_mod2(s, *bits):
-                raise flip.FlipOptionError("the start scheme is not valid modulo 2")
-            starts = [bits] * W
+        starts = [None] * W
+        if not has_run_segment():
+            if self.start_scheme is None:
+                std, blk = gf2.standard_bits(s), gf2.strassen_block_bits(s)
+                starts = [blk if self.init == "strassen" or (self.init == "mixed" and w % 2 == 1) else std
+                          for w in range(W)]
+            else:
+                bits = gf2.scheme_to_bits(self.start_scheme)
+                if not gf2.is_valid_mod2(s, *bits):
+                    raise flip.FlipOptionError("the start scheme is not valid modulo 2")
+                starts = [bits] * W
         seeds = [int(x) for x in np.random.SeedSequence(self.seed).generate_state(W, dtype=np.uint64) >> np.uint64(1)]
         states = []
         for w in range(W):
             if w in saved:
                 states.append(saved[w])
             else:
-                states.append(FlipWalker.initial(s, self.rank, seeds[w], starts[w], self.goal, self.params, w))
+                states.append(initial_walker(s, self.rank, seed=self.seed, walk=w, walkers=W,
+                                             options=self.walk_options, start_bits=starts[w], goal=self.goal,
+                                             params=self.params) if has_run_segment() else
+                              initial_walker(s, self.rank, seed=seeds[w], walk=w, walkers=W, options={},
+                                             start_bits=starts[w], goal=self.goal, params=self.params))
         return states
 
     def _flip(self) -> Iterator:
@@ -546,7 +580,8 @@ class _ClusterRun:
         W = len(states)
         futures: dict = {}
         lost: dict[int, int] = {}
-        segs = [int(st.get("segments", 0)) for st in states]
+        saved_segs = ((self.ck.manifest.get("flip") or {}).get("segments") if self.ck is not None else None) or []
+        segs = [int(saved_segs[w]) if w < len(saved_segs) else 0 for w in range(W)]
         restarts = [int(st.get("restarts", 0)) for st in states]
         self.best_rank = min(int(st["best"]) for st in states)
         run_id = self.event_name[-12:]
@@ -564,7 +599,7 @@ class _ClusterRun:
         def submit(w):
             n_sub[0] += 1
             fut = self._submit(flip_task, json.dumps(states[w]), seg_len(w), self.event_name,
-                               self.expect, key=f"flip-{run_id}-w{w}-s{segs[w]}-{n_sub[0]}")
+                               self.expect, {"workers": W}, key=f"flip-{run_id}-w{w}-s{segs[w]}-{n_sub[0]}")
             futures[fut] = w
 
         def budget_left(w) -> bool:
@@ -579,11 +614,12 @@ class _ClusterRun:
             self.stats["tasks_done"] += 1
             if isinstance(out.get("state"), dict):
                 states[w] = out["state"]
-                segs[w] = int(states[w].get("segments", segs[w]))
                 restarts[w] = int(states[w].get("restarts", restarts[w]))
                 if self.ck is not None:
                     self.ck.save_walker(w, states[w])
-            if not out.get("complete"):
+            if out.get("complete"):
+                segs[w] += 1
+            else:
                 self.stats["tasks_partial"] += 1
             self.flips += int(st.get("segment_flips", 0))
             secs = float(out.get("seconds") or 0)
@@ -601,6 +637,7 @@ class _ClusterRun:
                     yield sch
             if self.ck is not None:
                 self.ck.manifest["tasks_done"] = self.ck.manifest.get("tasks_done", 0) + 1
+                self.ck.manifest.setdefault("flip", {})["segments"] = list(segs)
                 self.ck.save()
             if resubmit and budget_left(w) and not self.halted():
                 submit(w)

@@ -15,9 +15,11 @@ Each task checks first that the worker runs the algodiscover version (and commit
 expects, and uses one torch thread.  A task polls the run's stop :class:`distributed.Event` (at most
 every ``POLL_S`` seconds) and returns what it has, marked incomplete, when the client stops the run.
 
-The engine entry points these tasks will call are promised by the engine owners
-(``search.spn.run_restarts`` and ``search.flip.run_segment``); until they exist, the private adapters
-below drive the current engines (``_spn_range``, :class:`FlipWalker`).
+Engine entry points: ``search.spn.run_restarts`` (exactly the given restart indices) and
+``search.flip.run_segment`` (a walk segment from a JSON walker state) where the engines have them; the
+task then cuts its work into sub-ranges / sub-segments and looks at the stop event between them.  With
+an engine that predates them, the private adapters below drive it (``_spn_range_adapter`` over
+``_Run``, :class:`FlipWalker` after ``search.flip._walker``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 TASK_FORMAT = "algodiscover.cluster-task/1"
 WALKER_FORMAT = "algodiscover.flip-walker/1"
 POLL_S = 0.5  # seconds between two looks at the stop event
+FLIP_SUB_CHUNKS = 32  # run_segment calls of this many kernel calls, the stop event looked at between them
 
 
 class VersionMismatch(RuntimeError):
@@ -123,9 +126,44 @@ def spn_task(spec: str, j0: int, j1: int, event: str | None = None) -> str:
                        "seconds": round(time.monotonic() - t0, 3)}, separators=(",", ":"))
 
 
+def has_run_restarts() -> bool:
+    from ..search import spn
+    return hasattr(spn, "run_restarts")
+
+
+def has_run_segment() -> bool:
+    from ..search import flip
+    return hasattr(flip, "run_segment")
+
+
 def _spn_range(shape, rank: int, *, seed: int, j0: int, j1: int, options: dict, stop) -> tuple[list, dict, bool]:
-    """Private adapter over the current SPN engine: one process, restarts j0..j1-1 (``_Run`` trains
-    restarts ``offset, offset + stride, ...`` below ``budget.restarts``)."""
+    if has_run_restarts():
+        return _spn_run_restarts(shape, rank, seed=seed, j0=j0, j1=j1, options=options, stop=stop)
+    return _spn_range_adapter(shape, rank, seed=seed, j0=j0, j1=j1, options=options, stop=stop)
+
+
+def _spn_run_restarts(shape, rank, *, seed, j0, j1, options, stop):
+    """``spn.run_restarts`` over sub-ranges of one batch each; the stop event is looked at between them
+    (run_restarts itself runs every restart it is given to its end)."""
+    from ..search import Budget, spn
+    opts = {k: v for k, v in options.items() if k not in ("workers", "curves")}
+    it = spn.search(shape, rank, seed=seed, budget=Budget(restarts=1, count=None), workers=1, **opts)
+    sub = max(1, int(it._run.strat.batch))
+    it.close()
+    cands, done = [], 0
+    for a in range(j0, j1, sub):
+        if stop():
+            break
+        b = min(j1, a + sub)
+        for sch in spn.run_restarts(shape, rank, seed=seed, restarts=range(a, b), options=opts):
+            cands.append(scheme_payload(sch.shape, sch.W_a, sch.W_b, sch.W_c, dict(sch.provenance)))
+        done += b - a
+    return cands, {"restarts_done": done, "successes": None, "best_residual": None}, done == j1 - j0
+
+
+def _spn_range_adapter(shape, rank: int, *, seed: int, j0: int, j1: int, options: dict, stop) -> tuple[list, dict, bool]:
+    """Private adapter over an SPN engine without ``run_restarts``: one process, restarts j0..j1-1
+    (``_Run`` trains restarts ``offset, offset + stride, ...`` below ``budget.restarts``)."""
     from ..search import Budget
     from ..search import spn
     it = spn.search(shape, rank, seed=seed, budget=Budget(restarts=j1, count=None), workers=1,
@@ -223,7 +261,7 @@ class FlipWalker:
         """Walk ``attempts`` more kernel attempts (a multiple of the engine's CHUNK); returns the
         candidates reached (scheme JSON objects) and whether the segment ran to its end."""
         from ..search import gf2
-        from ..search.flip import CHUNK, _key
+        from ..search.flip import CHUNK
         from ..search.lift import hensel_lift
         p = self.params
         plateau, restart_after, pool_size, climb = p["plateau"], p["restart_after"], p["pool_size"], p["climb"]
@@ -235,7 +273,7 @@ class FlipWalker:
                 return found, False
             r = self.r
             if r <= self.target:
-                key = hashlib.blake2b(_key(F, r), digest_size=16).hexdigest()  # the engine keeps the bytes
+                key = hashlib.blake2b(_order_free(F, r), digest_size=16).hexdigest()
                 if key not in self.tried:
                     self.tried.add(key)
                     a, b, c = gf2.bits_to_factors(self.shape, F, r)
@@ -281,28 +319,69 @@ class FlipWalker:
         return found, True
 
 
+def _order_free(F: np.ndarray, r: int) -> bytes:
+    """The scheme up to the order of its products (as ``search.flip._key`` of the engine it follows)."""
+    cols = F[:, :r].T
+    order = np.lexsort(cols.T[::-1])
+    return cols[order].tobytes()
+
+
 _WARM = [False]
 
 
-def flip_task(state: str, attempts: int, event: str | None = None, expect: dict | None = None) -> str:
+def walker_summary(state: dict) -> dict:
+    """Figures of a walker state of either format (flips are counters[0] in both)."""
+    c = state.get("counters") or [0]
+    return {"rank": int(state["best"]), "current": int(state["r"]), "flips": int(c[0]),
+            "attempts": int(state["attempts"]), "restarts": int(state.get("restarts", 0)),
+            "lifts_failed": int(state.get("lifts_failed", 0)),
+            "pool": len((state.get("pools") or {}).get(str(state["best"]), []))}
+
+
+def initial_walker(shape, rank: int, *, seed: int, walk: int, walkers: int, options: dict, start_bits=None,
+                   goal: str = "Z", params: dict | None = None) -> dict:
+    """The start state of walk ``walk`` of ``walkers`` (that of the local engine's worker ``walk``)."""
+    if has_run_segment():
+        from ..search import flip
+        opts = {k: v for k, v in options.items() if k not in ("checkpoint", "resume", "workers")}
+        return flip.run_segment(shape, rank, state=None, attempts=0, seed=seed,
+                                options={**opts, "walk": walk, "workers": walkers})[1]
+    return FlipWalker.initial(shape, rank, seed, start_bits, goal, params, walk)
+
+
+def flip_task(state: str, attempts: int, event: str | None = None, expect: dict | None = None,
+              options: dict | None = None) -> str:
     """Continue a flip walk for ``attempts`` kernel attempts from ``state`` (a walker state, JSON text).
 
     Returns JSON text ``{"complete", "candidates", "state", "stats", "worker", "seconds"}``; ``state``
     is where the next segment starts (also after an incomplete, stopped segment: it is a valid state)."""
     _check(expect)
     t0 = time.monotonic()
-    if not _WARM[0]:
-        from ..search import gf2
-        gf2.warm_up()
-        _WARM[0] = True
-    w = FlipWalker(json.loads(state))
-    flips0 = int(w.counters[0])
-    found, complete = w.run(int(attempts), _stopper(event))
-    st = w.state()
-    secs = time.monotonic() - t0
-    stats = {"worker": w.worker, "rank": w.best, "current": w.r, "flips": int(w.counters[0]),
-             "segment_flips": int(w.counters[0]) - flips0, "attempts": w.attempts, "restarts": w.restarts,
-             "lifts_failed": w.lifts_failed, "pool": len(w.pools.get(w.best, []))}
+    st = json.loads(state)
+    flips0 = walker_summary(st)["flips"]
+    stop = _stopper(event)
+    if st.get("format") == WALKER_FORMAT:
+        if not _WARM[0]:
+            from ..search import gf2
+            gf2.warm_up()
+            _WARM[0] = True
+        w = FlipWalker(st)
+        found, complete = w.run(int(attempts), stop)
+        st = w.state()
+    else:  # the engine's own walker (search.flip.run_segment)
+        from ..search import flip
+        opts = {k: v for k, v in (options or {}).items() if k in ("workers",)}
+        found, complete, left = [], True, int(attempts)
+        while left > 0:
+            if stop():
+                complete = False
+                break
+            n = min(left, FLIP_SUB_CHUNKS * flip.CHUNK)
+            schemes, st = flip.run_segment(st["shape"], int(st["target"]), state=st, attempts=n, options=opts)
+            found += [scheme_payload(x.shape, x.W_a, x.W_b, x.W_c, dict(x.provenance)) for x in schemes]
+            left -= n
+    stats = walker_summary(st)
+    stats["segment_flips"] = stats["flips"] - flips0
     return json.dumps({"format": TASK_FORMAT, "kind": "flip", "complete": complete, "candidates": found,
-                       "state": st, "stats": stats, "worker": identity(), "seconds": round(secs, 3)},
-                      separators=(",", ":"))
+                       "state": st, "stats": stats, "worker": identity(),
+                       "seconds": round(time.monotonic() - t0, 3)}, separators=(",", ":"))

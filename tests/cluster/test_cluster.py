@@ -69,28 +69,44 @@ def test_bad_cluster_options_are_refused(capsys, tmp_path):
 def test_flip_task_walk_is_the_engine_walk_for_any_segment_split():
     """The walker state travels as JSON; cut into segments anywhere, the walk is the engine's own."""
     s = parse_shape("3x3x3")
-    params, seed = dict(flip.DEFAULTS), 20240
+    seed = 20240
     gf2.warm_up()
-    want = []
-    for ev in flip._walker(s, 23, seed, gf2.standard_bits(s), "Z", params, lambda: len(want) >= 2, 0):
-        if ev[0] == "scheme":
-            want.append(canonical_key(Scheme(s, *ev[1])))
-    start = json.dumps(tasks.FlipWalker.initial(s, 23, seed, gf2.standard_bits(s), "Z", params, 0))
+    if tasks.has_run_segment():  # the engine's walker: one run_segment of 12 chunks is the reference
+        start = tasks.initial_walker(s, 23, seed=seed, walk=0, walkers=1, options={})
+        found, end = flip.run_segment(s, 23, state=start, attempts=12 * CHUNK, options={"workers": 1})
+        want = [canonical_key(x) for x in found]
+        want_state = dict(end)
+    else:  # the adapter follows search.flip._walker
+        params = dict(flip.DEFAULTS)
+        want = []
+        for ev in flip._walker(s, 23, seed, gf2.standard_bits(s), "Z", params, lambda: len(want) >= 2, 0):
+            if ev[0] == "scheme":
+                want.append(canonical_key(Scheme(s, *ev[1])))
+        start = tasks.FlipWalker.initial(s, 23, seed, gf2.standard_bits(s), "Z", params, 0)
+        want_state = None
 
     def walk(segment, total):
-        st, keys = start, []
+        st, keys = json.dumps(start), []
         for _ in range(total // segment):
-            out = json.loads(tasks.flip_task(st, segment * CHUNK))
+            out = json.loads(tasks.flip_task(st, segment * CHUNK, None, None, {"workers": 1}))
+            assert out["complete"]
             st = json.dumps(out["state"])
             keys += [canonical_key(Scheme(s, c["W_a"], c["W_b"], c["W_c"])) for c in out["candidates"]]
-        return keys, json.loads(st)
+        st = json.loads(st)
+        for k in ("seconds", "levels", "segments"):
+            st.pop(k, None)
+        return keys, st
 
     k1, s1 = walk(2, 12)
     k2, s2 = walk(3, 12)
-    assert s1.pop("segments") == 6 and s2.pop("segments") == 4
     assert s1 == s2  # the same state after the same attempts, whatever the boundaries
-    assert k1 == k2
-    assert len(k1) >= 2 and k1[:2] == want  # and the same walk as search.flip
+    assert k1 == k2 and len(k1) >= 2
+    if want_state is not None:
+        for k in ("seconds", "levels"):
+            want_state.pop(k, None)
+        assert s1 == want_state and k1 == want
+    else:
+        assert k1[:2] == want  # the same walk as search.flip
 
 
 def test_a_worker_running_another_version_is_refused():
@@ -142,6 +158,14 @@ def test_the_client_proves_every_candidate_itself():
 
 
 # ------------------------------------------------------------------------------------------- a real cluster
+def _walk(path) -> dict:
+    """A walker state without its clock readings (walking seconds) and segment count."""
+    st = json.loads(path.read_text())
+    for k in ("seconds", "levels", "segments"):
+        st.pop(k, None)
+    return st
+
+
 def _catalogue(db):
     with Catalog(db, readonly=True) as cat:
         return cat.entries(with_data=True)
@@ -206,9 +230,11 @@ def test_resume_continues_the_walks_exactly(dask_cluster, tmp_path):
                                                     **common)}
     assert first | later == whole and not (first & later)  # nothing reported twice, nothing missed
     for w in (0, 1):
-        a = json.loads((tmp_path / "a" / "walkers" / f"walker-{w:03d}.json").read_text())
-        b = json.loads((tmp_path / "b" / "walkers" / f"walker-{w:03d}.json").read_text())
-        assert a == b and a["segments"] == 5
+        a = _walk(tmp_path / "a" / "walkers" / f"walker-{w:03d}.json")
+        b = _walk(tmp_path / "b" / "walkers" / f"walker-{w:03d}.json")
+        assert a == b and a["attempts"] == 5 * 4 * CHUNK
+    for d in ("a", "b"):
+        assert json.loads((tmp_path / d / "checkpoint.json").read_text())["flip"]["segments"] == [5, 5]
     assert len(list((tmp_path / "a" / "schemes").glob("*.json"))) == len(whole)
 
 
