@@ -10,7 +10,7 @@ alternating order (local first in odd runs, cluster first in even ones):
   two batches on the cluster, strided over ``--workers`` processes locally);
 - ``flip``: flips per second walking <4,4,4>:47 (kernel flips counted by the walkers themselves).
 
-The LocalCluster is started once, before the first timed window (its start-up is reported apart),
+The LocalCluster (the one ``discover --cluster local:N`` starts) is started once, before the first timed window (its start-up is reported apart),
 and its workers are warmed up (torch and the numba kernels loaded), as the local engine's processes
 fork from a parent that has loaded them.  Rates are per wall-clock second of the whole call (start,
 walk/train, stop, last results proven).  Overhead = 1 - median(cluster / local).  Results:
@@ -121,13 +121,12 @@ def main(argv=None):
     ap.add_argument("--tag", default="")
     ap.add_argument("--note", default="")
     args = ap.parse_args(argv)
-    from distributed import Client, LocalCluster
+    from algodiscover.cluster.connect import connect
     info = machine()
     _warm()
     t0 = time.monotonic()
-    lc = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0", worker_dashboard_address=":0", silence_logs=50)
-    client = Client(lc)
+    conn = connect(f"local:{args.workers}")  # the LocalCluster `discover --cluster local:N` starts
+    client = conn.client
     client.wait_for_workers(args.workers)
     startup = time.monotonic() - t0
     client.run(_warm)
@@ -154,8 +153,7 @@ def main(argv=None):
                 row["ratio"] = row["cluster"]["rate"] / row["local"]["rate"] if row["local"]["rate"] else None
                 runs.append(row)
     finally:
-        client.close()
-        lc.close()
+        conn.close()
     summary = {}
     for case in args.cases:
         rows = [r for r in runs if r["case"] == case]

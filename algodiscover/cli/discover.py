@@ -288,15 +288,15 @@ def _cluster_search(args, shape, rank, budget, device, on_progress, stop, option
     """The cluster run for --cluster (with --checkpoint/--resume), or None for a local search."""
     address = getattr(args, "cluster", None)
     if address is None:
-        if getattr(args, "checkpoint", None) or getattr(args, "resume", None):
-            from ..cluster import CheckpointError
-            raise CheckpointError("--checkpoint/--resume need --cluster ADDRESS in this version "
-                                  "(e.g. --cluster local:2 on this machine)")
+        if (getattr(args, "checkpoint", None) or getattr(args, "resume", None)) and "checkpoint" not in ENGINE_OPTIONS:
+            from ..cluster import CheckpointError  # (an engine that checkpoints itself takes them as options)
+            raise CheckpointError("--checkpoint/--resume need --cluster ADDRESS here (e.g. --cluster local:2)")
         return None
     from ..cluster import run_cluster
+    options = {k: v for k, v in options.items() if k not in ("checkpoint", "resume")}
     search = run_cluster(args.engine, shape, rank, cluster=address, seed=args.seed, budget=budget, device=device,
-                         on_progress=on_progress, stop=stop, checkpoint=args.checkpoint, resume=args.resume,
-                         **options)
+                         on_progress=on_progress, stop=stop, checkpoint=getattr(args, "checkpoint", None),
+                         resume=getattr(args, "resume", None), **options)
     if not args.quiet:
         info = search.info
         line = f"cluster {info['address']}: {info['workers']} worker thread(s); seed {info['seed']}"

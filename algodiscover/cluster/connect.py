@@ -151,10 +151,14 @@ def connect(cluster, *, timeout: float = CONNECT_TIMEOUT_S) -> Connection:
         return Connection(cluster, owned=False, address=str(cluster.scheduler.address if cluster.scheduler else "?"))
     kind, where = parse_address(cluster)
     if kind == "local":
+        import dask
         try:
-            lc = distributed.LocalCluster(n_workers=int(where), threads_per_worker=1, processes=True,
-                                          host="127.0.0.1", dashboard_address=":0", worker_dashboard_address=":0",
-                                          silence_logs=50)
+            # the workers' statistical profiler samples every thread's stack each 10 ms: time taken from
+            # the search (the dashboard keeps its task stream and progress without it)
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                lc = distributed.LocalCluster(n_workers=int(where), threads_per_worker=1, processes=True,
+                                              host="127.0.0.1", dashboard_address=":0",
+                                              worker_dashboard_address=":0", silence_logs=50)
             client = distributed.Client(lc, timeout=max(timeout, 30))
         except Exception as e:
             raise ClusterError(f"cannot start a LocalCluster of {where} processes: {type(e).__name__}: {e}") from None

@@ -487,8 +487,8 @@ class _ClusterRun:
         def handle(rng, out, resubmit=True):
             st = out.get("stats") or {}
             self.stats["tasks_done"] += 1
-            self.stats["restarts_done"] += int(st.get("restarts_done", 0)) if out.get("complete") else 0
-            self.stats["restarts_proven"] += int(st.get("successes") or 0) if out.get("complete") else 0
+            self.stats["restarts_done"] += int(st.get("restarts_done") or 0)  # a stopped range's finished restarts too
+            self.stats["restarts_proven"] += int(st.get("successes") or 0)
             br = st.get("best_residual")
             if isinstance(br, (int, float)) and (self.best_residual is None or br < self.best_residual):
                 self.best_residual = float(br)

@@ -113,17 +113,94 @@ def scheme_payload(shape, Wa, Wb, Wc, provenance: dict) -> dict:
 # ---------------------------------------------------------------------------------------------- SPN
 def spn_task(spec: str, j0: int, j1: int, event: str | None = None) -> str:
     """Train SPN restarts ``j0 .. j1-1`` of ``spec`` (JSON: shape, rank, seed, options, expect);
-    return JSON text: ``{"complete", "candidates": [scheme JSON objects], "stats", "worker", "seconds"}``."""
+    return JSON text: ``{"complete", "candidates": [scheme JSON objects], "stats", "worker", "seconds"}``.
+
+    On a Dask worker the training runs in this thread's compute process (:mod:`._compute`), so that
+    the worker's event loop does not slow it down; elsewhere (or if that process cannot start) here."""
     sp = json.loads(spec)
     _check(sp.get("expect"))
-    _one_thread()
     t0 = time.monotonic()
     stop = _stopper(event)
-    cands, stats, complete = _spn_range(sp["shape"], int(sp["rank"]), seed=int(sp["seed"]), j0=int(j0),
-                                        j1=int(j1), options=sp.get("options") or {}, stop=stop)
+    req = {"shape": sp["shape"], "rank": int(sp["rank"]), "seed": int(sp["seed"]), "j0": int(j0), "j1": int(j1),
+           "options": sp.get("options") or {}}
+    child = _compute_process() if sp.get("compute_process", True) and _on_worker() else None
+    if child is not None:
+        cands, stats, complete = child.run(req, stop)
+    else:
+        _one_thread()
+        cands, stats, complete = _spn_range(req["shape"], req["rank"], seed=req["seed"], j0=req["j0"],
+                                            j1=req["j1"], options=req["options"], stop=stop)
     return json.dumps({"format": TASK_FORMAT, "kind": "spn", "range": [int(j0), int(j1)], "complete": complete,
                        "candidates": cands, "stats": stats, "worker": identity(),
                        "seconds": round(time.monotonic() - t0, 3)}, separators=(",", ":"))
+
+
+def _on_worker() -> bool:
+    try:
+        from distributed import get_worker
+        get_worker()
+        return True
+    except Exception:
+        return False
+
+
+class _ComputeProcess:
+    """This worker thread's compute process (``python -m algodiscover.cluster._compute``)."""
+
+    def __init__(self):
+        import os
+        import subprocess
+        import sys
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # the worker's own algodiscover
+        env.setdefault("OMP_NUM_THREADS", "1")
+        self.proc = subprocess.Popen([sys.executable, "-m", "algodiscover.cluster._compute"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def run(self, req: dict, stop) -> tuple[list, dict, bool]:
+        import select
+        import signal
+        self.proc.stdin.write(json.dumps(req, separators=(",", ":")) + "\n")
+        self.proc.stdin.flush()
+        fd = self.proc.stdout
+        while True:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                line = fd.readline()
+                if not line:
+                    raise RuntimeError(f"the compute process ended (exit status {self.proc.wait()})")
+                reply = json.loads(line)
+                if not reply.get("ok"):
+                    raise RuntimeError(f"SPN restarts failed: {reply.get('error')}")
+                return reply["candidates"], reply["stats"], bool(reply["complete"])
+            if not self.alive():
+                raise RuntimeError(f"the compute process ended (exit status {self.proc.returncode})")
+            if stop():
+                try:
+                    self.proc.send_signal(signal.SIGUSR1)  # again at each look: a stop is never lost
+                except OSError:
+                    pass
+
+
+_LOCAL = None
+
+
+def _compute_process() -> "_ComputeProcess | None":
+    """The compute process of the calling thread (started on first use, again if it died)."""
+    import threading
+    global _LOCAL
+    if _LOCAL is None:
+        _LOCAL = threading.local()
+    cp = getattr(_LOCAL, "cp", None)
+    if cp is None or not cp.alive():
+        try:
+            cp = _LOCAL.cp = _ComputeProcess()
+        except OSError:
+            return None
+    return cp
 
 
 def has_run_restarts() -> bool:
