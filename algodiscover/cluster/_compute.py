@@ -4,8 +4,9 @@ Why: a Dask worker process runs its event loop (heartbeats, monitors, the comms)
 The SPN loop calls thousands of small torch operations a second, each releasing and retaking the
 GIL; with the event loop thread in the same process, every handover can wait for the OS to schedule
 the other thread, and on a busy machine that cost the search a third to a half of its speed
-(measured: ``benchmarks/results/cluster-first.md``).  In its own process the loop is as fast as in
-the local engine's worker processes.
+(measured: ``benchmarks/results/cluster-first.md``).  In its own process, started without the
+nanny's ``MALLOC_TRIM_THRESHOLD_=65536`` (which made the loop about 1.5x slower), the loop runs as in the
+local engine's worker processes.
 
 Protocol: one JSON request per line on stdin (the arguments of ``tasks._spn_range`` without
 ``stop``), one JSON reply per line on stdout (``{"ok", "candidates", "stats", "complete"}`` or
