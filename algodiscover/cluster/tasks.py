@@ -224,10 +224,18 @@ def _spn_range(shape, rank: int, *, seed: int, j0: int, j1: int, options: dict, 
 
 
 def _spn_run_restarts(shape, rank, *, seed, j0, j1, options, stop):
-    """``spn.run_restarts`` over sub-ranges of one batch each; the stop event is looked at between them
-    (run_restarts itself runs every restart it is given to its end)."""
+    """``spn.run_restarts`` on the range: in one call when it takes a ``stop`` callable, else over
+    sub-ranges of one batch each with the stop event looked at between them (each sub-range then
+    ends with its batch draining: slower, but a stop still ends the task within one batch)."""
+    import inspect
     from ..search import Budget, spn
     opts = {k: v for k, v in options.items() if k not in ("workers", "curves")}
+    if "stop" in inspect.signature(spn.run_restarts).parameters:
+        found = spn.run_restarts(shape, rank, seed=seed, restarts=range(j0, j1), options=opts, stop=stop)
+        cands = [scheme_payload(x.shape, x.W_a, x.W_b, x.W_c, dict(x.provenance)) for x in found]
+        complete = not stop()
+        return cands, {"restarts_done": (j1 - j0) if complete else None, "successes": None,
+                       "best_residual": None}, complete
     it = spn.search(shape, rank, seed=seed, budget=Budget(restarts=1, count=None), workers=1, **opts)
     sub = max(1, int(it._run.strat.batch))
     it.close()
