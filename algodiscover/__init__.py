@@ -34,7 +34,7 @@ def save(scheme, path, fmt=None):
     return _save(scheme, path, fmt)
 
 
-def discover(shape, rank, *, engine: str = "spn", **options):
+def discover(shape, rank, *, engine: str = "spn", cluster=None, **options):
     """Iterate over proven schemes for ``shape`` with at most ``rank`` products from a search engine.
 
     ``shape``: ``"2x2x3"``, ``"2,2,3"``, a tuple or a :class:`Shape`.  ``engine``: ``"spn"`` (StrassenNets,
@@ -44,12 +44,17 @@ def discover(shape, rank, *, engine: str = "spn", **options):
     ``on_progress`` (called with :class:`algodiscover.search.Progress`), ``stop`` (a callable; True ends the
     search), and engine options: spn ``strategy`` (``NAME`` or ``NAME:key=value,...``), ``batch``,
     ``steps``, ``data``, ``coefficients``, ``workers``, ``curves``; flip ``ring`` (``"Z"``/``"Z2"``),
-    ``start``, ``init``, ``workers``.
+    ``start``, ``init``, ``workers``, ``symmetry``, ``field``.  ``cluster``: a ``distributed.Client`` or an
+    address (``tcp://host:8786``, ``local:N``) to run the engine's work as tasks on a Dask cluster
+    (:func:`algodiscover.cluster.run_cluster`).
 
     Every scheme yielded passed exact verification; engines deduplicate by canonical key.  Example::
 
         s = next(discover("2x2x2", 7, seed=0))
     """
+    if cluster is not None:
+        from .cluster import run_cluster
+        return run_cluster(engine, shape, rank, cluster=cluster, **options)
     from .search import run_search
     return run_search(engine, shape, rank, **options)
 

@@ -73,6 +73,8 @@ def register(sub) -> None:
     q.add_argument("--format", dest="fmt", default=None, help="file format (default: from suffix/content)")
     q.set_defaults(func=run_import)
 
+    register_merge(cs, db)
+
     q = cs.add_parser("export", parents=[db], help="write catalogued schemes as JSON files")
     g = q.add_mutually_exclusive_group(required=True)
     g.add_argument("--out", default=None, metavar="DIR", help="one file per scheme: DIR/{m}x{k}x{n}-r{rank}-{key}.json")
@@ -346,3 +348,28 @@ class _Null:
 
     def __exit__(self, *exc):
         return False
+
+
+def register_merge(cs, db) -> None:
+    q = cs.add_parser("merge", parents=[db], help="join other catalogue files into this one (each scheme re-proven)",
+                      description="Add every scheme of OTHER.sqlite ... to the catalogue (--db): each is re-proven "
+                                  "exactly on the way in and enters once (deduplicated by fingerprint and canonical "
+                                  "key); schemes already there are counted as seen again.")
+    q.add_argument("others", nargs="+", metavar="OTHER.sqlite", help="catalogue files to merge in")
+    q.set_defaults(func=run_merge)
+
+
+def run_merge(args) -> int:
+    from ..catalog import Catalog, resolve_path
+    from ..catalog.store import merge
+    path = resolve_path(args.db)
+    with Catalog(path) as cat:
+        reports = merge(cat, args.others)
+        total = cat.count()
+    for r in reports:
+        print(f"{r.path}: {r.read} scheme(s) read, {r.added} new, {r.duplicates} already catalogued, "
+              f"{r.rejected} rejected")
+        for err in r.errors[:5]:
+            print(f"  rejected {err}", file=sys.stderr)
+    print(f"catalogue {path}: {total} scheme(s)")
+    return 1 if any(r.rejected for r in reports) else 0

@@ -83,6 +83,7 @@ def add_arguments(p) -> None:
                    help="where the walk runs: GF(2) (default) or GF(3) (reaches schemes with 1/2)")
     g.add_argument("--cubes", default=None, metavar="BITS",
                    help="diagonal cubes of --symmetry, e.g. 10001,01010,00100 (default: index pairs i, n-1-i)")
+    add_cluster_arguments(p)
     p.help_hooks = [_help_epilog]  # filled in when --help is formatted (cli.ArgumentParser.format_help)
 
 
@@ -124,6 +125,17 @@ def _help_epilog(parser) -> None:
                                subsequent_indent="  "))
     parser.epilog = "\n\n".join(parts)
     parser._epilog_done = True
+
+
+def add_cluster_arguments(p) -> None:
+    """--cluster, --checkpoint, --resume (issue 15: Dask clusters and resumable runs)."""
+    g = p.add_argument_group("cluster (Dask)")
+    g.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="run the search's tasks on a Dask cluster: tcp://host:8786, host:8786, or local:N "
+                        "(a LocalCluster of N one-thread processes); needs pip install 'algodiscover[cluster]'")
+    g.add_argument("--checkpoint", default=None, metavar="DIR",
+                   help="keep the run's state in DIR (walker states, finished tasks, proven schemes)")
+    g.add_argument("--resume", default=None, metavar="DIR", help="continue the run checkpointed in DIR")
 
 
 def _int_arg(name, minimum=None):
@@ -345,8 +357,10 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     interrupted = False
     with stopper:
         try:
-            search = run_search(args.engine, shape, rank, seed=seed, budget=budget, device=device,
-                                on_progress=on_progress, stop=stop, **options)
+            search = _cluster_search(args, shape, rank, seed, budget, device, on_progress, stop, options)
+            if search is None:
+                search = run_search(args.engine, shape, rank, seed=seed, budget=budget, device=device,
+                                    on_progress=on_progress, stop=stop, **options)
             for scheme in search:
                 scheme = normalize_signs(scheme)  # same algorithm, signs moved to the outputs
                 v = verify(scheme, symbolic=False)  # engines verify; this is the CLI's own guard
@@ -412,3 +426,29 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     print(f"no proven scheme for {shape.angle()} of rank {rank}: {why} after {elapsed:.1f} s; best residual {best_s}; "
           f"seed {seed}", file=sys.stderr)
     return 1
+
+
+def _cluster_search(args, shape, rank, seed, budget, device, on_progress, stop, options):
+    """The cluster run for --cluster (with --checkpoint/--resume), or None for a local search."""
+    address = getattr(args, "cluster", None)
+    if address is None:
+        if (getattr(args, "checkpoint", None) or getattr(args, "resume", None)) and "checkpoint" not in ENGINE_OPTIONS:
+            from ..cluster import CheckpointError  # (an engine that checkpoints itself takes them as options)
+            raise CheckpointError("--checkpoint/--resume need --cluster ADDRESS here (e.g. --cluster local:2)")
+        return None
+    from ..cluster import run_cluster
+    options = {k: v for k, v in options.items() if k not in ("checkpoint", "resume")}
+    search = run_cluster(args.engine, shape, rank, cluster=address, seed=seed, budget=budget, device=device,
+                         on_progress=on_progress, stop=stop, checkpoint=getattr(args, "checkpoint", None),
+                         resume=getattr(args, "resume", None), **options)
+    if not args.quiet:
+        info = search.info
+        line = f"cluster {info['address']}: {info['workers']} worker thread(s); seed {info['seed']}"
+        if info.get("dashboard"):
+            line += f"; dashboard {info['dashboard']}"
+        if info.get("checkpoint"):
+            line += f"; checkpoint {info['checkpoint']}"
+            if info.get("resumed"):
+                line += f" ({info['resumed']} scheme(s) already proven)"
+        print(line, file=sys.stderr)
+    return search

@@ -1,0 +1,279 @@
+"""Searches on a Dask cluster: a real scheduler and two one-thread workers on 127.0.0.1 (conftest).
+
+What must hold (issue 15): every scheme reported is proven by the client and catalogued once; a worker
+killed with SIGKILL mid-run loses nothing (its task runs again elsewhere) and a restart budget gives the
+same set of schemes as a local run; stopping ends the cluster's work within seconds; a resumed run
+continues the walk exactly; an unreachable scheduler is one line and exit 2 within 10 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from algodiscover import Scheme
+from algodiscover.catalog import Catalog
+from algodiscover.cli import main
+from algodiscover.cluster import ClusterError, parse_address, run_cluster
+from algodiscover.cluster import tasks
+from algodiscover.cluster.runner import _ClusterRun
+from algodiscover.core.canonical import canonical_key
+from algodiscover.core.shape import parse_shape
+from algodiscover.examples import strassen
+from algodiscover.search import Budget, flip, gf2, run_search
+
+from .conftest import free_port
+
+CHUNK = flip.CHUNK
+
+
+# ------------------------------------------------------------------------------------------- no cluster needed
+def test_parse_address():
+    assert parse_address("tcp://10.0.0.5:8786") == ("remote", "tcp://10.0.0.5:8786")
+    assert parse_address("node7:8786") == ("remote", "tcp://node7:8786")
+    assert parse_address("local:3") == ("local", 3)
+    for bad in ("", "local:0", "node7", "http//x:1", "tcp://x:99999", "local:two"):
+        with pytest.raises(ClusterError):
+            parse_address(bad)
+
+
+def test_unreachable_scheduler_is_one_line_and_exit_2_within_10_s(capsys):
+    port = free_port()  # nothing listens there
+    t0 = time.monotonic()
+    rc = main(["discover", "--shape", "2x2x2", "--rank", "7", "--cluster", f"tcp://127.0.0.1:{port}", "--no-catalog"])
+    assert rc == 2
+    assert time.monotonic() - t0 < 10
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot reach the Dask scheduler" in err[0]
+
+
+def test_bad_cluster_options_are_refused(capsys, tmp_path):
+    assert main(["discover", "--shape", "2x2x2", "--rank", "7", "--cluster", "nowhere", "--no-catalog"]) == 2
+    assert "not a scheduler address" in capsys.readouterr().err
+    assert main(["discover", "--shape", "2x2x2", "--rank", "7", "--resume", str(tmp_path), "--no-catalog"]) == 2
+    assert "--cluster" in capsys.readouterr().err
+    # options are checked before any connection is tried
+    with pytest.raises(ClusterError, match="--workers does not apply"):
+        run_cluster("spn", "2x2x2", 7, cluster="tcp://127.0.0.1:1", workers=2)
+    with pytest.raises(ClusterError, match="CPU"):
+        run_cluster("spn", "2x2x2", 7, cluster="tcp://127.0.0.1:1", device="cuda")
+
+
+def test_flip_task_walk_is_the_engine_walk_for_any_segment_split():
+    """The walker state travels as JSON; cut into segments anywhere, the walk is the engine's own."""
+    s = parse_shape("3x3x3")
+    seed = 20240
+    gf2.warm_up()
+    if tasks.has_run_segment():  # the engine's walker: one run_segment of 12 chunks is the reference
+        start = tasks.initial_walker(s, 23, seed=seed, walk=0, walkers=1, options={})
+        found, end = flip.run_segment(s, 23, state=start, attempts=12 * CHUNK, options={"workers": 1})
+        want = [canonical_key(x) for x in found]
+        want_state = dict(end)
+    else:  # the adapter follows search.flip._walker
+        params = dict(flip.DEFAULTS)
+        want = []
+        for ev in flip._walker(s, 23, seed, gf2.standard_bits(s), "Z", params, lambda: len(want) >= 2, 0):
+            if ev[0] == "scheme":
+                want.append(canonical_key(Scheme(s, *ev[1])))
+        start = tasks.FlipWalker.initial(s, 23, seed, gf2.standard_bits(s), "Z", params, 0)
+        want_state = None
+
+    def walk(segment, total):
+        st, keys = json.dumps(start), []
+        for _ in range(total // segment):
+            out = json.loads(tasks.flip_task(st, segment * CHUNK, None, None, {"workers": 1}))
+            assert out["complete"]
+            st = json.dumps(out["state"])
+            keys += [canonical_key(Scheme(s, c["W_a"], c["W_b"], c["W_c"])) for c in out["candidates"]]
+        st = json.loads(st)
+        for k in ("seconds", "levels", "segments"):
+            st.pop(k, None)
+        return keys, st
+
+    k1, s1 = walk(2, 12)
+    k2, s2 = walk(3, 12)
+    assert s1 == s2  # the same state after the same attempts, whatever the boundaries
+    assert k1 == k2 and len(k1) >= 2
+    if want_state is not None:
+        for k in ("seconds", "levels"):
+            want_state.pop(k, None)
+        assert s1 == want_state and k1 == want
+    else:
+        assert k1[:2] == want  # the same walk as search.flip
+
+
+def test_a_worker_running_another_version_is_refused():
+    me = tasks.identity()
+    assert tasks.mismatch(me, dict(me)) is None
+    assert "0.0.0" in tasks.mismatch(me, {**me, "version": "0.0.0"})
+    if me["commit"]:
+        assert "commit" in tasks.mismatch(me, {**me, "commit": "f" * 40})
+    spec = json.dumps({"shape": [2, 2, 2], "rank": 7, "seed": 0, "options": {}, "expect": {**me, "version": "0.0.0"}})
+    with pytest.raises(tasks.VersionMismatch):
+        tasks.spn_task(spec, 0, 1)
+    st = json.dumps(tasks.FlipWalker.initial((2, 2, 2), 7, 0, gf2.standard_bits(parse_shape("2x2x2")), "Z",
+                                             dict(flip.DEFAULTS), 0))
+    with pytest.raises(tasks.VersionMismatch):
+        tasks.flip_task(st, CHUNK, None, {**me, "version": "0.0.0"})
+
+
+def test_the_client_proves_every_candidate_itself():
+    """A worker's word counts for nothing: wrong, mod-2-only or foreign candidates are rejected."""
+    from algodiscover.provenance import search_record
+    run = _ClusterRun("flip", parse_shape("2x2x2"), 7, seed=1, budget=Budget(), on_progress=None, stop=None,
+                      options={}, task_restarts=None, segment_attempts=None, segments=None, checkpoint=None,
+                      resume=None)
+    run.prepare()
+    run.conn = SimpleNamespace(address="tcp://test:1", workers=dict)
+    run._workers = {"w": 1}
+    run.record = search_record("flip", seed=1, workers=1)
+
+    def cand(W_a, W_b, W_c, shape=(2, 2, 2)):
+        return tasks.scheme_payload(shape, np.array(W_a), np.array(W_b), np.array(W_c), {"worker": 0, "flips": 5})
+
+    good = strassen()
+    Wa, Wb, Wc = (np.array(good.W_a, dtype=np.int64), np.array(good.W_b, dtype=np.int64),
+                  np.array(good.W_c, dtype=np.int64))
+    broken = Wa.copy()
+    broken[0, 0] = 0
+    mod2 = Wc.copy()
+    mod2[mod2 == -1] = 1  # Strassen with -1 -> 1: valid modulo 2 only
+    assert run._accept(cand(broken, Wb, Wc), {}) is None
+    assert run._accept(cand(Wa, Wb, mod2), {}) is None  # goal Z: a Z2-only scheme is not a result
+    assert run._accept({"format": "algodiscover.scheme/1", "shape": [2, 2, 2], "rank": 7, "W_a": "x"}, {}) is None
+    assert run._accept(cand(np.ones((8, 4), int), np.ones((8, 4), int), np.ones((4, 8), int)), {}) is None
+    assert run.stats["rejected"] == 4
+    sch = run._accept(cand(Wa, Wb, Wc), {"task": "t"})
+    assert sch is not None and sch.verify().ok
+    assert sch.provenance["cluster"]["address"] == "tcp://test:1"
+    assert sch.provenance["completed_by"] == ["flip", "lift"] and sch.provenance["seed"] == 1
+    assert run._accept(cand(Wa, Wb, Wc), {}) is None  # the same scheme twice: once
+
+
+# ------------------------------------------------------------------------------------------- a real cluster
+def _walk(path) -> dict:
+    """A walker state without its clock readings (walking seconds) and segment count."""
+    st = json.loads(path.read_text())
+    for k in ("seconds", "levels", "segments"):
+        st.pop(k, None)
+    return st
+
+
+def _catalogue(db):
+    with Catalog(db, readonly=True) as cat:
+        return cat.entries(with_data=True)
+
+
+def test_flip_search_through_cluster_is_proven_and_catalogued_once(dask_cluster, tmp_path, capsys):
+    db = tmp_path / "cat.sqlite"
+    rc = main(["discover", "--shape", "3x3x3", "--rank", "23", "--engine", "flip", "--count", "3", "--seed", "11",
+               "--cluster", dask_cluster.address, "--db", str(db), "--out", str(tmp_path / "out") + "/"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert f"cluster {dask_cluster.address}: 2 worker thread(s)" in err
+    rows = _catalogue(db)
+    assert len(rows) >= 3  # schemes of a segment that arrive together are all kept
+    assert len({e.canonical_key for e in rows}) == len(rows)
+    assert all(e.seen == 1 for e in rows)
+    for e in rows:
+        assert e.scheme().verify().ok and e.rank <= 23
+        assert e.provenance["cluster"]["address"] == dask_cluster.address
+        assert e.provenance["engine"] == "flip" and e.provenance["seed"] == 11
+    assert len(list((tmp_path / "out").glob("*.json"))) == len(rows)
+
+
+def test_stop_ends_the_cluster_work_within_seconds_and_keeps_the_walk(dask_cluster, tmp_path):
+    """A segment far longer than the test (10^5 kernel calls): only the stop event can end it."""
+    ck = tmp_path / "ck"
+    t_stop = [None]
+
+    def stop():
+        if t_stop[0] is None and search.stats["tasks_submitted"] >= 2:
+            t_stop[0] = time.monotonic() + 2.0  # let both segments walk for two seconds
+        return t_stop[0] is not None and time.monotonic() >= t_stop[0]
+
+    search = run_cluster("flip", "4x4x4", 40, cluster=dask_cluster.address, seed=3, budget=Budget(count=None),
+                         stop=stop, checkpoint=ck, segment_attempts=100_000 * CHUNK)
+    found = list(search)
+    ended = time.monotonic()
+    assert found == []  # rank 40 for <4,4,4> is far below anything known (best known 47)
+    assert ended - t_stop[0] < 6.0
+    c = dask_cluster.client()
+    try:
+        deadline = time.monotonic() + 5
+        while any(c.processing().values()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(c.processing().values())  # nothing left running on the cluster
+    finally:
+        c.close()
+    states = [json.loads(p.read_text()) for p in sorted((ck / "walkers").glob("walker-*.json"))]
+    assert len(states) == 2 and all(st["attempts"] > 0 for st in states)  # the walked part is kept
+    assert search.stats["tasks_partial"] == 2
+
+
+def test_resume_continues_the_walks_exactly(dask_cluster, tmp_path):
+    common = dict(cluster=dask_cluster.address, seed=99, budget=Budget(count=None), segment_attempts=4 * CHUNK,
+                  workers=2)
+    first = {canonical_key(s) for s in run_cluster("flip", "3x3x3", 23, checkpoint=tmp_path / "a", segments=2,
+                                                    **common)}
+    resumed = run_cluster("flip", "3x3x3", 23, resume=tmp_path / "a", segments=5, **{**common, "seed": None})
+    assert resumed.info["resumed"] == len(first)
+    later = {canonical_key(s) for s in resumed}
+    whole = {canonical_key(s) for s in run_cluster("flip", "3x3x3", 23, checkpoint=tmp_path / "b", segments=5,
+                                                    **common)}
+    assert first | later == whole and not (first & later)  # nothing reported twice, nothing missed
+    for w in (0, 1):
+        a = _walk(tmp_path / "a" / "walkers" / f"walker-{w:03d}.json")
+        b = _walk(tmp_path / "b" / "walkers" / f"walker-{w:03d}.json")
+        assert a == b and a["attempts"] == 5 * 4 * CHUNK
+    for d in ("a", "b"):
+        assert json.loads((tmp_path / d / "checkpoint.json").read_text())["flip"]["segments"] == [5, 5]
+    assert len(list((tmp_path / "a" / "schemes").glob("*.json"))) == len(whole)
+
+
+def test_spn_worker_killed_mid_run_loses_nothing_and_matches_a_local_run(dask_cluster, tmp_path, capsys):
+    """kill -9 of a worker while it trains a range of restarts: the range runs again on the other one,
+    and the restart budget gives the same set of schemes as one machine.  (Runs last: it kills a worker.)"""
+    pids = dask_cluster.wait_workers(2)
+    killed = {}
+
+    def killer():
+        c = dask_cluster.client()
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not killed:
+                busy = [w for w, keys in c.processing().items() if any(str(k).startswith("spn-") for k in keys)]
+                if busy:
+                    time.sleep(0.3)  # mid-task
+                    os.kill(pids[busy[0]], signal.SIGKILL)
+                    killed["worker"] = busy[0]
+                    return
+                time.sleep(0.05)
+        finally:
+            c.close()
+
+    th = threading.Thread(target=killer, daemon=True)
+    th.start()
+    db, ck = tmp_path / "cat.sqlite", tmp_path / "ck"
+    args = ["discover", "--shape", "2x2x2", "--rank", "7", "--seed", "5", "--restarts", "16", "--batch", "4",
+            "--steps", "400", "--count", "1000", "--cluster", dask_cluster.address, "--db", str(db), "--checkpoint", str(ck), "-q"]
+    assert main(args) == 0
+    th.join(5)
+    assert killed, "no worker was busy with an SPN task to kill"
+    assert sum(p.poll() is None for p in dask_cluster.workers) == 1
+    rows = _catalogue(db)
+    keys = [e.canonical_key for e in rows]
+    assert len(keys) == len(set(keys)) and all(e.seen == 1 for e in rows)
+    assert all(e.scheme().verify().ok for e in rows)
+    manifest = json.loads((ck / "checkpoint.json").read_text())
+    assert manifest["spn"]["done"] == [[0, 16]]  # every restart range finished, the lost one included
+    local = {canonical_key(s) for s in run_search("spn", "2x2x2", 7, seed=5, budget=Budget(restarts=16, count=None),
+                                                  batch=4, steps=400, workers=1)}
+    assert set(keys) == local
