@@ -46,7 +46,8 @@ def _tensor(m: int, k: int, n: int) -> np.ndarray:
 
 def independent_ring(s: Scheme) -> str:
     """ZT / Z / Q when sum_t W_a[t,x] W_b[t,y] W_c[z,t] == T exactly, Z2 when only modulo 2 (every
-    coefficient with an odd denominator, every residual even), else invalid."""
+    coefficient with an odd denominator, every residual even), Z3 when only modulo 3 (checked after Z2, as
+    ``verify`` does), else invalid."""
     m, k, n = (int(x) for x in s.shape)
     Wa, Wb, Wc = (np.vectorize(Fraction, otypes=[object])(np.array(W.tolist(), dtype=object))
                   for W in (s.W_a, s.W_b, s.W_c))
@@ -58,6 +59,8 @@ def independent_ring(s: Scheme) -> str:
         return "Q"
     if all(c.denominator % 2 == 1 for c in coeffs) and all(Fraction(r).numerator % 2 == 0 for r in R.flat):
         return "Z2"
+    if all(c.denominator % 3 != 0 for c in coeffs) and all(Fraction(r).numerator % 3 == 0 for r in R.flat):
+        return "Z3"
     return "invalid"
 
 
