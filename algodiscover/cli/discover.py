@@ -20,7 +20,8 @@ from .output import ProgressLine, render_scheme
 DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most --rank multiplications."
 
 # engine-specific options: passed to the engine only when given on the command line
-ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init")
+ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init",
+                  "plateau", "restart_after", "pool_size", "climb", "checkpoint", "resume")
 
 
 def add_arguments(p) -> None:
@@ -52,6 +53,17 @@ def add_arguments(p) -> None:
     g.add_argument("--start", default=None, help="start from this scheme file")
     g.add_argument("--init", choices=["mixed", "standard", "strassen"], default=None,
                    help="start without --start: standard algorithm, Strassen on 2x2x2 blocks, or mixed (default)")
+    g.add_argument("--plateau", type=_int_arg("plateau", minimum=1), default=None,
+                   help="flips without a reduction before a plus transition (default 1000)")
+    g.add_argument("--restart-after", type=_int_arg("restart-after", minimum=1), default=None,
+                   help="flips without a new best rank before a walker restarts from a pool (default 2000000)")
+    g.add_argument("--pool-size", type=_int_arg("pool-size", minimum=1), default=None,
+                   help="schemes kept per rank level (default 16)")
+    g.add_argument("--climb", type=_int_arg("climb", minimum=0), default=None,
+                   help="plus transitions may raise the rank this far above the best level (default 1)")
+    g.add_argument("--checkpoint", default=None, metavar="DIR",
+                   help="flip: write walker states and proven schemes to DIR every few seconds")
+    g.add_argument("--resume", default=None, metavar="DIR", help="flip: continue the search checkpointed in DIR")
 
 
 def _int_arg(name, minimum=None):
@@ -218,8 +230,9 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     interrupted = False
     with stopper:
         try:
-            for scheme in run_search(args.engine, shape, rank, seed=args.seed, budget=budget, device=device,
-                                     on_progress=on_progress, stop=stop, **options):
+            search = run_search(args.engine, shape, rank, seed=args.seed, budget=budget, device=device,
+                                on_progress=on_progress, stop=stop, **options)
+            for scheme in search:
                 scheme = normalize_signs(scheme)  # same algorithm, signs moved to the outputs
                 v = verify(scheme, symbolic=False)  # engines verify; this is the CLI's own guard
                 if not v.ok and not (v.ring == "Z2" and options.get("ring") == "Z2"):
@@ -264,6 +277,49 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     best = last[0].best_residual if last else None
     best_s = f"{best:.3g}" if isinstance(best, (int, float)) else "n/a"
     why = "interrupted" if interrupted else "budget ended"
+    where = _best_effort(locals().get("search"), args, shape, rank)
+    if where is not None:  # engines that walk down ranks (flip) say how far they got
+        print(f"no proven scheme for {shape.angle()} of rank {rank}: {why} after {elapsed:.1f} s; {where}",
+              file=sys.stderr)
+        return 1
     print(f"no proven scheme for {shape.angle()} of rank {rank}: {why} after {elapsed:.1f} s; best residual {best_s}",
           file=sys.stderr)
     return 1
+
+
+def _best_effort(search, args, shape, rank) -> str | None:
+    """A missed target: an engine's iterator may expose ``stats["best_rank"]`` (mod 2), ``stats["levels"]``
+    (seconds to each rank), ``best_above_target`` (the best proven scheme above the rank asked, its provenance
+    with ``target_rank`` and ``above_target``) and ``best_modular`` (labelled Z2).  With --out they are written
+    beside the asked file (FILE, FILE with suffix .z2.json) or as DIR/best-above-target.json and
+    DIR/best-modular-z2.json.  Returns the sentence for the final message, or None when the engine has none."""
+    stats = getattr(search, "stats", None)
+    if not isinstance(stats, dict) or stats.get("best_rank") is None:
+        return None
+    above = getattr(search, "best_above_target", None)
+    modular = getattr(search, "best_modular", None)
+    levels = stats.get("levels") or {}
+    text = f"best rank reached {stats['best_rank']} mod 2"
+    if above is not None:
+        text += f", best proven {above.rank} ({above.verify(symbolic=False).ring})"
+    if levels:
+        text += "; time to each rank: " + ", ".join(f"{k}: {v:.1f}s" for k, v in list(levels.items())[-6:])
+    if stats.get("flips_per_s"):
+        text += f"; {stats['flips_per_s']:.3g} flips/s"
+    if args.out:
+        from ..formats import save
+        out = Path(args.out)
+        if args.out.endswith(("/", "\\")) or out.is_dir():
+            f_above, f_mod = out / "best-above-target.json", out / "best-modular-z2.json"
+        else:
+            f_above, f_mod = out, out.with_suffix(".z2.json")
+        written = []
+        if above is not None:
+            save(above, f_above)
+            written.append(f"{f_above} (rank {above.rank}, above the target)")
+        if modular is not None:
+            save(modular, f_mod)
+            written.append(f"{f_mod} (rank {modular.rank}, valid mod 2 only)")
+        if written:
+            text += "; written " + " and ".join(written)
+    return text
