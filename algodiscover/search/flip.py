@@ -18,6 +18,9 @@ Options (``search(..., **options)``; the CLI flag in brackets), all recorded, re
 - ``restart_after`` [--restart-after]: flips without a new best level before a restart from a pool;
 - ``pool_size`` [--pool-size]: schemes kept per rank level; ``climb`` [--climb]: how far above
   the best level plus transitions may go;
+- ``nicer`` [--nicer N]: nicer results at the goal: after a scheme lifts, lift N more distinct goal
+  schemes the walk reaches by flips at that rank and report the best of them: ZT over Z over Q, then
+  fewer nonzeros (default 0: report every lifted scheme at once);
 - ``checkpoint`` [--checkpoint DIR], ``resume`` [--resume DIR], ``checkpoint_every`` (seconds, 5);
 - ``symmetry`` [--symmetry] "none" | "c3" | "s3" and ``field`` [--field] 2 | 3: the hook for the
   symmetric and GF(3) searches, which live in their own modules (``search.flip_sym``,
@@ -76,7 +79,7 @@ from ._workers import available_cores, receive, start_workers, stop_workers
 
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
-DEFAULTS = {"plateau": 1_000, "restart_after": 2_000_000, "pool_size": 16, "climb": 1}
+DEFAULTS = {"plateau": 1_000, "restart_after": 2_000_000, "pool_size": 16, "climb": 1, "nicer": 0}
 INITS = ("mixed", "standard", "strassen")
 WALKER_FORMAT = "algodiscover.flip-walker/2"
 CHECKPOINT_FORMAT = "algodiscover.checkpoint/1"
@@ -85,7 +88,7 @@ CHECKPOINT_EVERY = 5.0
 #: option name -> the CLI flag that sets it (error messages name flags, not internal names)
 FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "--init",
          "plateau": "--plateau", "restart_after": "--restart-after", "pool_size": "--pool-size",
-         "climb": "--climb", "checkpoint": "--checkpoint", "resume": "--resume",
+         "climb": "--climb", "nicer": "--nicer", "checkpoint": "--checkpoint", "resume": "--resume",
          "checkpoint_every": "checkpoint_every (API only)", "symmetry": "--symmetry", "field": "--field"}
 _KNOWN_OPTIONS = set(FLAGS)
 
@@ -182,6 +185,8 @@ class Walker:
         self.flips_at_best = self.attempts_at_best = 0
         self.unlifted_since_restart = self.restarts = self.lifts_failed = 0
         self.lifted_best: int | None = None
+        self.nicer_best: dict | None = None  # the best lifted goal scheme not yet reported (nicer > 0)
+        self.nicer_count = 0
         self.seconds = 0.0  # walking time spent in earlier runs (resumed walks add to it)
         self._ix = None
 
@@ -197,6 +202,7 @@ class Walker:
                 "flips_at_best": self.flips_at_best, "attempts_at_best": self.attempts_at_best,
                 "unlifted_since_restart": self.unlifted_since_restart, "restarts": self.restarts,
                 "lifts_failed": self.lifts_failed, "lifted_best": self.lifted_best,
+                "nicer_best": self.nicer_best, "nicer_count": self.nicer_count,
                 "seconds": round(self.seconds, 3)}
 
     @classmethod
@@ -222,6 +228,9 @@ class Walker:
         for key in ("flips_at_best", "attempts_at_best", "unlifted_since_restart", "restarts", "lifts_failed"):
             setattr(w, key, int(state[key]))
         w.lifted_best = state.get("lifted_best")
+        w.nicer_best = state.get("nicer_best")
+        w.nicer_count = int(state.get("nicer_count", 0))
+        w.params.setdefault("nicer", 0)
         w.seconds = float(state.get("seconds", 0.0))
         w._ix = None
         return w
@@ -273,7 +282,16 @@ class Walker:
                         if res is not None:
                             if self.lifted_best is None or self.r < self.lifted_best:
                                 self.lifted_best = self.r
-                            yield ("scheme", res, info)
+                            if not p.get("nicer"):
+                                yield ("scheme", res, info)
+                            else:
+                                score = _nice_score(res)
+                                if self.nicer_best is None or score < tuple(self.nicer_best["score"]):
+                                    self.nicer_best = {"F": _hex_rows(self.F[:, :self.r]), "score": list(score),
+                                                       "info": {**info, "nicer_tried": self.nicer_count + 1}}
+                                self.nicer_count += 1
+                                if self.nicer_count > p["nicer"]:
+                                    yield self._take_nicer()
                         else:
                             self.lifts_failed += 1
                             self.unlifted_since_restart += 1
@@ -323,6 +341,19 @@ class Walker:
                 self.attempts_at_best = self.attempts
                 self.restarts += 1
             yield ("tick", None, None)
+        if self.nicer_best is not None and stop():  # ending: report the best candidate found so far
+            yield self._take_nicer()
+
+    def _take_nicer(self) -> tuple:
+        """The best lifted goal scheme collected so far (lifted again from its mod-2 form: deterministic)."""
+        from .lift import hensel_lift
+        F = _unhex_rows(self.nicer_best["F"])
+        a, b, c = _factors(self.shape, F, F.shape[1])
+        info = dict(self.nicer_best["info"])
+        info["nicer_tried"] = self.nicer_count
+        info["attempts"] = self.attempts  # reported now: a replay must walk this far
+        self.nicer_best, self.nicer_count = None, 0
+        return ("scheme", hensel_lift(self.shape, a, b, c), info)
 
     def _info(self) -> dict:
         from . import flipkernel as fk
@@ -337,6 +368,25 @@ class Walker:
                 "plus": int(self.counters[fk.PLUS]), "restarts": self.restarts, "lifts_failed": self.lifts_failed,
                 "lifted_best": self.lifted_best, "pool": len(self.pools.get(self.best, [])),
                 "seconds": self.seconds, "levels": {k: v["seconds"] for k, v in self.levels.items()}}
+
+
+_RING_ORDER = {"ZT": 0, "Z": 1, "Q": 2}
+
+
+def _nice_score(mats) -> tuple[int, int]:
+    """(ring: 0 ZT, 1 Z, 2 Q; nonzeros): smaller is nicer."""
+    from fractions import Fraction
+    ring = 0
+    nnz = 0
+    for W in mats:
+        for x in np.asarray(W).ravel():
+            if x != 0:
+                nnz += 1
+                if isinstance(x, Fraction) and x.denominator != 1:
+                    ring = 2
+                elif abs(x) > 1 and ring < 1:
+                    ring = 1
+    return ring, nnz
 
 
 def _factors(shape: Shape, F: np.ndarray, r: int):
@@ -384,7 +434,7 @@ def resolve_options(shape: Shape, rank: int, *, ring=None, init=None, workers=No
     out = {"ring": goal}
     for name, default in DEFAULTS.items():
         v = options.get(name)
-        out[name] = default if v is None else _check_int(name, v, 1 if name != "climb" else 0)
+        out[name] = default if v is None else _check_int(name, v, 0 if name in ("climb", "nicer") else 1)
     out["init"] = "mixed" if init is None else str(init)
     if out["init"] not in INITS:
         raise FlipOptionError(f"--init must be one of {', '.join(INITS)}, got {init!r}")
@@ -463,7 +513,8 @@ def _prove(s: Shape, mats, goal: str, rec: dict, info: dict, seconds: float) -> 
     parts = ["flip", "reduction"] + (["lift"] if goal == "Z" else [])
     prov = result_record(rec, completed_by=parts, seconds=seconds, restart=info["walk"], walk=info["walk"],
                          attempts=info["attempts"], flips=info["flips"], walk_restarts=info["restarts"],
-                         worker_seed=info["worker_seed"],
+                         worker_seed=info["worker_seed"], **({"nicer_tried": info["nicer_tried"]}
+                                                             if "nicer_tried" in info else {}),
                          method="flip-graph GF(2)" + (" + Hensel lifting" if goal == "Z" else ""))
     sch = Scheme(s, Wa, Wb, Wc, provenance=prov)
     v = verify(sch, symbolic=False)
@@ -880,6 +931,7 @@ def replay(provenance: dict) -> Iterator[Scheme]:
     run_opts["walk"] = walk
     if start is not None:
         run_opts["start"] = start
-    found, _ = run_segment(tuple(shape), int(rank), state=None, attempts=int(p["attempts"]),
+    # + 1: a scheme is taken at the goal check before the next kernel call, so walk into that call
+    found, _ = run_segment(tuple(shape), int(rank), state=None, attempts=int(p["attempts"]) + 1,
                            seed=int(p["seed"]), options=run_opts)
     yield from found
