@@ -56,7 +56,7 @@ def add_arguments(p) -> None:
     g.add_argument("--plateau", type=_int_arg("plateau", minimum=1), default=None,
                    help="flips without a reduction before a plus transition (default 1000)")
     g.add_argument("--restart-after", type=_int_arg("restart-after", minimum=1), default=None,
-                   help="flips without a new best rank before a walker restarts from a pool (default 2000000)")
+                   help="flips without a new best rank before a walker restarts from a pool (default 100000)")
     g.add_argument("--pool-size", type=_int_arg("pool-size", minimum=1), default=None,
                    help="schemes kept per rank level (default 16)")
     g.add_argument("--climb", type=_int_arg("climb", minimum=0), default=None,

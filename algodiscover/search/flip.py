@@ -22,10 +22,10 @@ Options (``search(..., **options)``; the CLI flag in brackets), all recorded, re
   schemes the walk reaches by flips at that rank and report the best of them: ZT over Z over Q, then
   fewer nonzeros (default 0: report every lifted scheme at once);
 - ``checkpoint`` [--checkpoint DIR], ``resume`` [--resume DIR], ``checkpoint_every`` (seconds, 5);
-- ``symmetry`` [--symmetry] "none" | "c3" | "s3" and ``field`` [--field] 2 | 3: the hook for the
-  symmetric and GF(3) searches, which live in their own modules (``search.flip_sym``,
-  ``search.gf3``): when either is not the default, :func:`search` hands the whole call, with the
-  resolved options dict, to that module's ``search`` (see :data:`DELEGATES`).
+- ``symmetry`` [--symmetry] "none" | "c3" | "s3" (or ``init="symmetric"``) and ``field`` [--field] 2 | 3:
+  the hook for the symmetric and GF(3) searches, which live in their own modules
+  (``search.flip_sym.search_symmetric``, ``search.gf3.search_gf3``): when either is asked for,
+  :func:`search` hands the whole call to that function (see :data:`DELEGATES`).
 
 Determinism: a walker's decisions depend on counts of kernel attempts, never on the clock.  The
 kernel runs in calls that end at multiples of :data:`CHUNK` attempts (or earlier, at a new best
@@ -79,7 +79,7 @@ from ._workers import available_cores, receive, start_workers, stop_workers
 
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
-DEFAULTS = {"plateau": 1_000, "restart_after": 2_000_000, "pool_size": 16, "climb": 1, "nicer": 0}
+DEFAULTS = {"plateau": 1_000, "restart_after": 100_000, "pool_size": 16, "climb": 1, "nicer": 0}
 INITS = ("mixed", "standard", "strassen")
 WALKER_FORMAT = "algodiscover.flip-walker/2"
 CHECKPOINT_FORMAT = "algodiscover.checkpoint/1"
@@ -92,9 +92,13 @@ FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "
          "checkpoint_every": "checkpoint_every (API only)", "symmetry": "--symmetry", "field": "--field"}
 _KNOWN_OPTIONS = set(FLAGS)
 
-#: where searches that are not plain GF(2) walks live: (option, non-default test, module)
-DELEGATES = (("symmetry", lambda v: v not in (None, "none"), "algodiscover.search.flip_sym"),
-             ("field", lambda v: v not in (None, 2, "2"), "algodiscover.search.gf3"))
+#: where searches that are not plain GF(2) walks live: (option, "is it asked for?" given the option's value
+#: and ``init``, module, function).  The function gets the whole call: shape, rank and every keyword
+#: (seed, budget, device, on_progress, stop, workers, ring, start, init and the remaining options, e.g.
+#: ``symmetry``, ``field``, ``cubes``) and returns an iterator of verified Schemes.
+DELEGATES = (("symmetry", lambda v, init: v not in (None, "none") or init == "symmetric",
+              "algodiscover.search.flip_sym", "search_symmetric"),
+             ("field", lambda v, init: v not in (None, 2, "2"), "algodiscover.search.gf3", "search_gf3"))
 
 
 class FlipOptionError(AlgoDiscoverError, ValueError):
@@ -613,17 +617,17 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
            workers: int | None = None, ring: str | None = None, start=None, init: str | None = None,
            **options) -> FlipSearch:
     """Yield schemes of rank <= ``rank`` for ``shape`` that passed exact verification (see the module doc)."""
-    for name, non_default, module in DELEGATES:
-        if non_default(options.get(name)):
+    for name, asked, module, function in DELEGATES:
+        if asked(options.get(name), init):
             import importlib
             try:
-                mod = importlib.import_module(module)
-            except ImportError:
-                raise FlipOptionError(f"{FLAGS[name]} {options[name]}: not available in this version "
-                                      f"({module} is missing)") from None
-            return mod.search(shape, rank, seed=seed, budget=budget, device=device, on_progress=on_progress,
-                              stop=stop, workers=workers, ring=ring, start=start, init=init, **options)
-    for name, _, _ in DELEGATES:  # the default values select this module: nothing to pass on
+                fn = getattr(importlib.import_module(module), function)
+            except (ImportError, AttributeError):
+                raise FlipOptionError(f"{FLAGS[name]} {options.get(name)}: not available in this version "
+                                      f"({module}.{function} is missing)") from None
+            return fn(shape, rank, seed=seed, budget=budget, device=device, on_progress=on_progress, stop=stop,
+                      workers=workers, ring=ring, start=start, init=init, **options)
+    for name, *_ in DELEGATES:  # their default values select this module: nothing to pass on
         options.pop(name, None)
     if device is not None and str(device).strip().lower() != "cpu":
         raise DeviceError(f"the flip engine runs on the CPU only; got device {device!r} (use --device cpu)")
