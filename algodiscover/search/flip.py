@@ -409,8 +409,12 @@ def _resolve_start(start, shape: Shape):
     from ..provenance import start_record
     if start is None:
         return None, None
+    kind = "file"
     if isinstance(start, Scheme):
         scheme, source = start, "scheme"
+    elif isinstance(start, str) and (start == "catalog" or start.startswith("catalog:")):
+        scheme, source = _from_catalog(start, shape)
+        kind = "catalog"
     elif isinstance(start, (str, os.PathLike)):
         from ..formats import load
         scheme, source = load(Path(start)), str(start)
@@ -419,11 +423,58 @@ def _resolve_start(start, shape: Shape):
     v = verify(scheme, symbolic=False)
     if not (v.ok or v.ring == "Z2"):
         raise SchemeError(f"the start scheme is {v.ring}: it must be valid (at least modulo 2)")
+    move = None
     if tuple(scheme.shape) != tuple(shape):
         if sorted(scheme.shape) != sorted(shape):
-            raise SchemeError(f"the start scheme is for {scheme.shape.angle()}, not {shape.angle()}")
+            from .flip_moves import move_to
+            moved = move_to(scheme, shape)
+            if moved is None:
+                raise SchemeError(f"the start scheme is for {scheme.shape.angle()}, not {shape.angle()} "
+                                  f"(nor a neighbouring shape: one dimension one more or one less)")
+            published = not _found_by_toolkit(scheme)
+            scheme, move = moved
+            v = verify(scheme, symbolic=False)
+            if not (v.ok or v.ring == "Z2"):  # pragma: no cover - the moves are exact
+                raise SchemeError(f"the move {move} gave an invalid scheme")
+            rec = start_record(kind, source, published=published)
+            rec["move"] = move
+            return scheme, rec
         scheme = to_shape(scheme, shape)
-    return scheme, start_record("file", source, published=not _found_by_toolkit(scheme))
+    return scheme, start_record(kind, source, published=not _found_by_toolkit(scheme))
+
+
+def _from_catalog(start: str, shape: Shape):
+    """``catalog:ID`` (that entry) or ``catalog`` (the lowest-rank entry of the shape, else of a neighbouring
+    shape), from the catalogue at $ALGODISCOVER_DB or the default path.  Only schemes this toolkit found
+    may start a walk: imported or published ones are refused."""
+    from ..catalog import Catalog
+    with Catalog(None, readonly=True) as cat:
+        if start.startswith("catalog:"):
+            try:
+                eid = int(start.split(":", 1)[1])
+            except ValueError:
+                raise FlipOptionError(f"--start {start}: expected catalog or catalog:ID with an integer ID") from None
+            e = cat.get(eid)
+            if e is None:
+                raise FlipOptionError(f"--start {start}: no catalogue entry {eid} in {cat.path}")
+            sch = e.scheme()
+            if not _found_by_toolkit(sch):
+                raise FlipOptionError(f"--start {start}: entry {eid} was imported ({e.engine or 'no engine'}), "
+                                      f"not found by this toolkit; start from a file instead (it is then recorded "
+                                      f"as published)")
+            return sch, f"{cat.path}#{eid}"
+        m, k, n = shape
+        near = [tuple(shape)] + [tuple(d + (1 if i == a else 0) * sgn for i, d in enumerate(shape))
+                                 for a in range(3) for sgn in (-1, 1)]
+        for sh in near:
+            if min(sh) < 1:
+                continue
+            for e in cat.entries(shape=sh, with_data=True):
+                sch = e.scheme()
+                if _found_by_toolkit(sch):
+                    return sch, f"{cat.path}#{e.id}"
+    raise FlipOptionError(f"--start catalog: no scheme found by this toolkit for {shape.angle()} or a neighbouring "
+                          f"shape in the catalogue")
 
 
 def resolve_options(shape: Shape, rank: int, *, ring=None, init=None, workers=None, **options) -> dict:
