@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate the flip-produced files in results/ with the current engine: one worker, seed 0, so that
 # each file's provenance (command, seed, options, walk, attempts) replays it exactly
-# (`discover --replay FILE`, or algodiscover.search.flip.replay).  --nicer 100: of the first 101
+# (`discover --replay FILE`, or algodiscover.search.flip.replay).  --nicer 40: of the first 41
 # distinct lifted schemes at the goal rank, the nicest (ZT > Z > Q, then fewest nonzeros) is kept.
 # Run from the repository root:  bash benchmarks/flip_results.sh [SHAPE:RANK:INIT ...]
 set -u
@@ -19,7 +19,7 @@ for t in "${targets[@]}"; do
   [ -f "$out" ] && mv "$out" "$keep"
   start=$(date +%s)
   python -m algodiscover discover --engine flip --shape "$shape" --rank "$rank" --workers 1 --seed 0 \
-      --init "$init" --nicer 100 --time-limit 900 --out "$out" --no-catalog --quiet > /dev/null
+      --init "$init" --nicer 40 --time-limit 900 --out "$out" --no-catalog --quiet > /dev/null
   rc=$?
   echo "$t rc=$rc $(( $(date +%s) - start )) s"
   if [ $rc -ne 0 ]; then  # missed: put the old file back, drop the best-effort files

@@ -62,7 +62,7 @@ def add_arguments(p) -> None:
     g.add_argument("--climb", type=_int_arg("climb", minimum=0), default=None,
                    help="plus transitions may raise the rank this far above the best level (default 1)")
     g.add_argument("--nicer", type=_int_arg("nicer", minimum=0), default=None, metavar="N",
-                   help="flip: after a scheme lifts, lift N more at that rank and report the nicest "
+                   help="flip: after a scheme lifts, try N more at that rank and report the nicest "
                         "(ZT over Z over Q, then fewer nonzeros; default 0)")
     g.add_argument("--checkpoint", default=None, metavar="DIR",
                    help="flip: write walker states and proven schemes to DIR every few seconds")

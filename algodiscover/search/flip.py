@@ -18,9 +18,10 @@ Options (``search(..., **options)``; the CLI flag in brackets), all recorded, re
 - ``restart_after`` [--restart-after]: flips without a new best level before a restart from a pool;
 - ``pool_size`` [--pool-size]: schemes kept per rank level; ``climb`` [--climb]: how far above
   the best level plus transitions may go;
-- ``nicer`` [--nicer N]: nicer results at the goal: after a scheme lifts, lift N more distinct goal
-  schemes the walk reaches by flips at that rank and report the best of them: ZT over Z over Q, then
-  fewer nonzeros (default 0: report every lifted scheme at once);
+- ``nicer`` [--nicer N]: nicer results at the goal: after a scheme lifts, try to lift N more distinct
+  goal schemes the walk reaches by flips at that rank (lifted or not, so the cost is bounded) and report
+  the best lifted one: ZT over Z over Q, then fewer nonzeros; it stops looking after NICER_CHUNKS chunks
+  of attempts (default 0: report every lifted scheme at once);
 - ``checkpoint`` [--checkpoint DIR], ``resume`` [--resume DIR], ``checkpoint_every`` (seconds, 5);
 - ``symmetry`` [--symmetry] "none" | "c3" | "s3" (or ``init="symmetric"``) and ``field`` [--field] 2 | 3:
   the hook for the symmetric and GF(3) searches, which live in their own modules
@@ -84,6 +85,7 @@ INITS = ("mixed", "standard", "strassen")
 WALKER_FORMAT = "algodiscover.flip-walker/2"
 CHECKPOINT_FORMAT = "algodiscover.checkpoint/1"
 CHECKPOINT_EVERY = 5.0
+NICER_CHUNKS = 64  # --nicer stops looking after this many chunks of attempts since its first candidate
 
 #: option name -> the CLI flag that sets it (error messages name flags, not internal names)
 FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "--init",
@@ -283,6 +285,10 @@ class Walker:
                         yield ("scheme", (a, b, c.T.copy()), info)
                     else:
                         res = hensel_lift(self.shape, a, b, c)
+                        if res is None and self.nicer_best is not None:
+                            self.nicer_count += 1  # a distinct goal scheme tried (it did not lift)
+                            if self.nicer_count > p["nicer"]:
+                                yield self._take_nicer()
                         if res is not None:
                             if self.lifted_best is None or self.r < self.lifted_best:
                                 self.lifted_best = self.r
@@ -291,8 +297,10 @@ class Walker:
                             else:
                                 score = _nice_score(res)
                                 if self.nicer_best is None or score < tuple(self.nicer_best["score"]):
+                                    since = self.nicer_best["since"] if self.nicer_best else self.attempts
                                     self.nicer_best = {"F": _hex_rows(self.F[:, :self.r]), "score": list(score),
-                                                       "info": {**info, "nicer_tried": self.nicer_count + 1}}
+                                                       "info": {**info, "nicer_tried": self.nicer_count + 1},
+                                                       "since": since}
                                 self.nicer_count += 1
                                 if self.nicer_count > p["nicer"]:
                                     yield self._take_nicer()
@@ -301,6 +309,8 @@ class Walker:
                             self.unlifted_since_restart += 1
                     self.flips_at_best = int(self.counters[fk.FLIPS])
                     self.attempts_at_best = self.attempts
+            if self.nicer_best is not None and self.attempts - self.nicer_best["since"] >= NICER_CHUNKS * CHUNK:
+                yield self._take_nicer()  # few distinct goal schemes around: report the best one so far
             n = CHUNK - self.attempts % CHUNK
             if end is not None:
                 n = min(n, end - self.attempts)
