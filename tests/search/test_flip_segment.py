@@ -49,3 +49,22 @@ def test_a_new_walk_needs_a_seed_and_a_state_must_be_a_walker_state():
         run_segment((2, 2, 2), 7, state=None, attempts=1, seed=None)
     with pytest.raises(flip.FlipOptionError, match="walker state"):
         run_segment((2, 2, 2), 7, state={"format": "x"}, attempts=1)
+
+
+def test_nicer_reports_a_scheme_at_least_as_nice_as_the_first_lifted_one():
+    from algodiscover.search import Budget, run_search
+    from algodiscover.search.flip import _nice_score
+
+    def first(**kw):
+        it = run_search("flip", (3, 3, 3), 23, seed=1, workers=1, init="standard", budget=Budget(time_limit=60), **kw)
+        s = next(it)
+        it.close()
+        return s
+
+    plain, nice = first(), first(nicer=8)
+    assert plain.verify(symbolic=False).ok and nice.verify(symbolic=False).ok and nice.rank <= 23
+    score = lambda s: _nice_score((s.W_a, s.W_b, s.W_c))  # noqa: E731
+    assert score(nice) <= score(plain)  # the first lifted scheme is among the candidates
+    assert nice.provenance["options"]["nicer"] == 8 and nice.provenance["nicer_tried"] >= 1
+    assert _nice_score(([[1, -1]], [[0, 1]], [[1]])) == (0, 4)
+    assert _nice_score(([[2, 0]], [[1, 1]], [[1]])) == (1, 4)
