@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH=$PWD
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(3x3x3:23:standard 2x4x4:26:standard 3x4x4:38:strassen 2x3x5:25:standard 3x3x4:29:standard
+  targets=(3x3x3:23:standard 2x4x4:26:standard 3x4x4:38:standard 2x3x5:25:standard 3x3x4:29:standard
            3x3x5:36:standard 4x4x4:49:standard 2x4x5:33:standard 2x5x5:40:strassen)
 fi
 for t in "${targets[@]}"; do

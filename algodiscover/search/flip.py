@@ -15,7 +15,9 @@ Options (``search(..., **options)``; the CLI flag in brackets), all recorded, re
 - ``workers`` [--workers]: independent walkers in processes (default all cores);
 - ``ring`` [--ring] "Z" | "Z2"; ``start`` [--start] a scheme file or Scheme; ``init`` [--init];
 - ``plateau`` [--plateau]: flips without a reduction before a plus transition;
-- ``restart_after`` [--restart-after]: flips without a new best level before a restart from a pool;
+- ``restart_after`` [--restart-after]: flips without a new best level before a restart from a pool
+  (the walks grow at a hard level: one more ``restart_after`` for every 8 restarts since the last new
+  best level, at most 64 times as long);
 - ``pool_size`` [--pool-size]: schemes kept per rank level; ``climb`` [--climb]: how far above
   the best level plus transitions may go;
 - ``nicer`` [--nicer N]: nicer results at the goal: after a scheme lifts, try to lift N more distinct
@@ -189,7 +191,7 @@ class Walker:
         self.tried: set[str] = set()
         self.levels: dict[int, dict] = {self.r: {"attempts": 0, "flips": 0, "seconds": 0.0}}
         self.flips_at_best = self.attempts_at_best = 0
-        self.unlifted_since_restart = self.restarts = self.lifts_failed = 0
+        self.unlifted_since_restart = self.restarts = self.lifts_failed = self.stalls = 0
         self.lifted_best: int | None = None
         self.nicer_best: dict | None = None  # the best lifted goal scheme not yet reported (nicer > 0)
         self.nicer_count = 0
@@ -207,6 +209,7 @@ class Walker:
                 "tried": sorted(self.tried), "levels": {str(k): v for k, v in sorted(self.levels.items())},
                 "flips_at_best": self.flips_at_best, "attempts_at_best": self.attempts_at_best,
                 "unlifted_since_restart": self.unlifted_since_restart, "restarts": self.restarts,
+                "stalls": self.stalls,
                 "lifts_failed": self.lifts_failed, "lifted_best": self.lifted_best,
                 "nicer_best": self.nicer_best, "nicer_count": self.nicer_count,
                 "seconds": round(self.seconds, 3)}
@@ -234,6 +237,7 @@ class Walker:
         for key in ("flips_at_best", "attempts_at_best", "unlifted_since_restart", "restarts", "lifts_failed"):
             setattr(w, key, int(state[key]))
         w.lifted_best = state.get("lifted_best")
+        w.stalls = int(state.get("stalls", 0))
         w.nicer_best = state.get("nicer_best")
         w.nicer_count = int(state.get("nicer_count", 0))
         w.params.setdefault("nicer", 0)
@@ -324,6 +328,7 @@ class Walker:
             self.seconds = secs0 + clock() - t_run
             if self.r < self.best:
                 self.best = self.r
+                self.stalls = 0
                 self.pools[self.r] = [self.F[:, :self.r].copy()]
                 for lv in [lv for lv in self.pools if lv > self.best + 3]:
                     del self.pools[lv]  # restarts go at most two levels up
@@ -341,8 +346,10 @@ class Walker:
                     pool[self._below(len(pool))] = self.F[:, :self.r].copy()
             # restart from a pool after restart_after flips without progress (or 20x as many kernel
             # attempts: a scheme with hardly any flips must not trap the walker)
-            if (int(self.counters[fk.FLIPS]) - self.flips_at_best >= restart_after
-                    or self.attempts - self.attempts_at_best >= 20 * restart_after
+            # walks grow at a hard level: one more restart_after for every 8 restarts without a new best
+            patience = restart_after * min(64, 1 + self.stalls // 8)
+            if (int(self.counters[fk.FLIPS]) - self.flips_at_best >= patience
+                    or self.attempts - self.attempts_at_best >= 20 * patience
                     or self.unlifted_since_restart >= 4):
                 # schemes that do not lift come in flip-connected families: after a few, go back one or
                 # two levels up; otherwise restart at the best level or one above it
@@ -354,6 +361,7 @@ class Walker:
                 self.flips_at_best = int(self.counters[fk.FLIPS])
                 self.attempts_at_best = self.attempts
                 self.restarts += 1
+                self.stalls += 1
             yield ("tick", None, None)
         if self.nicer_best is not None and stop():  # ending: report the best candidate found so far
             yield self._take_nicer()
