@@ -138,7 +138,8 @@ def symmetric_flips(d: Path, seconds, solves=10) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--targets", nargs="+", default=["4x4x4:47:Z2", "5x5x5:93:Z2"])
+    ap.add_argument("--targets", nargs="+", default=["4x4x4:47:Z2", "5x5x5:93:Z2"],
+                    help="SHAPE:RANK:RING[:SECONDS] (seconds for our engine; default --time)")
     ap.add_argument("--time", type=float, default=120.0, help="wall-clock cap of our engine per target")
     ap.add_argument("--time-other", type=float, default=None, help="cap of each public tool (default --time)")
     ap.add_argument("--seed", type=int, default=0)
@@ -151,10 +152,11 @@ def main(argv=None) -> int:
     out = {"machine": machine_info(), "command": "python benchmarks/flip_frontier.py " + " ".join(sys.argv[1:]),
            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "targets": []}
     for t in args.targets:
-        sh, rk, ring = t.split(":")
+        sh, rk, ring, *secs = t.split(":")
+        ours_s = float(secs[0]) if secs else args.time
         shape = tuple(int(x) for x in sh.split("x"))
         row = {"target": t, "load_1min_before": os.getloadavg()[0], "runs": []}
-        row["runs"].append(ours(shape, int(rk), ring, args.seed, args.time, opts))
+        row["runs"].append(ours(shape, int(rk), ring, args.seed, ours_s, opts))
         print(json.dumps(row["runs"][-1]), flush=True)
         other = args.time_other or args.time
         row["runs"].append(flip_cpd(tools / "flip-cpd", shape, int(rk), other))
