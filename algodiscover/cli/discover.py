@@ -21,7 +21,7 @@ DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most
 
 # engine-specific options: passed to the engine only when given on the command line
 ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init",
-                  "plateau", "restart_after", "pool_size", "climb", "nicer", "checkpoint", "resume")
+                  "plateau", "restart_after", "pool_size", "climb", "nicer", "grow", "checkpoint", "resume")
 
 
 def add_arguments(p) -> None:
@@ -61,6 +61,9 @@ def add_arguments(p) -> None:
                    help="schemes kept per rank level (default 16)")
     g.add_argument("--climb", type=_int_arg("climb", minimum=0), default=None,
                    help="plus transitions may raise the rank this far above the best level (default 1)")
+    g.add_argument("--grow", type=_int_arg("grow", minimum=0), default=None,
+                   help="flip: walks grow by --restart-after for every GROW restarts without a new best rank "
+                        "(default 8; 0: fixed length)")
     g.add_argument("--nicer", type=_int_arg("nicer", minimum=0), default=None, metavar="N",
                    help="flip: after a scheme lifts, try N more at that rank and report the nicest "
                         "(ZT over Z over Q, then fewer nonzeros; default 0)")

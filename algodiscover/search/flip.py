@@ -15,9 +15,9 @@ Options (``search(..., **options)``; the CLI flag in brackets), all recorded, re
 - ``workers`` [--workers]: independent walkers in processes (default all cores);
 - ``ring`` [--ring] "Z" | "Z2"; ``start`` [--start] a scheme file or Scheme; ``init`` [--init];
 - ``plateau`` [--plateau]: flips without a reduction before a plus transition;
-- ``restart_after`` [--restart-after]: flips without a new best level before a restart from a pool
-  (the walks grow at a hard level: one more ``restart_after`` for every 8 restarts since the last new
-  best level, at most 64 times as long);
+- ``restart_after`` [--restart-after]: flips without a new best level before a restart from a pool;
+  ``grow`` [--grow]: the walks grow at a hard level: one more ``restart_after`` for every ``grow``
+  restarts since the last new best level, at most 64 times as long (default 8; 0: fixed length);
 - ``pool_size`` [--pool-size]: schemes kept per rank level; ``climb`` [--climb]: how far above
   the best level plus transitions may go;
 - ``nicer`` [--nicer N]: nicer results at the goal: after a scheme lifts, try to lift N more distinct
@@ -82,7 +82,7 @@ from ._workers import available_cores, receive, start_workers, stop_workers
 
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
-DEFAULTS = {"plateau": 1_000, "restart_after": 100_000, "pool_size": 16, "climb": 1, "nicer": 0}
+DEFAULTS = {"plateau": 1_000, "restart_after": 100_000, "pool_size": 16, "climb": 1, "nicer": 0, "grow": 8}
 INITS = ("mixed", "standard", "strassen")
 WALKER_FORMAT = "algodiscover.flip-walker/2"
 CHECKPOINT_FORMAT = "algodiscover.checkpoint/1"
@@ -92,7 +92,7 @@ NICER_CHUNKS = 64  # --nicer stops looking after this many chunks of attempts si
 #: option name -> the CLI flag that sets it (error messages name flags, not internal names)
 FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "--init",
          "plateau": "--plateau", "restart_after": "--restart-after", "pool_size": "--pool-size",
-         "climb": "--climb", "nicer": "--nicer", "checkpoint": "--checkpoint", "resume": "--resume",
+         "climb": "--climb", "nicer": "--nicer", "grow": "--grow", "checkpoint": "--checkpoint", "resume": "--resume",
          "checkpoint_every": "checkpoint_every (API only)", "symmetry": "--symmetry", "field": "--field"}
 _KNOWN_OPTIONS = set(FLAGS)
 
@@ -346,8 +346,9 @@ class Walker:
                     pool[self._below(len(pool))] = self.F[:, :self.r].copy()
             # restart from a pool after restart_after flips without progress (or 20x as many kernel
             # attempts: a scheme with hardly any flips must not trap the walker)
-            # walks grow at a hard level: one more restart_after for every 8 restarts without a new best
-            patience = restart_after * min(64, 1 + self.stalls // 8)
+            # walks grow at a hard level: one more restart_after for every `grow` restarts without a new best
+            grow = p.get("grow", 8)
+            patience = restart_after * min(64, 1 + self.stalls // grow) if grow else restart_after
             if (int(self.counters[fk.FLIPS]) - self.flips_at_best >= patience
                     or self.attempts - self.attempts_at_best >= 20 * patience
                     or self.unlifted_since_restart >= 4):
@@ -507,7 +508,7 @@ def resolve_options(shape: Shape, rank: int, *, ring=None, init=None, workers=No
     out = {"ring": goal}
     for name, default in DEFAULTS.items():
         v = options.get(name)
-        out[name] = default if v is None else _check_int(name, v, 0 if name in ("climb", "nicer") else 1)
+        out[name] = default if v is None else _check_int(name, v, 0 if name in ("climb", "nicer", "grow") else 1)
     out["init"] = "mixed" if init is None else str(init)
     if out["init"] not in INITS:
         raise FlipOptionError(f"--init must be one of {', '.join(INITS)}, got {init!r}")
