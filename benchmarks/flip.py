@@ -53,8 +53,8 @@ def machine() -> dict:
 
 def compile_seconds() -> dict:
     """numba start-up in fresh processes: cold (empty cache dir) and warm (the cache just written)."""
-    code = "import sys; sys.path.insert(0, %r); from algodiscover.search import gf2, lift; import time; " \
-           "t=time.perf_counter(); gf2.warm_up(); print(time.perf_counter()-t)" % str(ROOT)
+    code = "import sys; sys.path.insert(0, %r); from algodiscover.search import gf2, lift, flipkernel; import time; " \
+           "t=time.perf_counter(); gf2.warm_up(); flipkernel.warm_up(); print(time.perf_counter()-t)" % str(ROOT)
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, NUMBA_CACHE_DIR=d)
         out = {}
@@ -65,25 +65,100 @@ def compile_seconds() -> dict:
     return out
 
 
-def kernel_speed(shapes=("3x3x3", "4x4x4", "5x5x5"), seconds=3.0) -> list[dict]:
-    """Flips per second of the walk kernel (one thread), from the standard algorithm."""
+def _pool_start(text: str):
+    """A scheme near the frontier for the kernel table ("pool scheme at best known + 2"): our own
+    results/ file where one exists (<4,4,4>: 49 = 47 mod-2 record + 2), else AlphaTensor's mod-2
+    <5,5,5> of rank 96 (record 93 + 3) from ../shared, labelled as such; None when neither exists."""
     from algodiscover.search import gf2
+    s = parse_shape(text)
+    own = {"4x4x4": ROOT / "results" / "4x4x4-r49.json", "3x3x3": ROOT / "results" / "3x3x3-r23.json"}
+    if text in own and own[text].exists():
+        from algodiscover.formats import load
+        F, r = gf2.scheme_to_bits(load(own[text]))
+        return F, r, f"results/{own[text].name} (ours)"
+    f2 = ROOT.parent / "shared" / "known-schemes" / "alphatensor" / "factorizations_f2.npz"
+    if text == "5x5x5" and f2.exists():
+        u, v, w = np.load(f2, allow_pickle=True)["5,5,5"]
+        m = k = n = 5
+        r = u.shape[1]
+        F = np.zeros((3, r), dtype=np.uint64)
+        F[0] = gf2.pack_rows(np.asarray(u.T) % 2)
+        F[1] = gf2.pack_rows(np.asarray(v.T) % 2)
+        # AlphaTensor's third factor indexes C^T: entry l*m + i belongs to C[i, l]
+        wt = np.asarray(w.T) % 2
+        c = np.zeros((r, m * n), dtype=np.int64)
+        for i in range(m):
+            for l in range(n):
+                c[:, i * n + l] = wt[:, l * m + i]
+        F[2] = gf2.pack_rows(c)
+        assert gf2.is_valid_mod2(s, F, r)
+        return F, r, f"AlphaTensor mod-2 rank {r} (published; ../shared, kernel speed only)"
+    return None
+
+
+def kernel_speed(shapes=("4x4x4", "5x5x5"), seconds=10.0, reps=3, old_seconds=3.0) -> list[dict]:
+    """The walk kernel, one thread, as the engine runs it (default plateau and climb, reductions checked
+    after every flip): 10-s runs, from the standard algorithm and from a pool scheme near the record,
+    median of ``reps``.  Rates per wall second and per CPU second of this thread (the machine is shared:
+    the CPU-second figure is what one thread does when it has the core)."""
+    from algodiscover.search import flip, flipkernel as fk, gf2
     gf2.warm_up()
+    fk.warm_up()
     rows = []
     for text in shapes:
         s = parse_shape(text)
-        F, r = gf2.standard_bits(s, cap=s.naive_rank + 32)
-        state = np.array([12345], dtype=np.uint64)
-        counters = np.zeros(4, dtype=np.int64)
-        iters, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            r = gf2.walk(F, r, 0, 1 << 18, 20_000, r + 1, state, counters)
-            iters += 1 << 18
-        dt = time.perf_counter() - t0
-        assert gf2.is_valid_mod2(s, F, r)
-        rows.append({"shape": text, "seconds": dt, "flips": int(counters[0]), "flips_per_s": counters[0] / dt,
-                     "attempts_per_s": iters / dt, "reductions": int(counters[1]), "plus": int(counters[2]),
-                     "rank_after": r})
+        starts = [("standard", gf2.standard_bits(s), "standard algorithm")]
+        pool = _pool_start(text)
+        if pool is not None:
+            starts.append(("pool", (pool[0], pool[1]), pool[2]))
+        for label, (F0, r0), source in starts:
+            runs = []
+            for rep in range(reps):
+                cap = r0 + 32
+                F = np.zeros((3, cap), dtype=np.uint64)
+                F[:, :r0] = F0[:, :r0]
+                r = r0
+                ix = fk.make_index(cap)
+                state = np.array([12345 + rep], dtype=np.uint64)
+                c = fk.new_counters()
+                best = r
+                load0 = os.getloadavg()[0]
+                t0, c0 = time.perf_counter(), time.thread_time()
+                while time.perf_counter() - t0 < seconds:
+                    r = fk.walk(ix, F, r, best - 1, flip.CHUNK, flip.DEFAULTS["plateau"],
+                                best + flip.DEFAULTS["climb"], state, c)
+                    best = min(best, r)
+                wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
+                assert gf2.is_valid_mod2(s, F, r)
+                runs.append({"wall_s": wall, "cpu_s": cpu, "flips": int(c[fk.FLIPS]), "attempts": int(c[fk.ATTEMPTS]),
+                             "reductions": int(c[fk.REMOVED]), "plus": int(c[fk.PLUS]), "rank_after": int(r),
+                             "best": int(best), "load_1min": load0})
+            med = lambda key, per: statistics.median(x[key] / x[per] for x in runs)  # noqa: E731
+            row = {"kernel": "indexed (flipkernel)", "shape": text, "start": label, "source": source, "rank_start": r0,
+                   "runs": runs, "flips_per_s": med("flips", "wall_s"), "flips_per_cpu_s": med("flips", "cpu_s"),
+                   "attempts_per_s": med("attempts", "wall_s"), "attempts_per_cpu_s": med("attempts", "cpu_s"),
+                   "reductions_per_s": med("reductions", "wall_s"), "reductions_per_cpu_s": med("reductions", "cpu_s"),
+                   "load_1min": statistics.median(x["load_1min"] for x in runs)}
+            rows.append(row)
+            print(json.dumps({k: v for k, v in row.items() if k != "runs"}, default=float), flush=True)
+            # the previous kernel (scan of all r products per attempt), same start, for the ratio
+            F = np.zeros((3, r0 + 32), dtype=np.uint64)
+            F[:, :r0] = F0[:, :r0]
+            r, best = r0, r0
+            state = np.array([12345], dtype=np.uint64)
+            c = np.zeros(4, dtype=np.int64)
+            it = 0
+            t0, c0 = time.perf_counter(), time.thread_time()
+            while time.perf_counter() - t0 < old_seconds:
+                r = gf2.walk(F, r, best - 1, flip.CHUNK, flip.DEFAULTS["plateau"], best + flip.DEFAULTS["climb"], state, c)
+                best = min(best, r)
+                it += flip.CHUNK
+            wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
+            rows.append({"kernel": "scan (gf2.walk, before)", "shape": text, "start": label, "source": source,
+                         "rank_start": r0, "runs": [], "flips_per_s": c[0] / wall, "flips_per_cpu_s": c[0] / cpu,
+                         "attempts_per_s": it / wall, "attempts_per_cpu_s": it / cpu,
+                         "reductions_per_s": c[1] / wall, "reductions_per_cpu_s": c[1] / cpu,
+                         "load_1min": os.getloadavg()[0], "seconds": old_seconds})
     return rows
 
 
@@ -94,7 +169,7 @@ def time_to_rank(shape: Shape, goal: int, ring: str, seed: int, workers: int, ti
     last = {}
 
     def on_progress(p):
-        rk = p.extra.get("rank")
+        rk = p.best_rank
         if isinstance(rk, int) and rk not in levels:
             levels[rk] = time.monotonic() - t0
         last["fps"] = p.extra.get("flips/s")
@@ -107,12 +182,16 @@ def time_to_rank(shape: Shape, goal: int, ring: str, seed: int, workers: int, ti
     finally:
         it.close()
     total = time.monotonic() - t0
+    st = getattr(it, "stats", {}) or {}
+    if st.get("levels"):  # the engine's own clock: seconds from the search start to each rank level
+        levels = {int(k): v for k, v in st["levels"].items()}
     row = {"shape": f"{shape.m}x{shape.k}x{shape.n}", "goal": goal, "ring_goal": ring, "seed": seed,
            "workers": workers, "time_limit": time_limit, "options": options or {},
            "reached": found is not None, "seconds": total if found is not None else None,
            "best_rank_mod2": min(levels) if levels else None,
            "levels": {str(k): round(v, 3) for k, v in sorted(levels.items(), reverse=True)},
-           "last_flips_per_s": last.get("fps")}
+           "last_flips_per_s": last.get("fps"), "flips": st.get("flips"), "restarts": st.get("restarts_done"),
+           "best_lifted": st.get("best_lifted")}
     if found is not None:
         v = found.verify(symbolic=False)
         row.update(ring=v.ring, rank=found.rank, nnz=found.nnz, max_abs=str(found.max_abs_coefficient))
@@ -162,6 +241,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds-333", type=int, default=5, help="seeds for the <3,3,3>:23 figure (0 to skip)")
     ap.add_argument("--skip-kernel", action="store_true")
+    ap.add_argument("--kernel-only", action="store_true", help="only the start-up and kernel tables")
+    ap.add_argument("--kernel-seconds", type=float, default=10.0)
+    ap.add_argument("--skip-compile", action="store_true", help="skip the cold/warm numba start-up figures")
     ap.add_argument("--name", default="flip", help="results file stem (benchmarks/results/NAME.md/.json)")
     ap.add_argument("--no-save", action="store_true", help="do not write schemes to results/")
     ap.add_argument("--option", action="append", default=[], metavar="NAME=INT",
@@ -179,9 +261,12 @@ def main(argv=None) -> int:
            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
            "command": " ".join(sys.argv[1:])}
     if not args.skip_kernel:
-        out["compile"] = compile_seconds()
-        out["kernel"] = kernel_speed()
-        print(json.dumps(out["compile"]), json.dumps(out["kernel"], default=float), flush=True)
+        if not args.skip_compile:
+            out["compile"] = compile_seconds()
+        out["kernel"] = kernel_speed(seconds=args.kernel_seconds)
+        print(json.dumps(out.get("compile")), flush=True)
+    if args.kernel_only:
+        args.seeds_333, args.shapes = 0, []
     runs = []
     if args.seeds_333:
         rows = [time_to_rank(Shape(3, 3, 3), 23, "Z", seed, args.workers, args.time, save_dir)
@@ -221,11 +306,19 @@ def markdown(out: dict, args) -> str:
         c = out["compile"]
         lines += ["## Start-up", "",
                   f"numba kernels: cold compile {c['cold']['kernel_s']:.2f} s (fresh process {c['cold']['process_s']:.2f} s), "
-                  f"from cache {c['warm']['kernel_s']:.2f} s (fresh process {c['warm']['process_s']:.2f} s).", "",
-                  "## Kernel speed (one thread, from the standard algorithm)", "",
-                  "| shape | flips/s | attempts/s | rank after |", "|---|---|---|---|"]
+                  f"from cache {c['warm']['kernel_s']:.2f} s (fresh process {c['warm']['process_s']:.2f} s).", ""]
+    if "kernel" in out:
+        lines += ["## Kernel speed (one thread)", "",
+                  "Each row: the walk as the engine runs it (default plateau and climb; the reduction check after "
+                  "every flip), 10-s runs, median of 3 (the old scan kernel: one 3-s run, for the ratio). "
+                  "Per wall second and per CPU second of the thread: the machine was shared (load in the last "
+                  "column), so the CPU-second figures are what one thread does when it has the core.", "",
+                  "| kernel | shape | start | flips/s (wall) | flips/s (CPU) | attempts/s (CPU) | reductions/s (CPU) | load |",
+                  "|---|---|---|---|---|---|---|---|"]
         for k in out["kernel"]:
-            lines.append(f"| {k['shape']} | {k['flips_per_s']:.3g} | {k['attempts_per_s']:.3g} | {k['rank_after']} |")
+            lines.append(f"| {k['kernel']} | {k['shape']} | {k['start']}: {k['source']}, rank {k['rank_start']} | "
+                         f"{k['flips_per_s']:.3g} | {k['flips_per_cpu_s']:.3g} | {k['attempts_per_cpu_s']:.3g} | "
+                         f"{k['reductions_per_cpu_s']:.3g} | {k['load_1min']:.1f} |")
         lines.append("")
     if "333_23" in out:
         o = out["333_23"]

@@ -22,7 +22,8 @@ DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most
 
 # engine-specific options: passed to the engine only when given on the command line
 ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init",
-                  "symmetry", "field", "cubes")
+                  "symmetry", "field", "cubes", "plateau", "restart_after", "pool_size", "climb", "nicer", "grow",
+                  "checkpoint", "resume")
 
 
 DEFAULTS_LINE = ("defaults: --seed: random (drawn, printed and recorded in each scheme's provenance, so the run can "
@@ -83,6 +84,20 @@ def add_arguments(p) -> None:
                    help="where the walk runs: GF(2) (default) or GF(3) (reaches schemes with 1/2)")
     g.add_argument("--cubes", default=None, metavar="BITS",
                    help="diagonal cubes of --symmetry, e.g. 10001,01010,00100 (default: index pairs i, n-1-i)")
+    g.add_argument("--plateau", type=_int_arg("plateau", minimum=1), default=None,
+                   help="flips without a reduction before a plus transition (default 1000)")
+    g.add_argument("--restart-after", type=_int_arg("restart-after", minimum=1), default=None,
+                   help="flips without a new best rank before a walker restarts from a pool (default 100000)")
+    g.add_argument("--pool-size", type=_int_arg("pool-size", minimum=1), default=None,
+                   help="schemes kept per rank level (default 16)")
+    g.add_argument("--climb", type=_int_arg("climb", minimum=0), default=None,
+                   help="plus transitions may raise the rank this far above the best level (default 1)")
+    g.add_argument("--grow", type=_int_arg("grow", minimum=0), default=None,
+                   help="flip: walks grow by --restart-after for every GROW restarts without a new best rank "
+                        "(default 8; 0: fixed length)")
+    g.add_argument("--nicer", type=_int_arg("nicer", minimum=0), default=None, metavar="N",
+                   help="flip: after a scheme lifts, try N more at that rank and report the nicest "
+                        "(ZT over Z over Q, then fewer nonzeros; default 0)")
     add_cluster_arguments(p)
     p.help_hooks = [_help_epilog]  # filled in when --help is formatted (cli.ArgumentParser.format_help)
 
@@ -134,8 +149,9 @@ def add_cluster_arguments(p) -> None:
                    help="run the search's tasks on a Dask cluster: tcp://host:8786, host:8786, or local:N "
                         "(a LocalCluster of N one-thread processes); needs pip install 'algodiscover[cluster]'")
     g.add_argument("--checkpoint", default=None, metavar="DIR",
-                   help="keep the run's state in DIR (walker states, finished tasks, proven schemes)")
-    g.add_argument("--resume", default=None, metavar="DIR", help="continue the run checkpointed in DIR")
+                   help="keep the run's state in DIR every few seconds (walker states, finished tasks, proven "
+                        "schemes; flip locally, or any engine with --cluster)")
+    g.add_argument("--resume", default=None, metavar="DIR", help="continue the run checkpointed in DIR (same DIR format locally and on a cluster)")
 
 
 def _int_arg(name, minimum=None):
@@ -423,6 +439,11 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     best = last[0].best_residual if last else None
     best_s = f"{best:.3g}" if isinstance(best, (int, float)) and best == best and best != float("inf") else "—"
     why = "interrupted" if interrupted else "budget ended"
+    where = _best_effort(locals().get("search"), args, shape, rank)
+    if where is not None:  # engines that walk down ranks (flip) say how far they got
+        print(f"no proven scheme for {shape.angle()} of rank {rank}: {why} after {elapsed:.1f} s; {where}; seed {seed}",
+              file=sys.stderr)
+        return 1
     print(f"no proven scheme for {shape.angle()} of rank {rank}: {why} after {elapsed:.1f} s; best residual {best_s}; "
           f"seed {seed}", file=sys.stderr)
     return 1
@@ -452,3 +473,43 @@ def _cluster_search(args, shape, rank, seed, budget, device, on_progress, stop, 
                 line += f" ({info['resumed']} scheme(s) already proven)"
         print(line, file=sys.stderr)
     return search
+
+
+def _best_effort(search, args, shape, rank) -> str | None:
+    """A missed target: an engine's iterator may expose ``stats["best_rank"]`` (mod 2), ``stats["levels"]``
+    (seconds to each rank), ``best_above_target`` (the best proven scheme above the rank asked, its provenance
+    with ``target_rank`` and ``above_target``) and ``best_modular`` (labelled Z2).  With --out they are written
+    beside the asked file (FILE, FILE with suffix .z2.json) or as DIR/best-above-target.json and
+    DIR/best-modular-z2.json.  Returns the sentence for the final message, or None when the engine has none."""
+    stats = getattr(search, "stats", None)
+    if not isinstance(stats, dict) or stats.get("best_rank") is None:
+        return None
+    above = getattr(search, "best_above_target", None)
+    modular = getattr(search, "best_modular", None)
+    levels = stats.get("levels") or {}
+    text = f"best rank reached {stats['best_rank']} mod 2"
+    if above is not None:
+        text += f", best proven {above.rank} ({above.verify(symbolic=False).ring})"
+    if levels:
+        text += "; time to each rank: " + ", ".join(f"{k}: {v:.1f}s" for k, v in list(levels.items())[-6:])
+    if stats.get("flips_per_s"):
+        text += f"; {stats['flips_per_s']:.3g} flips/s"
+    if args.out:
+        from ..formats import save
+        out = Path(args.out)
+        if args.out.endswith(("/", "\\")) or out.is_dir():
+            f_above, f_mod = out / "best-above-target.json", out / "best-modular-z2.json"
+        else:
+            f_above, f_mod = out, out.with_suffix(".z2.json")
+        written = []
+        for sch, f, what in ((above, f_above, "above the target"), (modular, f_mod, "valid mod 2 only")):
+            if sch is None:
+                continue
+            if f.exists() and not getattr(args, "force", False):
+                text += f"; not written: {f} exists (use --force to overwrite)"
+                continue
+            save(sch, f)
+            written.append(f"{f} (rank {sch.rank}, {what})")
+        if written:
+            text += "; written " + " and ".join(written)
+    return text

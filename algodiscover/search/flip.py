@@ -1,25 +1,69 @@
 """The flip-graph engine: random walks over GF(2) schemes, then Hensel lifting and exact proof.
 
-Kauers & Moosbauer (2022) walk the *flip graph*: vertices are schemes over GF(2), edges
-are flips (rank kept) and reductions (rank drops); Arai, Ichikawa & Hukushima (2024) add
-plus transitions (rank + 1) to leave plateaus and keep pools of schemes per rank level.
-Here every walker starts from the standard algorithm, from Strassen on 2x2x2 blocks
-(``init``: "mixed", the default, gives odd-numbered workers the block start, which
-matters for shapes whose standard algorithm hardly flips, such as <2,5,5> and <3,4,5>),
-or from ``start``; it walks with the compiled kernels of :mod:`.gf2`, keeps pools of
-schemes per rank level and restarts from them when it stalls (one or two levels up
-after a few schemes at the goal that do not lift).  A scheme that reaches the goal rank is lifted to
-characteristic 0 (:mod:`.lift`) and proven with ``verify``; with ``ring="Z2"`` the mod-2
-scheme itself is reported (and labelled Z2 unless it happens to hold over Z).
+Kauers & Moosbauer (2022) walk the *flip graph*: vertices are schemes over GF(2), edges are flips
+(rank kept) and reductions (rank drops); Arai, Ichikawa & Hukushima (2024) add plus transitions
+(rank + 1) to leave plateaus and keep pools of schemes per rank level.  Every walker starts from the
+standard algorithm, from Strassen on 2x2x2 blocks (``init``: "mixed", the default, gives
+odd-numbered walkers the block start), or from ``start``; it walks with the indexed kernel of
+:mod:`.flipkernel` (about 10^7 flips per second per thread), keeps pools of schemes per rank level
+and restarts from them when it stalls.  A scheme that reaches the goal rank is lifted to
+characteristic 0 (:mod:`.lift`) and proven with ``verify``; with ``ring="Z2"`` the mod-2 scheme
+itself is reported (labelled Z2 unless it happens to hold over Z).
 
-Options: ``workers`` (independent walkers in processes; default all cores), ``ring``
-("Z" or "Z2"), ``start`` (a scheme file or Scheme), ``init``, and the tuning knobs ``plateau``,
-``restart_after``, ``pool_size``, ``climb`` (plus transitions may raise the rank this far above
-the best level reached).  ``workers=1`` with a seed is reproducible.
+Options (``search(..., **options)``; the CLI flag in brackets), all recorded, resolved, in provenance:
+
+- ``workers`` [--workers]: independent walkers in processes (default all cores);
+- ``ring`` [--ring] "Z" | "Z2"; ``start`` [--start] a scheme file or Scheme; ``init`` [--init];
+- ``plateau`` [--plateau]: flips without a reduction before a plus transition;
+- ``restart_after`` [--restart-after]: flips without a new best level before a restart from a pool;
+  ``grow`` [--grow]: the walks grow at a hard level: one more ``restart_after`` for every ``grow``
+  restarts since the last new best level, at most 64 times as long (default 8; 0: fixed length);
+- ``pool_size`` [--pool-size]: schemes kept per rank level; ``climb`` [--climb]: how far above
+  the best level plus transitions may go;
+- ``nicer`` [--nicer N]: nicer results at the goal: after a scheme lifts, try to lift N more distinct
+  goal schemes the walk reaches by flips at that rank (lifted or not, so the cost is bounded) and report
+  the best lifted one: ZT over Z over Q, then fewer nonzeros; it stops looking after NICER_CHUNKS chunks
+  of attempts (default 0: report every lifted scheme at once);
+- ``checkpoint`` [--checkpoint DIR], ``resume`` [--resume DIR], ``checkpoint_every`` (seconds, 5);
+- ``symmetry`` [--symmetry] "none" | "c3" | "s3" (or ``init="symmetric"``) and ``field`` [--field] 2 | 3:
+  the hook for the symmetric and GF(3) searches, which live in their own modules
+  (``search.flip_sym.search_symmetric``, ``search.gf3.search_gf3``): when either is asked for,
+  :func:`search` hands the whole call to that function (see :data:`DELEGATES`).
+
+Determinism: a walker's decisions depend on counts of kernel attempts, never on the clock.  The
+kernel runs in calls that end at multiples of :data:`CHUNK` attempts (or earlier, at a new best
+level); between calls the walker updates pools, restarts and lifts.  So a walk is a pure function of
+its start state and the number of attempts made, wherever segments of whole chunks begin and end:
+:func:`run_segment` is the unit a cluster task runs, and ``workers=1`` with a seed is reproducible;
+every walker (``walk`` index w) of a multi-worker search is reproducible on its own.
+
+Checkpoint directory (``checkpoint=DIR`` / ``resume=DIR``; the same layout as the cluster runner's,
+:mod:`algodiscover.cluster.checkpoint`; every file is written to a temporary name, flushed and renamed,
+so a crash never leaves half a file)::
+
+    DIR/checkpoint.json          {"format": "algodiscover.checkpoint/1", "engine": "flip", "shape", "rank",
+                                  "seed", "options" (resolved), "start" (start_record), "version",
+                                  "commit", "created", "updated",
+                                  "flip": {"walkers": W, "walker_format": "algodiscover.flip-walker/2"}}
+    DIR/walkers/walker-NNN.json  walker NNN's state (the ``state`` of :func:`run_segment`), written
+                                 every ``checkpoint_every`` seconds at a chunk boundary and at the end
+    DIR/schemes/*.json           every proven scheme, in the algodiscover JSON format, when found
+
+A walker state (``"format": "algodiscover.flip-walker/2"``, JSON): ``shape``, ``target``, ``goal``,
+``params``, ``walk`` (walker index), ``seed`` (the walker's), ``cap``, ``r``, ``F`` (3 hex strings, 16
+hex digits per product: the current scheme), ``rng`` and ``kstate`` (the walker's and the kernel's
+generator states), ``counters`` (kernel counters), ``attempts``, ``best``, ``pools`` ({rank: [F...]}),
+``tried`` (digests of goal schemes already lifted), ``levels`` ({rank: {"attempts", "flips",
+"seconds"}}: when each level was first reached), ``restarts``, ``lifts_failed``, ``lifted_best`` and
+the restart bookkeeping.  Resuming re-reads and re-proves ``schemes/`` (yielded again first: nothing
+found is lost) and continues every walker from its state.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import hashlib
+import json
 import os
 import signal
 import time
@@ -32,160 +76,528 @@ from ..core.scheme import Scheme
 from ..core.shape import Shape, parse_shape
 from ..core.transform import to_shape
 from ..core.verify import verify
-from ..errors import AlgoDiscoverError, DeviceError, RankError, SchemeError
+from ..errors import AlgoDiscoverError, DeviceError, InternalError, RankError, ReplayError, SchemeError
 from . import Budget, Progress
 from ._workers import available_cores, receive, start_workers, stop_workers
 
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
-DEFAULTS = {"plateau": 1_000, "restart_after": 2_000_000, "pool_size": 16, "climb": 1}
-_KNOWN_OPTIONS = {"workers", "ring", "start", "init", *DEFAULTS}
+DEFAULTS = {"plateau": 1_000, "restart_after": 100_000, "pool_size": 16, "climb": 1, "nicer": 0, "grow": 8}
 INITS = ("mixed", "standard", "strassen")
+WALKER_FORMAT = "algodiscover.flip-walker/2"
+CHECKPOINT_FORMAT = "algodiscover.checkpoint/1"
+CHECKPOINT_EVERY = 5.0
+NICER_CHUNKS = 64  # --nicer stops looking after this many chunks of attempts since its first candidate
+
+#: option name -> the CLI flag that sets it (error messages name flags, not internal names)
+FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "--init",
+         "plateau": "--plateau", "restart_after": "--restart-after", "pool_size": "--pool-size",
+         "climb": "--climb", "nicer": "--nicer", "grow": "--grow", "checkpoint": "--checkpoint", "resume": "--resume",
+         "checkpoint_every": "checkpoint_every (API only)", "symmetry": "--symmetry", "field": "--field"}
+_KNOWN_OPTIONS = set(FLAGS)
+
+#: where searches that are not plain GF(2) walks live: (option, "is it asked for?" given the option's value
+#: and ``init``, module, function).  The function gets the whole call: shape, rank and every keyword
+#: (seed, budget, device, on_progress, stop, workers, ring, start, init and the remaining options, e.g.
+#: ``symmetry``, ``field``, ``cubes``) and returns an iterator of verified Schemes.
+DELEGATES = (("symmetry", lambda v, init: v not in (None, "none") or init == "symmetric",
+              "algodiscover.search.flip_sym", "search_symmetric"),
+             ("field", lambda v, init: v not in (None, 2, "2"), "algodiscover.search.gf3", "search_gf3"))
 
 
 class FlipOptionError(AlgoDiscoverError, ValueError):
     """An option the flip engine does not understand or cannot use."""
 
 
-# ---------------------------------------------------------------- option handling
-def _resolve_start(start, shape: Shape) -> Scheme | None:
-    if start is None:
-        return None
-    if isinstance(start, Scheme):
-        scheme = start
-    elif isinstance(start, (str, os.PathLike)):
-        from ..formats import load
-        scheme = load(Path(start))
-    else:
-        raise FlipOptionError(f"start must be a scheme file or a Scheme, got {type(start).__name__}")
-    v = verify(scheme, symbolic=False)
-    if not (v.ok or v.ring == "Z2"):
-        raise SchemeError(f"the start scheme is {v.ring}: it must be valid (at least modulo 2)")
-    if tuple(scheme.shape) != tuple(shape):
-        if sorted(scheme.shape) != sorted(shape):
-            raise SchemeError(f"the start scheme is for {scheme.shape.angle()}, not {shape.angle()}")
-        scheme = to_shape(scheme, shape)
-    return scheme
+# ---------------------------------------------------------------- small helpers
+_M64 = (1 << 64) - 1
+
+
+def _splitmix(x: int) -> tuple[int, int]:
+    """One step of splitmix64: (new state, output)."""
+    x = (x + 0x9E3779B97F4A7C15) & _M64
+    z = x
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return x, z ^ (z >> 31)
+
+
+def _hex_rows(F: np.ndarray) -> list[str]:
+    return ["".join(format(int(x), "016x") for x in row) for row in np.asarray(F, dtype=np.uint64)]
+
+
+def _unhex_rows(rows: list[str]) -> np.ndarray:
+    r = len(rows[0]) // 16
+    F = np.zeros((3, r), dtype=np.uint64)
+    for s in range(3):
+        F[s] = [int(rows[s][16 * t:16 * t + 16], 16) for t in range(r)]
+    return F
+
+
+def _digest(F: np.ndarray, r: int) -> str:
+    """The GF(2) scheme up to the order of its products."""
+    cols = F[:, :r].T
+    order = np.lexsort(cols.T[::-1])
+    return hashlib.blake2b(np.ascontiguousarray(cols[order]).tobytes(), digest_size=12).hexdigest()
 
 
 def _check_int(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise FlipOptionError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise FlipOptionError(f"{FLAGS.get(name, name)} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
+def _write_json(path: Path, obj) -> None:
+    """Write whole, then rename: a crash never leaves half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(obj, fh, separators=(",", ":"))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 # ---------------------------------------------------------------- one walker
-def _walker(shape: Shape, target: int, seed: int, start_bits, goal: str, params: dict,
-            stop: Callable[[], bool], worker: int = 0) -> Iterator[tuple]:
-    """Walk until stopped; yields ("progress", dict) and ("scheme", (W_a, W_b, W_c), dict) events.
+class Walker:
+    """One flip-graph walker whose whole state is JSON (:meth:`state` / :meth:`from_state`).
 
-    Deterministic for a given seed: all decisions depend on counts of kernel attempts,
-    never on the clock (the clock only paces progress reports).
+    :meth:`run` walks ``attempts`` kernel attempts (rounded up to whole chunks) and yields events:
+    ``("scheme", (W_a, W_b, W_c), info)`` for a scheme at the goal (lifted, or mod 2 for goal Z2;
+    still to be proven by the caller), ``("level", rank, info)`` when a new best rank is reached and
+    ``("tick", None, None)`` after every kernel call (the state is then consistent).
     """
-    from . import gf2
-    from .lift import hensel_lift
 
-    F0, r0 = start_bits
-    cap = r0 + 32
-    F = np.zeros((3, cap), dtype=np.uint64)
-    F[:, :r0] = F0[:, :r0]
-    r = r0
-    rng = np.random.default_rng(seed)
-    state = np.array([rng.integers(1, 2**63 - 1)], dtype=np.uint64)
-    counters = np.zeros(4, dtype=np.int64)
-    plateau, restart_after, pool_size = params["plateau"], params["restart_after"], params["pool_size"]
-    climb = params["climb"]
+    def __init__(self, shape: Shape, target: int, goal: str, params: dict, seed: int, start_bits,
+                 walk: int = 0):
+        from . import flipkernel as fk
+        self.shape = shape
+        self.target, self.goal, self.params = int(target), goal, dict(params)
+        self.walk, self.seed = int(walk), int(seed)
+        F0, r0 = start_bits
+        self.cap = int(r0) + 32
+        self.F = np.zeros((3, self.cap), dtype=np.uint64)
+        self.F[:, :r0] = F0[:, :r0]
+        self.r = int(r0)
+        self.rng, k = _splitmix(self.seed)
+        self.kstate = np.array([k | 1], dtype=np.uint64)
+        self.counters = fk.new_counters()
+        self.attempts = 0
+        self.best = self.r
+        self.pools: dict[int, list[np.ndarray]] = {self.r: [self.F[:, :self.r].copy()]}
+        self.tried: set[str] = set()
+        self.levels: dict[int, dict] = {self.r: {"attempts": 0, "flips": 0, "seconds": 0.0}}
+        self.flips_at_best = self.attempts_at_best = 0
+        self.unlifted_since_restart = self.restarts = self.lifts_failed = self.stalls = 0
+        self.lifted_best: int | None = None
+        self.nicer_best: dict | None = None  # the best lifted goal scheme not yet reported (nicer > 0)
+        self.nicer_count = 0
+        self.seconds = 0.0  # walking time spent in earlier runs (resumed walks add to it)
+        self._ix = None
 
-    best = r
-    pools: dict[int, list[np.ndarray]] = {r: [F[:, :r].copy()]}
-    pool = pools[r]
-    unlifted_since_restart = 0
-    attempts = 0
-    flips_at_best = 0
-    attempts_at_best = 0
-    restarts = 0
-    lifts_failed = 0
-    t_start = time.monotonic()
-    t_report = 0.0
-    flips_report = 0
+    # -------------------------------------------------- state
+    def state(self) -> dict:
+        return {"format": WALKER_FORMAT, "shape": list(self.shape), "target": self.target, "goal": self.goal,
+                "params": self.params, "walk": self.walk, "seed": self.seed, "cap": self.cap, "r": self.r,
+                "F": _hex_rows(self.F[:, :self.r]), "rng": format(self.rng, "x"),
+                "kstate": format(int(self.kstate[0]), "x"), "counters": [int(c) for c in self.counters],
+                "attempts": self.attempts, "best": self.best,
+                "pools": {str(lv): [_hex_rows(s) for s in snaps] for lv, snaps in sorted(self.pools.items())},
+                "tried": sorted(self.tried), "levels": {str(k): v for k, v in sorted(self.levels.items())},
+                "flips_at_best": self.flips_at_best, "attempts_at_best": self.attempts_at_best,
+                "unlifted_since_restart": self.unlifted_since_restart, "restarts": self.restarts,
+                "stalls": self.stalls,
+                "lifts_failed": self.lifts_failed, "lifted_best": self.lifted_best,
+                "nicer_best": self.nicer_best, "nicer_count": self.nicer_count,
+                "seconds": round(self.seconds, 3)}
 
-    def snapshot():
-        return F[:, :r].copy()
+    @classmethod
+    def from_state(cls, state: dict) -> "Walker":
+        if not isinstance(state, dict) or state.get("format") != WALKER_FORMAT:
+            got = state.get("format") if isinstance(state, dict) else type(state).__name__
+            raise FlipOptionError(f"not a flip walker state ({got!r} is not {WALKER_FORMAT!r})")
+        from . import flipkernel as fk
+        w = cls.__new__(cls)
+        w.shape = parse_shape(state["shape"])
+        w.target, w.goal, w.params = int(state["target"]), state["goal"], dict(state["params"])
+        w.walk, w.seed, w.cap, w.r = int(state["walk"]), int(state["seed"]), int(state["cap"]), int(state["r"])
+        w.F = np.zeros((3, w.cap), dtype=np.uint64)
+        w.F[:, :w.r] = _unhex_rows(state["F"])
+        w.rng = int(state["rng"], 16)
+        w.kstate = np.array([int(state["kstate"], 16)], dtype=np.uint64)
+        w.counters = fk.new_counters()
+        w.counters[:len(state["counters"])] = state["counters"]
+        w.attempts, w.best = int(state["attempts"]), int(state["best"])
+        w.pools = {int(lv): [_unhex_rows(s) for s in snaps] for lv, snaps in state["pools"].items()}
+        w.tried = set(state["tried"])
+        w.levels = {int(k): dict(v) for k, v in state["levels"].items()}
+        for key in ("flips_at_best", "attempts_at_best", "unlifted_since_restart", "restarts", "lifts_failed"):
+            setattr(w, key, int(state[key]))
+        w.lifted_best = state.get("lifted_best")
+        w.stalls = int(state.get("stalls", 0))
+        w.nicer_best = state.get("nicer_best")
+        w.nicer_count = int(state.get("nicer_count", 0))
+        w.params.setdefault("nicer", 0)
+        w.seconds = float(state.get("seconds", 0.0))
+        w._ix = None
+        return w
 
-    def load(snap):
-        nonlocal r
-        F[:] = 0
-        r = snap.shape[1]
-        F[:, :r] = snap
-        counters[3] = 0
+    # -------------------------------------------------- random decisions (not the kernel's)
+    def _below(self, n: int) -> int:
+        self.rng, z = _splitmix(self.rng)
+        return (z >> 32) * n >> 32
 
-    tried: set[bytes] = set()
-    while not stop():
-        if r <= target:
-            key = _key(F, r)
-            if key not in tried:
-                # a new scheme at the goal: report it mod 2, or try to lift it
-                tried.add(key)
-                a, b, c = gf2.bits_to_factors(shape, F, r)
-                info = {"worker": worker, "seed": seed, "flips": int(counters[0]), "restarts": restarts}
-                if goal == "Z2":
-                    yield ("scheme", (a, b, c.T.copy()), info)
-                else:
-                    res = hensel_lift(shape, a, b, c)
-                    if res is not None:
-                        yield ("scheme", res, info)
+    def _load(self, snap: np.ndarray) -> None:
+        from . import flipkernel as fk
+        self.F[:] = 0
+        self.r = snap.shape[1]
+        self.F[:, :self.r] = snap
+        self.counters[fk.SINCE] = 0
+
+    def best_modular(self) -> np.ndarray:
+        """A scheme of the best level reached (F[:, :best])."""
+        return self.pools[self.best][0]
+
+    # -------------------------------------------------- the walk
+    def run(self, attempts: int | None, stop: Callable[[], bool] = lambda: False,
+            clock: Callable[[], float] = time.monotonic) -> Iterator[tuple]:
+        from . import flipkernel as fk
+        from .lift import hensel_lift
+        if self._ix is None:
+            self._ix = fk.make_index(self.cap)
+        p = self.params
+        plateau, restart_after, pool_size, climb = p["plateau"], p["restart_after"], p["pool_size"], p["climb"]
+        end = None
+        if attempts is not None:
+            # segments of whole chunks: end at the first multiple of CHUNK at or after the attempts asked
+            want = self.attempts + max(int(attempts), 0)
+            end = -(-want // CHUNK) * CHUNK
+        t_run = clock()
+        secs0 = self.seconds
+        while (end is None or self.attempts < end) and not stop():
+            if self.r <= self.target:
+                key = _digest(self.F, self.r)
+                if key not in self.tried:
+                    # a new scheme at the goal: report it mod 2, or try to lift it
+                    self.tried.add(key)
+                    a, b, c = _factors(self.shape, self.F, self.r)
+                    info = self._info()
+                    if self.goal == "Z2":
+                        yield ("scheme", (a, b, c.T.copy()), info)
                     else:
-                        lifts_failed += 1
-                        unlifted_since_restart += 1
-                flips_at_best = int(counters[0])
-                attempts_at_best = attempts
-        # walk on; stop early only when a new best level is reached (to keep a snapshot of it)
-        r_before = r
-        r = gf2.walk(F, r, best - 1, CHUNK, plateau, best + climb, state, counters)
-        attempts += CHUNK
-        improved = r < best
-        if improved:
-            best = r
-            pool = pools[r] = [snapshot()]
-            flips_at_best = int(counters[0])
-            attempts_at_best = attempts
-        elif r == best and r_before != best:
-            if len(pool) < pool_size:
-                pool.append(snapshot())
-            else:
-                pool[int(rng.integers(len(pool)))] = snapshot()
-        # restart from the pool after restart_after flips without progress (or 20x as many
-        # kernel attempts: a scheme with hardly any flips must not trap the walker)
-        if (int(counters[0]) - flips_at_best >= restart_after
-                or attempts - attempts_at_best >= 20 * restart_after or unlifted_since_restart >= 4):
-            # schemes that do not lift tend to come in flip-connected families: after a few,
-            # go back one or two levels up; otherwise restart at the best level
-            up = int(rng.integers(1, 3)) if unlifted_since_restart >= 4 else int(rng.integers(0, 2))
-            level = min((lv for lv in pools if lv >= best + up), default=best)
-            src = pools[level]
-            unlifted_since_restart = 0
-            load(src[int(rng.integers(len(src)))])
-            flips_at_best = int(counters[0])
-            attempts_at_best = attempts
-            restarts += 1
+                        res = hensel_lift(self.shape, a, b, c)
+                        if res is None and self.nicer_best is not None:
+                            self.nicer_count += 1  # a distinct goal scheme tried (it did not lift)
+                            if self.nicer_count > p["nicer"]:
+                                yield self._take_nicer()
+                        if res is not None:
+                            if self.lifted_best is None or self.r < self.lifted_best:
+                                self.lifted_best = self.r
+                            if not p.get("nicer"):
+                                yield ("scheme", res, info)
+                            else:
+                                score = _nice_score(res)
+                                if self.nicer_best is None or score < tuple(self.nicer_best["score"]):
+                                    since = self.nicer_best["since"] if self.nicer_best else self.attempts
+                                    self.nicer_best = {"F": _hex_rows(self.F[:, :self.r]), "score": list(score),
+                                                       "info": {**info, "nicer_tried": self.nicer_count + 1},
+                                                       "since": since}
+                                self.nicer_count += 1
+                                if self.nicer_count > p["nicer"]:
+                                    yield self._take_nicer()
+                        else:
+                            self.lifts_failed += 1
+                            self.unlifted_since_restart += 1
+                    self.flips_at_best = int(self.counters[fk.FLIPS])
+                    self.attempts_at_best = self.attempts
+            if self.nicer_best is not None and self.attempts - self.nicer_best["since"] >= NICER_CHUNKS * CHUNK:
+                yield self._take_nicer()  # few distinct goal schemes around: report the best one so far
+            n = CHUNK - self.attempts % CHUNK
+            if end is not None:
+                n = min(n, end - self.attempts)
+            r_before = self.r
+            a0 = int(self.counters[fk.ATTEMPTS])
+            self.r = fk.walk(self._ix, self.F, self.r, self.best - 1, n, plateau, self.best + climb,
+                             self.kstate, self.counters)
+            self.attempts += int(self.counters[fk.ATTEMPTS]) - a0
+            if int(self.counters[fk.ATTEMPTS]) == a0:  # already at or below the kernel's target
+                self.attempts += 1  # (cannot happen: target < best <= r); never loop without progress
+            self.seconds = secs0 + clock() - t_run
+            if self.r < self.best:
+                self.best = self.r
+                self.stalls = 0
+                self.pools[self.r] = [self.F[:, :self.r].copy()]
+                for lv in [lv for lv in self.pools if lv > self.best + 3]:
+                    del self.pools[lv]  # restarts go at most two levels up
+                self.flips_at_best = int(self.counters[fk.FLIPS])
+                self.attempts_at_best = self.attempts
+                lvl = {"attempts": self.attempts, "flips": int(self.counters[fk.FLIPS]),
+                       "seconds": round(self.seconds, 3)}
+                self.levels[self.r] = lvl
+                yield ("level", self.r, {**lvl, "walk": self.walk})
+            elif self.r == self.best and r_before != self.best:
+                pool = self.pools[self.best]
+                if len(pool) < pool_size:
+                    pool.append(self.F[:, :self.r].copy())
+                else:
+                    pool[self._below(len(pool))] = self.F[:, :self.r].copy()
+            # restart from a pool after restart_after flips without progress (or 20x as many kernel
+            # attempts: a scheme with hardly any flips must not trap the walker)
+            # walks grow at a hard level: one more restart_after for every `grow` restarts without a new best
+            grow = p.get("grow", 8)
+            patience = restart_after * min(64, 1 + self.stalls // grow) if grow else restart_after
+            if (int(self.counters[fk.FLIPS]) - self.flips_at_best >= patience
+                    or self.attempts - self.attempts_at_best >= 20 * patience
+                    or self.unlifted_since_restart >= 4):
+                # schemes that do not lift come in flip-connected families: after a few, go back one or
+                # two levels up; otherwise restart at the best level or one above it
+                up = 1 + self._below(2) if self.unlifted_since_restart >= 4 else self._below(2)
+                level = min((lv for lv in self.pools if lv >= self.best + up), default=self.best)
+                src = self.pools[level]
+                self.unlifted_since_restart = 0
+                self._load(src[self._below(len(src))])
+                self.flips_at_best = int(self.counters[fk.FLIPS])
+                self.attempts_at_best = self.attempts
+                self.restarts += 1
+                self.stalls += 1
+            yield ("tick", None, None)
+        if self.nicer_best is not None and stop():  # ending: report the best candidate found so far
+            yield self._take_nicer()
 
-        now = time.monotonic()
-        if improved or now - t_report >= 0.5:
-            dt = now - t_report if t_report else now - t_start
-            fl = int(counters[0])
-            yield ("progress", {"worker": worker, "rank": best, "current": r, "flips": fl,
-                                "flips/s": (fl - flips_report) / max(dt, 1e-9), "pool": len(pool),
-                                "restarts": restarts, "lifts_failed": lifts_failed, "plus": int(counters[2])})
-            t_report, flips_report = now, fl
+    def _take_nicer(self) -> tuple:
+        """The best lifted goal scheme collected so far (lifted again from its mod-2 form: deterministic)."""
+        from .lift import hensel_lift
+        F = _unhex_rows(self.nicer_best["F"])
+        a, b, c = _factors(self.shape, F, F.shape[1])
+        info = dict(self.nicer_best["info"])
+        info["nicer_tried"] = self.nicer_count
+        info["attempts"] = self.attempts  # reported now: a replay must walk this far
+        self.nicer_best, self.nicer_count = None, 0
+        return ("scheme", hensel_lift(self.shape, a, b, c), info)
+
+    def _info(self) -> dict:
+        from . import flipkernel as fk
+        return {"walk": self.walk, "worker_seed": self.seed, "attempts": self.attempts,
+                "flips": int(self.counters[fk.FLIPS]), "restarts": self.restarts, "rank_mod2": self.r,
+                "seconds_walked": round(self.seconds, 3)}
+
+    def progress(self) -> dict:
+        from . import flipkernel as fk
+        return {"walk": self.walk, "rank": self.best, "current": self.r, "flips": int(self.counters[fk.FLIPS]),
+                "attempts": self.attempts, "reductions": int(self.counters[fk.REMOVED]),
+                "plus": int(self.counters[fk.PLUS]), "restarts": self.restarts, "lifts_failed": self.lifts_failed,
+                "lifted_best": self.lifted_best, "pool": len(self.pools.get(self.best, [])),
+                "seconds": self.seconds, "levels": {k: v["seconds"] for k, v in self.levels.items()}}
 
 
-def _key(F: np.ndarray, r: int) -> bytes:
-    """The scheme up to the order of its products."""
-    cols = F[:, :r].T
-    order = np.lexsort(cols.T[::-1])
-    return cols[order].tobytes()
+_RING_ORDER = {"ZT": 0, "Z": 1, "Q": 2}
 
 
+def _nice_score(mats) -> tuple[int, int]:
+    """(ring: 0 ZT, 1 Z, 2 Q; nonzeros): smaller is nicer."""
+    from fractions import Fraction
+    ring = 0
+    nnz = 0
+    for W in mats:
+        for x in np.asarray(W).ravel():
+            if x != 0:
+                nnz += 1
+                if isinstance(x, Fraction) and x.denominator != 1:
+                    ring = 2
+                elif abs(x) > 1 and ring < 1:
+                    ring = 1
+    return ring, nnz
+
+
+def _factors(shape: Shape, F: np.ndarray, r: int):
+    from .gf2 import bits_to_factors
+    return bits_to_factors(shape, F, r)
+
+
+# ---------------------------------------------------------------- option handling
+def _found_by_toolkit(scheme: Scheme) -> bool:
+    prov = scheme.provenance or {}
+    return prov.get("engine") in ("flip", "spn", "cluster") and not (prov.get("start") or {}).get("published", False)
+
+
+def _resolve_start(start, shape: Shape):
+    """(scheme or None, start_record)."""
+    from ..provenance import start_record
+    if start is None:
+        return None, None
+    kind = "file"
+    if isinstance(start, Scheme):
+        scheme, source = start, "scheme"
+    elif isinstance(start, str) and (start == "catalog" or start.startswith("catalog:")):
+        scheme, source = _from_catalog(start, shape)
+        kind = "catalog"
+    elif isinstance(start, (str, os.PathLike)):
+        from ..formats import load
+        scheme, source = load(Path(start)), str(start)
+    else:
+        raise FlipOptionError(f"--start must be a scheme file or a Scheme, got {type(start).__name__}")
+    v = verify(scheme, symbolic=False)
+    if not (v.ok or v.ring == "Z2"):
+        raise SchemeError(f"the start scheme is {v.ring}: it must be valid (at least modulo 2)")
+    move = None
+    if tuple(scheme.shape) != tuple(shape):
+        if sorted(scheme.shape) != sorted(shape):
+            from .flip_moves import move_to
+            moved = move_to(scheme, shape)
+            if moved is None:
+                raise SchemeError(f"the start scheme is for {scheme.shape.angle()}, not {shape.angle()} "
+                                  f"(nor a neighbouring shape: one dimension one more or one less)")
+            published = not _found_by_toolkit(scheme)
+            scheme, move = moved
+            v = verify(scheme, symbolic=False)
+            if not (v.ok or v.ring == "Z2"):  # pragma: no cover - the moves are exact
+                raise SchemeError(f"the move {move} gave an invalid scheme")
+            rec = start_record(kind, source, published=published)
+            rec["move"] = move
+            return scheme, rec
+        scheme = to_shape(scheme, shape)
+    return scheme, start_record(kind, source, published=not _found_by_toolkit(scheme))
+
+
+def _from_catalog(start: str, shape: Shape):
+    """``catalog:ID`` (that entry) or ``catalog`` (the lowest-rank entry of the shape, else of a neighbouring
+    shape), from the catalogue at $ALGODISCOVER_DB or the default path.  Only schemes this toolkit found
+    may start a walk: imported or published ones are refused."""
+    from ..catalog import Catalog
+    with Catalog(None, readonly=True) as cat:
+        if start.startswith("catalog:"):
+            try:
+                eid = int(start.split(":", 1)[1])
+            except ValueError:
+                raise FlipOptionError(f"--start {start}: expected catalog or catalog:ID with an integer ID") from None
+            e = cat.get(eid)
+            if e is None:
+                raise FlipOptionError(f"--start {start}: no catalogue entry {eid} in {cat.path}")
+            sch = e.scheme()
+            if not _found_by_toolkit(sch):
+                raise FlipOptionError(f"--start {start}: entry {eid} was imported ({e.engine or 'no engine'}), "
+                                      f"not found by this toolkit; start from a file instead (it is then recorded "
+                                      f"as published)")
+            return sch, f"{cat.path}#{eid}"
+        m, k, n = shape
+        near = [tuple(shape)] + [tuple(d + (1 if i == a else 0) * sgn for i, d in enumerate(shape))
+                                 for a in range(3) for sgn in (-1, 1)]
+        for sh in near:
+            if min(sh) < 1:
+                continue
+            for e in cat.entries(shape=sh, with_data=True):
+                sch = e.scheme()
+                if _found_by_toolkit(sch):
+                    return sch, f"{cat.path}#{e.id}"
+    raise FlipOptionError(f"--start catalog: no scheme found by this toolkit for {shape.angle()} or a neighbouring "
+                          f"shape in the catalogue")
+
+
+def resolve_options(shape: Shape, rank: int, *, ring=None, init=None, workers=None, **options) -> dict:
+    """Every walk option resolved (defaults filled in), as recorded in provenance."""
+    unknown = set(options) - _KNOWN_OPTIONS
+    if unknown:
+        raise FlipOptionError(f"unknown option(s) for the flip engine: {', '.join(sorted(unknown))}; "
+                              f"the flip engine's flags are {', '.join(sorted(set(FLAGS.values())))}")
+    goal = "Z" if ring is None else str(ring).upper()
+    if goal not in ("Z", "Z2"):
+        raise FlipOptionError(f"--ring must be Z or Z2 for the flip engine, got {ring!r}")
+    out = {"ring": goal}
+    for name, default in DEFAULTS.items():
+        v = options.get(name)
+        out[name] = default if v is None else _check_int(name, v, 0 if name in ("climb", "nicer", "grow") else 1)
+    out["init"] = "mixed" if init is None else str(init)
+    if out["init"] not in INITS:
+        raise FlipOptionError(f"--init must be one of {', '.join(INITS)}, got {init!r}")
+    out["workers"] = available_cores() if workers is None else _check_int("workers", workers, 1)
+    out["chunk"] = CHUNK
+    return out
+
+
+def _start_bits(s: Shape, init: str, start_scheme, n_workers: int):
+    from . import gf2
+    if start_scheme is None:
+        std = gf2.standard_bits(s)
+        blk = gf2.strassen_block_bits(s) if init != "standard" else None
+        return [blk if init == "strassen" or (init == "mixed" and w % 2 == 1) else std for w in range(n_workers)]
+    bits = gf2.scheme_to_bits(start_scheme)
+    if not gf2.is_valid_mod2(s, *bits):
+        raise SchemeError("the start scheme is not valid modulo 2")
+    return [bits] * n_workers
+
+
+def _walker_seeds(seed: int, n: int) -> list[int]:
+    return [int(x) for x in np.random.SeedSequence(seed).generate_state(n, dtype=np.uint64) >> np.uint64(1)]
+
+
+def _params(opts: dict) -> dict:
+    return {k: opts[k] for k in DEFAULTS}
+
+
+# ---------------------------------------------------------------- run_segment: the cluster's unit
+def run_segment(shape, rank: int, *, state: dict | None, attempts: int, seed: int | None = None,
+                options: dict | None = None) -> tuple[list[Scheme], dict]:
+    """One segment of a flip walk: ``attempts`` kernel attempts (rounded up to whole chunks of
+    :data:`CHUNK`), deterministic given its inputs.
+
+    ``state=None`` starts walk ``options.get("walk", 0)`` of a search with this ``seed`` (required
+    then) from ``options["init"]`` / ``options["start"]``, exactly as walker w of :func:`search` does;
+    otherwise ``state`` (a walker state, JSON-able, as returned before or read from a checkpoint's
+    ``walkers/``) is continued and ``seed`` is ignored.  Returns (the schemes reached at the goal,
+    verified, rank <= ``rank``, each with provenance; the new state).  Two segments of a and b whole
+    chunks give the same walk as one of a + b.
+    """
+    from ..provenance import result_record, search_record, start_record
+    s = parse_shape(shape)
+    opts = dict(options or {})
+    walk = int(opts.pop("walk", 0))
+    start = opts.pop("start", None)
+    if state is None:
+        if seed is None:
+            raise FlipOptionError("run_segment needs a seed to start a new walk (state=None)")
+        res = resolve_options(s, rank, **opts)
+        start_scheme, srec = _resolve_start(start, s)
+        bits = _start_bits(s, res["init"], start_scheme, walk + 1)[walk]
+        w = Walker(s, rank, res["ring"], _params(res), _walker_seeds(int(seed), walk + 1)[walk], bits, walk)
+    else:
+        w = Walker.from_state(state)
+        res = resolve_options(s, rank, **{**opts, "ring": w.goal, **w.params})
+        srec = None
+    if srec is None:
+        srec = start_record("file", str(start), published=True) if start is not None else \
+            start_record("standard" if res["init"] == "standard" else res["init"])
+    from .gf2 import warm_up  # noqa: F401  (loads numba)
+    rec = search_record(ENGINE, options=res, seed=seed, workers=res["workers"], start=srec, shape=list(s),
+                        rank_asked=int(rank))
+    found = []
+    for ev in w.run(int(attempts)):
+        if ev[0] == "scheme":
+            sch = _prove(s, ev[1], w.goal, rec, ev[2], w.seconds)
+            if sch is not None and sch.rank <= rank:
+                found.append(sch)
+    return found, w.state()
+
+
+def _prove(s: Shape, mats, goal: str, rec: dict, info: dict, seconds: float) -> Scheme | None:
+    from ..provenance import result_record
+    Wa, Wb, Wc = mats
+    parts = ["flip", "reduction"] + (["lift"] if goal == "Z" else [])
+    prov = result_record(rec, completed_by=parts, seconds=seconds, restart=info["walk"], walk=info["walk"],
+                         attempts=info["attempts"], flips=info["flips"], walk_restarts=info["restarts"],
+                         worker_seed=info["worker_seed"], **({"nicer_tried": info["nicer_tried"]}
+                                                             if "nicer_tried" in info else {}),
+                         method="flip-graph GF(2)" + (" + Hensel lifting" if goal == "Z" else ""))
+    sch = Scheme(s, Wa, Wb, Wc, provenance=prov)
+    v = verify(sch, symbolic=False)
+    if v.ok or (goal == "Z2" and v.ring == "Z2"):
+        return sch
+    return None
+
+
+# ---------------------------------------------------------------- worker processes
 def _worker_main(args, out_queue, stop_event):
     """Entry point of a worker process: run one walker and send its events to the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C reaches the whole group
@@ -195,46 +607,98 @@ def _worker_main(args, out_queue, stop_event):
         flag["stop"] = True
 
     signal.signal(signal.SIGTERM, on_term)
-    shape, target, seed, start_bits, goal, params, worker = args
+    walker_state, ck_dir, every = args
 
     def stop():
         return flag["stop"] or stop_event.is_set()
 
+    w = Walker.from_state(walker_state)
     try:
-        for ev in _walker(shape, target, seed, start_bits, goal, params, stop, worker):
+        for ev in _drive(w, stop, ck_dir, every):
             out_queue.put(ev)
     except Exception as e:  # report, never hang the parent
-        out_queue.put(("error", f"{type(e).__name__}: {e}", worker))
-    out_queue.put(("done", worker))
+        import traceback
+        out_queue.put(("error", f"{type(e).__name__}: {e}", w.walk, traceback.format_exc()))
+    out_queue.put(("done", w.walk))
+
+
+def _drive(w: Walker, stop, ck_dir: str | None, every: float) -> Iterator[tuple]:
+    """Run a walker without bound; yield its scheme/level events and a progress event twice a second;
+    write its checkpoint file every ``every`` seconds at a chunk boundary, and when it ends."""
+    t_report = t_ck = time.monotonic()
+    flips_report = 0
+    path = Path(ck_dir) / "walkers" / f"walker-{w.walk:03d}.json" if ck_dir else None
+    try:
+        for ev in w.run(None, stop):
+            if ev[0] != "tick":
+                yield ev
+                continue
+            now = time.monotonic()
+            if path is not None and now - t_ck >= every and w.attempts % CHUNK == 0:
+                _write_json(path, w.state())
+                t_ck = now
+            if now - t_report >= 0.5:
+                pr = w.progress()
+                pr["flips/s"] = (pr["flips"] - flips_report) / max(now - t_report, 1e-9)
+                flips_report = pr["flips"]
+                t_report = now
+                yield ("progress", pr)
+    finally:
+        if path is not None:
+            _write_json(path, w.state())
+    pr = w.progress()
+    pr["flips/s"] = 0.0
+    yield ("progress", pr)
 
 
 # ---------------------------------------------------------------- the engine
+class FlipSearch:
+    """The iterator :func:`search` returns: proven schemes of rank <= the rank asked, deduplicated.
+
+    Attributes, filled while it runs and final when it is exhausted:
+
+    - ``stats``: ``restarts_done`` (walk restarts), ``restarts_proven``, ``proven``, ``flips``, ``attempts``,
+      ``walks``, ``best_rank`` (mod 2), ``best_lifted`` (lowest rank proven over Z, or None), ``levels``
+      ({rank: seconds to first reach it}), ``flips_per_s``;
+    - ``best_above_target``: when no scheme of the rank asked was proven, the best proven scheme the
+      walks passed on the way (lifted from a pool scheme of the lowest level that lifts), with
+      ``target_rank`` and ``above_target: true`` in provenance; else None;
+    - ``best_modular``: the best mod-2 scheme reached (a Scheme labelled Z2 by ``verify``), or None.
+    """
+
+    def __init__(self, gen_factory):
+        self.stats: dict = {"restarts_done": 0, "restarts_proven": 0, "proven": 0, "flips": 0}
+        self.best_above_target: Scheme | None = None
+        self.best_modular: Scheme | None = None
+        self._gen = gen_factory(self)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> Scheme:
+        return next(self._gen)
+
+    def close(self):
+        self._gen.close()
+
+
 def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None = None, device: str = "cpu",
            on_progress: Callable[[Progress], None] | None = None, stop: Callable[[], bool] | None = None,
            workers: int | None = None, ring: str | None = None, start=None, init: str | None = None,
-           **options) -> Iterator[Scheme]:
-    """Yield schemes of rank <= ``rank`` for ``shape`` that passed exact verification.
-
-    Goal ring "Z" (default): lifted schemes proven over ZT, Z or Q.  Goal "Z2": the GF(2)
-    schemes themselves (labelled Z2 by ``verify`` unless they hold over Z as written).
-    """
-    # --- dispatch (issue 12 points 3-4, flip-sym): symmetric walks and GF(3) walks live in their own modules
-    if options.get("symmetry", "none") not in (None, "none") or init == "symmetric":
-        from .flip_sym import search_symmetric
-        yield from search_symmetric(shape, rank, seed=seed, budget=budget, device=device, on_progress=on_progress,
-                                    stop=stop, workers=workers, ring=ring, start=start, init=init, **options)
-        return
-    if options.get("field") not in (None, 2):
-        from .gf3 import search_gf3
-        yield from search_gf3(shape, rank, seed=seed, budget=budget, device=device, on_progress=on_progress,
-                              stop=stop, workers=workers, ring=ring, start=start, init=init, **options)
-        return
-    options.pop("symmetry", None), options.pop("field", None)
-    # --- end of dispatch
-    unknown = set(options) - _KNOWN_OPTIONS
-    if unknown:
-        raise FlipOptionError(f"unknown option(s) for the flip engine: {', '.join(sorted(unknown))}; "
-                              f"expected {', '.join(sorted(_KNOWN_OPTIONS))}")
+           **options) -> FlipSearch:
+    """Yield schemes of rank <= ``rank`` for ``shape`` that passed exact verification (see the module doc)."""
+    for name, asked, module, function in DELEGATES:
+        if asked(options.get(name), init):
+            import importlib
+            try:
+                fn = getattr(importlib.import_module(module), function)
+            except (ImportError, AttributeError):
+                raise FlipOptionError(f"{FLAGS[name]} {options.get(name)}: not available in this version "
+                                      f"({module}.{function} is missing)") from None
+            return fn(shape, rank, seed=seed, budget=budget, device=device, on_progress=on_progress, stop=stop,
+                      workers=workers, ring=ring, start=start, init=init, **options)
+    for name, *_ in DELEGATES:  # their default values select this module: nothing to pass on
+        options.pop(name, None)
     if device is not None and str(device).strip().lower() != "cpu":
         raise DeviceError(f"the flip engine runs on the CPU only; got device {device!r} (use --device cpu)")
     s = parse_shape(shape)
@@ -243,117 +707,305 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank <= 0:
         raise RankError(f"rank must be a positive integer, got {rank!r}")
     rank = int(rank)
-    goal = "Z" if ring is None else str(ring).upper()
-    if goal not in ("Z", "Z2"):
-        raise FlipOptionError(f"ring must be Z or Z2 for the flip engine, got {ring!r}")
-    params = dict(DEFAULTS)
-    for name in DEFAULTS:
-        if name in options and options[name] is not None:
-            params[name] = _check_int(name, options[name], 1)
-    n_workers = available_cores() if workers is None else _check_int("workers", workers, 1)
+    ck_dir = options.pop("checkpoint", None)
+    resume = options.pop("resume", None)
+    every = float(options.pop("checkpoint_every", None) or CHECKPOINT_EVERY)
+    if ck_dir is not None and resume is not None and Path(ck_dir) != Path(resume):
+        raise FlipOptionError("give --checkpoint DIR to start a run or --resume DIR to continue one, not both")
+    manifest = None
+    if resume is not None:
+        manifest = _read_manifest(Path(resume), s, rank)
+        ck_dir = str(resume)
+        seed = manifest["seed"]
+        opts = dict(manifest["options"])
+        workers = opts["workers"]
+    else:
+        if seed is None:
+            import secrets
+            seed = secrets.randbits(62)
+        seed = _check_int("seed", seed, 0)
+        opts = resolve_options(s, rank, ring=ring, init=init, workers=workers, **options)
     budget = budget or Budget()
     stop = stop or (lambda: False)
-    if seed is None:
-        import secrets
-        seed = secrets.randbits(62)
-    seed = _check_int("seed", seed, 0)
+    return FlipSearch(lambda fs: _search_gen(fs, s, rank, seed, budget, on_progress, stop, opts, start,
+                                            ck_dir, manifest, every))
 
+
+def _read_manifest(d: Path, s: Shape, rank: int) -> dict:
+    f = d / "checkpoint.json"
+    try:
+        m = json.loads(f.read_text())
+    except FileNotFoundError:
+        raise FlipOptionError(f"{d} holds no checkpoint (checkpoint.json missing); start one with --checkpoint {d}") from None
+    except (OSError, ValueError) as e:
+        raise FlipOptionError(f"cannot read the checkpoint {f}: {e}") from None
+    if not isinstance(m, dict) or m.get("format") != CHECKPOINT_FORMAT or m.get("engine") != ENGINE:
+        raise FlipOptionError(f"{f} is not a flip-engine checkpoint")
+    if tuple(m["shape"]) != tuple(s) or int(m["rank"]) != rank:
+        raise FlipOptionError(f"the checkpoint in {d} is for {tuple(m['shape'])} rank {m['rank']}, "
+                              f"not {tuple(s)} rank {rank}; resume it with the same --shape and --rank")
+    return m
+
+
+def _search_gen(fs: FlipSearch, s: Shape, rank: int, seed: int, budget: Budget, on_progress, stop, opts: dict,
+                start, ck_dir, manifest, every):
+    from ..core.canonical import canonical_key
+    from ..provenance import jsonable, search_record, start_record
+    from . import flipkernel as fk
     from . import gf2
-    start_scheme = _resolve_start(start, s)
-    init = "mixed" if init is None else str(init)
-    if init not in INITS:
-        raise FlipOptionError(f"init must be one of {', '.join(INITS)}, got {init!r}")
-    if start_scheme is None:
-        # standard algorithm, or Strassen on 2x2x2 blocks; "mixed": odd-numbered workers use blocks
-        std, blk = gf2.standard_bits(s), gf2.strassen_block_bits(s)
-        starts = [blk if init == "strassen" or (init == "mixed" and w % 2 == 1) else std for w in range(n_workers)]
-        start_bits = std
-        origin = init
+    n_workers = opts["workers"]
+    goal = opts["ring"]
+    if manifest is not None:
+        srec = manifest["start"]
+        start_scheme = None
+        if srec and srec.get("kind") == "file":
+            start_scheme, _ = _resolve_start(srec["source"], s) if srec.get("source") not in (None, "scheme") else (None, None)
     else:
-        start_bits = gf2.scheme_to_bits(start_scheme)
-        if not gf2.is_valid_mod2(s, *start_bits):
-            raise SchemeError("the start scheme is not valid modulo 2")
-        origin = str(start) if not isinstance(start, Scheme) else "scheme"
-        starts = [start_bits] * n_workers
-    compile_s = gf2.warm_up()
-    seeds = [int(x) for x in np.random.SeedSequence(seed).generate_state(n_workers, dtype=np.uint64) >> np.uint64(1)]
+        start_scheme, srec = _resolve_start(start, s)
+        if srec is None:
+            srec = start_record(opts["init"])
+    compile_s = gf2.warm_up() + fk.warm_up()
+    rec = search_record(ENGINE, strategy=None, options=opts, seed=seed, workers=n_workers, device="cpu",
+                        start=srec, shape=list(s), rank_asked=rank, compile_seconds=round(compile_s, 3))
     t0 = budget.started
-    provenance_base = {"engine": ENGINE, "seed": seed, "workers": n_workers, "start": origin,
-                       "version": _version()}
-    stats: dict[int, dict] = {}
-    proven = 0
+    seen: set[str] = set()
+    proven_walks: set[int] = set()
+    walkers: list[Walker] = []
+    ck = Path(ck_dir) if ck_dir else None
+    resumed: list[Scheme] = []
+    if ck is not None:
+        (ck / "walkers").mkdir(parents=True, exist_ok=True)
+        (ck / "schemes").mkdir(exist_ok=True)
+    if manifest is not None:
+        for w in range(n_workers):
+            f = ck / "walkers" / f"walker-{w:03d}.json"
+            if f.exists():
+                walkers.append(Walker.from_state(json.loads(f.read_text())))
+            else:
+                walkers.append(None)
+        from ..formats import load
+        for f in sorted((ck / "schemes").glob("*.json")):
+            try:
+                sch = load(f)
+            except Exception:  # a file from an older run that does not read: skip, never trust it
+                continue
+            v = verify(sch, symbolic=False)
+            if (v.ok or (goal == "Z2" and v.ring == "Z2")) and sch.rank <= rank:
+                resumed.append(sch)
+    if manifest is None or any(w is None for w in walkers):
+        bits = _start_bits(s, opts["init"], start_scheme, n_workers)
+        seeds = _walker_seeds(seed, n_workers)
+        fresh = [Walker(s, rank, goal, _params(opts), seeds[w], bits[w], w) for w in range(n_workers)]
+        walkers = fresh if manifest is None else [w if w is not None else fresh[i] for i, w in enumerate(walkers)]
+    if ck is not None:
+        m = manifest or {"format": CHECKPOINT_FORMAT, "engine": ENGINE, "shape": list(s), "rank": rank,
+                         "seed": seed, "options": opts, "start": srec, "version": rec.get("version"),
+                         "commit": rec.get("commit"), "created": _now(),
+                         "flip": {"walkers": n_workers, "walker_format": WALKER_FORMAT}}
+        m["updated"] = _now()
+        _write_json(ck / "checkpoint.json", jsonable(m))
+
+    state = {w.walk: w.progress() for w in walkers}
+    base_restarts = sum(w.restarts for w in walkers)
+    fs.stats.update({"walks": n_workers, "seed": seed})
+
+    def totals():
+        fl = sum(d["flips"] for d in state.values())
+        best = min(d["rank"] for d in state.values())
+        lifted = [d["lifted_best"] for d in state.values() if d.get("lifted_best") is not None]
+        levels: dict[int, float] = {}
+        for d in state.values():
+            for lv, sec in d["levels"].items():
+                lv = int(lv)
+                levels[lv] = min(levels.get(lv, sec), sec)
+        restarts = sum(d["restarts"] for d in state.values())
+        fs.stats.update({"restarts_done": restarts, "flips": fl, "attempts": sum(d["attempts"] for d in state.values()),
+                         "best_rank": best, "best_lifted": min(lifted) if lifted else None,
+                         "levels": dict(sorted(levels.items(), reverse=True)),
+                         "flips_per_s": sum(d.get("flips/s", 0.0) for d in state.values())})
+        return fs.stats
 
     def report():
         if on_progress is None:
             return
-        best = min((d["rank"] for d in stats.values()), default=start_bits[1])
-        fps = sum(d.get("flips/s", 0.0) for d in stats.values())
-        pool = sum(d.get("pool", 0) for d in stats.values())
-        restarts = sum(d.get("restarts", 0) for d in stats.values())
-        on_progress(Progress(engine=ENGINE, restarts_done=restarts, proven=proven, elapsed=budget.elapsed(),
-                             extra={"rank": best, "flips/s": f"{fps:.3g}", "pool": pool,
-                                    "unlifted": sum(d.get("lifts_failed", 0) for d in stats.values())}))
+        st = totals()
+        el = budget.elapsed()
+        lv = st["levels"]
+        shown = ", ".join(f"{k}: {v:.1f}s" for k, v in list(lv.items())[-4:])
+        on_progress(Progress(engine=ENGINE, restarts_done=st["restarts_done"], unit="walks", proven=st["proven"],
+                             elapsed=el, best_rank=st["best_rank"], best_residual=None,
+                             rate=(st["restarts_done"] - base_restarts) / el if el > 0 else None,
+                             extra={"flips/s": f"{st['flips_per_s']:.3g}", "rank mod 2": st["best_rank"],
+                                    "best lifted": st["best_lifted"] if st["best_lifted"] is not None else "none yet",
+                                    "levels": shown}))
 
-    def make(mats, info) -> Scheme | None:
-        Wa, Wb, Wc = mats
-        sch = Scheme(s, Wa, Wb, Wc, provenance={**provenance_base, "worker": info["worker"],
-                                                 "worker_seed": info["seed"], "flips": info["flips"],
-                                                 "seconds": round(time.monotonic() - t0, 3),
-                                                 "compile_seconds": round(compile_s, 3),
-                                                 "method": "flip-graph GF(2)" + (" + Hensel lifting" if goal == "Z" else "")})
-        v = verify(sch, symbolic=False)
-        if v.ok or (goal == "Z2" and v.ring == "Z2"):
-            return sch
-        return None
+    def make(mats, info):
+        sch = _prove(s, mats, goal, rec, info, time.monotonic() - t0)
+        if sch is None or sch.rank > rank:
+            return None
+        key = canonical_key(sch)
+        if key in seen:
+            return None
+        seen.add(key)
+        fs.stats["proven"] += 1
+        proven_walks.add(info["walk"])
+        fs.stats["restarts_proven"] = len(proven_walks)
+        if ck is not None:
+            from ..formats import save
+            tmp = ck / "schemes" / f".{key[:16]}.tmp.json"
+            save(sch, tmp)
+            os.replace(tmp, ck / "schemes" / f"{s.m}x{s.k}x{s.n}-r{sch.rank}-{key[:16]}.json")
+        return sch
+
+    for sch in resumed:
+        key = canonical_key(sch)
+        if key not in seen:
+            seen.add(key)
+            fs.stats["proven"] += 1
+            yield sch
 
     def restarts_exhausted():
-        if budget.restarts is None:
-            return False
-        return sum(d.get("restarts", 0) for d in stats.values()) >= budget.restarts
+        return budget.restarts is not None and sum(d["restarts"] for d in state.values()) - base_restarts >= budget.restarts
 
     def halted():
         return stop() or budget.time_up() or restarts_exhausted()
 
-    if n_workers == 1:
-        for ev in _walker(s, rank, seeds[0], starts[0], goal, params, halted, 0):
-            if ev[0] == "progress":
-                stats[0] = ev[1]
-                report()
-            elif ev[0] == "scheme":
-                sch = make(ev[1], ev[2])
-                if sch is not None:
-                    proven += 1
-                    yield sch
+    try:
+        if n_workers == 1:
+            w = walkers[0]
+            for ev in _drive(w, halted, ck_dir, every):
+                if ev[0] == "progress":
+                    state[w.walk] = ev[1]
+                    report()
+                elif ev[0] == "level":
+                    state[w.walk] = {**w.progress(), "flips/s": state[w.walk].get("flips/s", 0.0)}
+                    report()
+                elif ev[0] == "scheme":
+                    sch = make(ev[1], ev[2])
+                    if sch is not None:
+                        yield sch
+            state[w.walk] = w.progress()
+        else:
+            procs, q, stop_event = start_workers(
+                _worker_main, lambda i: ((walkers[i].state(), ck_dir, every),), n_workers)
+            errors: list[tuple] = []
+            try:
+                for ev in receive(procs, q, stop_event, halted):
+                    kind = ev[0]
+                    if kind == "progress":
+                        state[ev[1]["walk"]] = ev[1]
+                        report()
+                    elif kind == "scheme":
+                        sch = make(ev[1], ev[2])
+                        if sch is not None:
+                            yield sch  # the consumer may stop here: the finally block ends the workers
+                    elif kind == "error":
+                        errors.append(ev)
+            finally:
+                stop_workers(procs, q, stop_event)
+            if errors:
+                _raise_worker_error(errors[0])
+            if ck is not None:  # the workers wrote their final states: read them for the report
+                for i in range(n_workers):
+                    f = ck / "walkers" / f"walker-{i:03d}.json"
+                    if f.exists():
+                        walkers[i] = Walker.from_state(json.loads(f.read_text()))
+        totals()
         report()
-        return
-
-    procs, q, stop_event = start_workers(
-        _worker_main, lambda w: ((s, rank, seeds[w], starts[w], goal, params, w),), n_workers)
-    errors: list[str] = []
-    try:
-        for ev in receive(procs, q, stop_event, halted):
-            kind = ev[0]
-            if kind == "progress":
-                stats[ev[1]["worker"]] = ev[1]
-                report()
-            elif kind == "scheme":
-                sch = make(ev[1], ev[2])
-                if sch is not None:
-                    proven += 1
-                    yield sch  # the consumer may stop here: the finally block ends the workers
-            elif kind == "error":  # receive() has stopped the others
-                errors.append(ev[1])
+        if ck is not None:
+            m = json.loads((ck / "checkpoint.json").read_text())
+            m["updated"] = _now()
+            _write_json(ck / "checkpoint.json", m)
+        _finish(fs, s, rank, goal, rec, walkers, state, t0)
     finally:
-        stop_workers(procs, q, stop_event)
-    if errors:  # a defect, not bad input: exit 3, the traceback is in the log file the message names
-        from ..errors import InternalError
-        raise InternalError(f"a flip-engine worker failed: {errors[0]}")
-    report()
+        totals()
 
 
-def _version() -> str:
+def _raise_worker_error(ev):
+    import tempfile
+    log = Path(tempfile.gettempdir()) / f"algodiscover-flip-worker-{os.getpid()}.log"
     try:
-        from .. import __version__
-        return __version__
-    except ImportError:  # pragma: no cover
-        return "unknown"
+        log.write_text(ev[3] if len(ev) > 3 else ev[1])
+        where = f"; traceback in {log}"
+    except OSError:
+        where = ""
+    raise InternalError(f"a flip-engine worker failed: {ev[1]}{where}")
+
+
+def _finish(fs: FlipSearch, s: Shape, rank: int, goal: str, rec: dict, walkers, state, t0):
+    """After the walks: the best mod-2 scheme, and (no scheme at the goal) the best proven one above it."""
+    from .gf2 import bits_to_factors
+    from .lift import hensel_lift
+    live = [w for w in walkers if w is not None]
+    if not live:
+        return
+    best_w = min(live, key=lambda w: w.best)
+    F = best_w.best_modular()
+    a, b, c = bits_to_factors(s, F, F.shape[1])
+    from ..provenance import result_record
+    info = {"target_rank": rank, "above_target": F.shape[1] > rank, "walk": best_w.walk}
+    mod = Scheme(s, a, b, c.T.copy(), provenance=result_record(rec, completed_by=["flip", "reduction"],
+                                                               seconds=time.monotonic() - t0, **info))
+    fs.best_modular = mod
+    if fs.stats["proven"] or goal == "Z2" and F.shape[1] <= rank:
+        return
+    # the lowest level whose pool schemes lift: try every pool scheme, from the best level up
+    levels = sorted({lv for w in live for lv in w.pools})
+    for lv in levels:
+        for w in live:
+            for snap in w.pools.get(lv, []):
+                a, b, c = bits_to_factors(s, snap, lv)
+                res = hensel_lift(s, a, b, c) if goal == "Z" else (a, b, c.T.copy())
+                if res is None:
+                    continue
+                prov = result_record(rec, completed_by=["flip", "reduction"] + (["lift"] if goal == "Z" else []),
+                                     seconds=time.monotonic() - t0, target_rank=rank, above_target=True,
+                                     walk=w.walk)
+                sch = Scheme(s, *res, provenance=prov)
+                v = verify(sch, symbolic=False)
+                if v.ok or (goal == "Z2" and v.ring == "Z2"):
+                    fs.best_above_target = sch
+                    fs.stats["best_lifted_above"] = lv
+                    return
+
+
+# ---------------------------------------------------------------- replay
+def replay(provenance: dict) -> Iterator[Scheme]:
+    """Re-run the walk that produced a scheme with this provenance, deterministically: walk
+    ``provenance["walk"]`` of a search with the recorded seed and options, bounded by the recorded
+    kernel attempts (never by time).  Yields the schemes that walk proves up to that point (the
+    recorded one last).  Raises :class:`ReplayError` when that cannot be done."""
+    p = provenance or {}
+    if p.get("engine") != ENGINE:
+        raise ReplayError(f"not a flip-engine result (engine {p.get('engine')!r})")
+    if p.get("schema") != "algodiscover.provenance/2":
+        raise ReplayError("old provenance (before algodiscover.provenance/2): the walk options were not recorded")
+    for key in ("seed", "options", "attempts", "walk", "start"):
+        if p.get(key) is None:
+            raise ReplayError(f"the provenance has no {key!r}: the walk cannot be re-run")
+    opts = dict(p["options"])
+    if opts.get("chunk", CHUNK) != CHUNK:
+        raise ReplayError(f"the walk ran with kernel calls of {opts.get('chunk')} attempts; this version uses {CHUNK}")
+    if p.get("above_target"):
+        raise ReplayError("a best-effort result above the target rank (found after the budget ended) is not replayed")
+    shape = p.get("shape")
+    rank = p.get("rank_asked") or p.get("target_rank")
+    srec = p["start"]
+    start = None
+    if srec.get("kind") == "file":
+        src = srec.get("source")
+        if not src or src == "scheme" or not Path(src).exists():
+            raise ReplayError(f"the walk started from {src!r}, which is not available here")
+        start = src
+    if shape is None or rank is None:
+        raise ReplayError("the provenance does not name the shape and the rank asked")
+    walk = int(p["walk"])
+    run_opts = {k: opts[k] for k in ("ring", "init", *DEFAULTS) if k in opts}
+    run_opts["workers"] = opts.get("workers", 1)
+    run_opts["walk"] = walk
+    if start is not None:
+        run_opts["start"] = start
+    # + 1: a scheme is taken at the goal check before the next kernel call, so walk into that call
+    found, _ = run_segment(tuple(shape), int(rank), state=None, attempts=int(p["attempts"]) + 1,
+                           seed=int(p["seed"]), options=run_opts)
+    yield from found

@@ -151,7 +151,7 @@ def test_start_from_a_file_in_another_shape_order(tmp_path):
     path = save(lad, tmp_path / "laderman.json")
     s = _first(run_search("flip", (3, 3, 3), 23, seed=0, workers=1, start=str(path), budget=Budget(time_limit=30)))
     assert s is not None and s.rank == 23 and s.verify(symbolic=False).ok
-    assert s.provenance["start"] == str(path)
+    assert s.provenance["start"] == {"kind": "file", "source": str(path), "published": True}
 
 
 def test_start_scheme_for_a_permuted_shape_is_reindexed():
@@ -159,7 +159,7 @@ def test_start_scheme_for_a_permuted_shape_is_reindexed():
     assert found is not None and tuple(found.shape) == (2, 2, 3)
     s = _first(run_search("flip", (3, 2, 2), 11, seed=0, workers=1, start=found, budget=Budget(time_limit=30)))
     assert s is not None and tuple(s.shape) == (3, 2, 2) and s.rank == 11 and s.verify(symbolic=False).ok
-    assert s.provenance["start"] == "scheme"
+    assert s.provenance["start"]["kind"] == "file" and s.provenance["start"]["source"] == "scheme"
 
 
 def test_bad_options_raise_clear_errors():
@@ -229,14 +229,14 @@ def test_a_failing_flip_worker_stops_the_search_with_a_clear_error(monkeypatch):
     from algodiscover.search import flip
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("the patched walker reaches the workers only through fork")
-    real = flip._walker
+    real = flip.Walker.run
 
-    def walker(shape, target, seed, start_bits, goal, params, stop, worker):
-        if worker == 0:
+    def run(self, *args, **kwargs):
+        if self.walk == 0:
             raise RuntimeError("simulated failure in a walker")
-        yield from real(shape, target, seed, start_bits, goal, params, stop, worker)
+        yield from real(self, *args, **kwargs)
 
-    monkeypatch.setattr(flip, "_walker", walker)
+    monkeypatch.setattr(flip.Walker, "run", run)
     t0 = time.monotonic()
     with pytest.raises(AlgoDiscoverError, match="a flip-engine worker failed: RuntimeError: simulated failure"):
         # rank 14 for <3,3,3> is below the proven bound: only the failure ends this before the budget

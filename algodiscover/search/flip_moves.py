@@ -1,0 +1,98 @@
+"""Moves between shapes (Kauers & Wood's meta flip graph): extend <m,k,n> -> <m,k,n+1>, project back.
+
+- :func:`extend`: a scheme for <m,k,n> plus the m*k schoolbook products of the new column of B and C
+  is a scheme for <m,k,n+1> (rank r + m*k), exact over every ring;
+- :func:`project`: setting the last column of B to zero and dropping the last column of C turns a
+  scheme for <m,k,n+1> into one for <m,k,n>; products that become zero are removed (rank <= r), exact;
+- :func:`move_to`: the move that turns a scheme of a neighbouring shape (one dimension one more or one
+  less, in any order of the dimensions) into a scheme for the shape asked.
+
+Every result is a candidate: callers prove it with ``verify`` (the flip engine does, for ``--start``).
+Any dimension can move: the scheme is first re-indexed (transpose / cycle, :func:`core.transform.to_shape`)
+so that the moving dimension comes last.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.scheme import Scheme
+from ..core.shape import Shape, parse_shape
+from ..core.transform import to_shape
+from ..errors import ShapeError
+
+
+def _extend_last(s: Scheme) -> Scheme:
+    m, k, n = s.shape
+    r = s.rank
+    dt = object if (s.W_a.dtype == object or s.W_b.dtype == object or s.W_c.dtype == object) else np.int64
+    extra = m * k
+    Wa = np.zeros((r + extra, m * k), dtype=dt)
+    Wb = np.zeros((r + extra, k * (n + 1)), dtype=dt)
+    Wc = np.zeros((m * (n + 1), r + extra), dtype=dt)
+    Wa[:r] = s.W_a
+    for j in range(k):
+        Wb[:r, j * (n + 1):j * (n + 1) + n] = s.W_b[:, j * n:(j + 1) * n]
+    for i in range(m):
+        Wc[i * (n + 1):i * (n + 1) + n, :r] = s.W_c[i * n:(i + 1) * n, :]
+    t = r
+    for i in range(m):
+        for j in range(k):
+            Wa[t, i * k + j] = 1
+            Wb[t, j * (n + 1) + n] = 1
+            Wc[i * (n + 1) + n, t] = 1
+            t += 1
+    return Scheme((m, k, n + 1), Wa, Wb, Wc, provenance=dict(s.provenance or {}))
+
+
+def _project_last(s: Scheme) -> Scheme:
+    m, k, n1 = s.shape
+    n = n1 - 1
+    if n < 1:
+        raise ShapeError(f"cannot project {s.shape.angle()}: its last dimension is 1")
+    keep_b = [j * n1 + l for j in range(k) for l in range(n)]
+    keep_c = [i * n1 + l for i in range(m) for l in range(n)]
+    Wa, Wb, Wc = s.W_a, s.W_b[:, keep_b], s.W_c[keep_c, :]
+    live = [t for t in range(s.rank)
+            if np.any(Wa[t] != 0) and np.any(Wb[t] != 0) and np.any(Wc[:, t] != 0)]
+    return Scheme((m, k, n), Wa[live], Wb[live], Wc[:, live], provenance=dict(s.provenance or {}))
+
+
+def _last_first(shape: Shape, axis: int) -> tuple[int, int, int]:
+    m, k, n = shape
+    return ((k, n, m), (n, m, k), (m, k, n))[axis]
+
+
+def extend(scheme: Scheme, axis: int = 2) -> Scheme:
+    """<m,k,n> -> one more along ``axis`` (0: m, 1: k, 2: n), rank + (product of the other two)."""
+    s = scheme.shape
+    t = list(s)
+    t[axis] += 1
+    moved = _extend_last(to_shape(scheme, _last_first(s, axis)))
+    return to_shape(moved, tuple(t))
+
+
+def project(scheme: Scheme, axis: int = 2) -> Scheme:
+    """One less along ``axis`` (0: m, 1: k, 2: n); rank never grows."""
+    s = scheme.shape
+    t = list(s)
+    t[axis] -= 1
+    moved = _project_last(to_shape(scheme, _last_first(s, axis)))
+    return to_shape(moved, tuple(t))
+
+
+def move_to(scheme: Scheme, target) -> tuple[Scheme, str] | None:
+    """A scheme for ``target`` from a scheme of a neighbouring shape (any order of its dimensions):
+    (the moved scheme, "extend <a,b,c> -> ..." / "project ..."), or None when the shapes are not
+    neighbours."""
+    t = parse_shape(target)
+    src = tuple(scheme.shape)
+    for axis in range(3):
+        for delta, fn, word in ((-1, extend, "extend"), (1, project, "project")):
+            s2 = list(t)
+            s2[axis] += delta
+            if min(s2) < 1 or sorted(s2) != sorted(src):
+                continue
+            moved = fn(to_shape(scheme, tuple(s2)), axis)
+            return moved, f"{word} {Shape(*s2).angle()} -> {t.angle()}"
+    return None

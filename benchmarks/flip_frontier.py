@@ -1,0 +1,201 @@
+"""The flip engine beside the public flip-graph solvers, same machine, interleaved runs.
+
+For each target SHAPE:RANK:RING: our engine (`discover --engine flip --init standard --workers 1
+--seed S`, in-process through ``run_search``), then flip-cpd (github:khoruzhii/flip-cpd, `search2`,
+one thread, plus transitions, from its trivial decomposition), each under the same wall-clock cap;
+for <5,5,5> also symmetric-flips (github:jakobmoosbauer/symmetric-flips, GPL-3, its `r5-93-1.txt`
+configuration: C3-symmetric, diagonal-cube seeds; a different, symmetric search).  The public tools
+are fetched and built outside the repository (default /tmp/fk-frontier; never copied or committed):
+
+    git clone <mirror of khoruzhii/flip-cpd> /tmp/fk-frontier/flip-cpd
+    g++ -DMOD2 -Ofast -std=c++20 -march=native -Ithird_party -pthread src/search.cpp -o bin/search2
+    git clone <mirror of jakobmoosbauer/symmetric-flips> /tmp/fk-frontier/symmetric-flips
+    g++ -O3 -march=native -o code/FlipSolver22 code/FlipSolver22.cpp   (fastsolver path set in MatrixMult22.py)
+
+flip-cpd needs its tensor files (data/tensors/gg-MKN.npy + .meta.json, COO of the matmul tensor);
+this script writes them from the definition (alpha = i*k+j, beta = j*n+l, gamma = i*n+l).
+
+    python benchmarks/flip_frontier.py --targets 4x4x4:47:Z2 5x5x5:93:Z2 --time 120
+
+Writes benchmarks/results/flip-frontier.md and .json: per target and tool, time to each rank level,
+flips/s where the tool reports it, seeds, workers, machine and load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from _machine import describe, machine as machine_info  # noqa: E402
+
+
+def ours(shape, rank, ring, seed, seconds, options) -> dict:
+    from algodiscover.search import Budget, run_search
+    t0 = time.monotonic()
+    it = run_search("flip", shape, rank, seed=seed, workers=1, ring=ring, init="standard",
+                    budget=Budget(time_limit=seconds), **options)
+    found = None
+    for s in it:
+        found = s
+        break
+    it.close()
+    st = it.stats
+    return {"tool": "algodiscover flip", "seed": seed, "workers": 1, "options": options,
+            "reached": found is not None, "best_rank": st.get("best_rank"), "best_lifted": st.get("best_lifted"),
+            "levels": {str(k): v for k, v in (st.get("levels") or {}).items()},
+            "flips": st.get("flips"), "flips_per_s": (st.get("flips") or 0) / max(time.monotonic() - t0, 1e-9),
+            "wall_s": round(time.monotonic() - t0, 2),
+            "command": f"discover --engine flip --shape {'x'.join(map(str, shape))} --rank {rank} --ring {ring} "
+                       f"--init standard --workers 1 --seed {seed} --time-limit {seconds:g}"}
+
+
+def _timed_lines(cmd, cwd, seconds, pattern):
+    """Run cmd for at most `seconds`; returns [(t, line)] for lines matching pattern, and all output."""
+    p = subprocess.Popen(["stdbuf", "-oL", *cmd], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    t0 = time.monotonic()
+    hits, lines = [], []
+
+    def read():
+        for line in p.stdout:
+            lines.append(line.rstrip())
+            if re.search(pattern, line):
+                hits.append((round(time.monotonic() - t0, 2), line.rstrip()))
+
+    th = threading.Thread(target=read, daemon=True)
+    th.start()
+    try:
+        p.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    th.join(timeout=5)
+    return hits, lines, round(time.monotonic() - t0, 2)
+
+
+def _cpd_tensor(d: Path, shape):
+    import numpy as np
+    m, k, n = shape
+    name = f"gg-{m}{k}{n}"
+    t = d / "data" / "tensors"
+    t.mkdir(parents=True, exist_ok=True)
+    coo = [(i * k + j, j * n + l, i * n + l, 1) for i in range(m) for j in range(k) for l in range(n)]
+    np.save(t / f"{name}.npy", np.array(coo, dtype=np.int8))
+    (t / f"{name}.meta.json").write_text(json.dumps({"name": name, "nU": m * k, "nV": k * n, "nW": m * n, "op": "gg",
+                                                     "n1": m, "n2": k, "n3": n}))
+    return name
+
+
+def flip_cpd(d: Path, shape, rank, seconds) -> dict:
+    exe = d / "bin" / "search2"
+    if not exe.exists():
+        return {"tool": "flip-cpd search2", "error": f"{exe} not built"}
+    name = _cpd_tensor(d, shape)
+    cmd = [str(exe), name, "--plus", "-t", "1", "-r", str(rank)]
+    hits, lines, wall = _timed_lines(cmd, d, seconds, r"Searching for rank|rank \d+")
+    levels = {}
+    for t, line in hits:
+        m = re.search(r"Searching for rank (\d+)", line)
+        if m:  # the level above is complete: its pool holds schemes of that rank
+            levels.setdefault(str(int(m.group(1)) + 1), t)
+    return {"tool": "flip-cpd search2", "workers": 1, "levels": levels,
+            "best_rank": min((int(k) for k in levels), default=None), "wall_s": wall,
+            "command": " ".join(cmd), "last_lines": lines[-5:]}
+
+
+def symmetric_flips(d: Path, seconds, solves=10) -> dict:
+    code = d / "code"
+    if not (code / "FlipSolver22").exists():
+        return {"tool": "symmetric-flips", "error": f"{code / 'FlipSolver22'} not built"}
+    cfg = (code / "r5-93-1.txt").read_text()
+    cfg = re.sub(r"NUMBER_OF_SOLVES:\s*\d+", f"NUMBER_OF_SOLVES: {solves}", cfg)
+    cfg = re.sub(r"RANDOM_SEED:\s*\S+", "RANDOM_SEED: 12345", cfg)
+    (code / "fk-r5-93.txt").write_text(cfg)
+    hits, lines, wall = _timed_lines([sys.executable, "MatrixMult22.py", "fk-r5-93.txt"], code, seconds,
+                                     r"Best: \d+")
+    runs = []
+    for t, line in hits:
+        m = re.search(r"Run: (\d+) Best: (\d+).*?Speed: (\d+) megaflips/min", line)
+        if m:
+            runs.append({"t": t, "run": int(m.group(1)), "best": int(m.group(2)),
+                         "flips_per_s": int(m.group(3)) * 1e6 / 60})
+    return {"tool": "symmetric-flips (C3, r5-93-1.txt)", "workers": 1, "runs": runs,
+            "best_rank": min((r["best"] for r in runs), default=None), "wall_s": wall,
+            "flips_per_s": (sum(r["flips_per_s"] for r in runs) / len(runs)) if runs else None,
+            "command": "python3 MatrixMult22.py fk-r5-93.txt (NUMBER_OF_SOLVES %d, RANDOM_SEED 12345)" % solves}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--targets", nargs="+", default=["4x4x4:47:Z2", "5x5x5:93:Z2"],
+                    help="SHAPE:RANK:RING[:SECONDS] (seconds for our engine; default --time)")
+    ap.add_argument("--time", type=float, default=120.0, help="wall-clock cap of our engine per target")
+    ap.add_argument("--time-other", type=float, default=None, help="cap of each public tool (default --time)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tools", default="/tmp/fk-frontier")
+    ap.add_argument("--option", action="append", default=[], metavar="NAME=INT")
+    ap.add_argument("--name", default="flip-frontier")
+    args = ap.parse_args(argv)
+    tools = Path(args.tools)
+    opts = {k: int(v) for k, v in (o.split("=", 1) for o in args.option)}
+    out = {"machine": machine_info(), "command": "python benchmarks/flip_frontier.py " + " ".join(sys.argv[1:]),
+           "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "targets": []}
+    for t in args.targets:
+        sh, rk, ring, *secs = t.split(":")
+        ours_s = float(secs[0]) if secs else args.time
+        shape = tuple(int(x) for x in sh.split("x"))
+        row = {"target": t, "load_1min_before": os.getloadavg()[0], "runs": []}
+        row["runs"].append(ours(shape, int(rk), ring, args.seed, ours_s, opts))
+        print(json.dumps(row["runs"][-1]), flush=True)
+        other = args.time_other or args.time
+        row["runs"].append(flip_cpd(tools / "flip-cpd", shape, int(rk), other))
+        print(json.dumps(row["runs"][-1]), flush=True)
+        if shape == (5, 5, 5):
+            row["runs"].append(symmetric_flips(tools / "symmetric-flips", other))
+            print(json.dumps(row["runs"][-1]), flush=True)
+        row["load_1min_after"] = os.getloadavg()[0]
+        out["targets"].append(row)
+    res = HERE / "results"
+    (res / f"{args.name}.json").write_text(json.dumps(out, indent=1, default=float) + "\n")
+    (res / f"{args.name}.md").write_text(markdown(out))
+    return 0
+
+
+def markdown(out) -> str:
+    m = out["machine"]
+    lines = ["# Flip graphs at the frontier: algodiscover beside flip-cpd and symmetric-flips", "",
+             f"Machine: {describe(m)}", f"Started {out['started']}. Command: `{out['command']}`", "",
+             "Shared machine (2 cores, eight engineers): every tool ran on one thread under the same load, one after "
+             "the other for each target (interleaved); wall-clock times, so absolute figures are low, compare within a "
+             "row. flip-cpd reports a level when its pool for that rank is complete (its own pool rule); "
+             "symmetric-flips runs a C3-symmetric search (not the same search space).", "",
+             "| target | tool | best rank | time to each rank level (s) | flips/s | wall s | load | command |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in out["targets"]:
+        for r in row["runs"]:
+            if "error" in r:
+                lines.append(f"| {row['target']} | {r['tool']} | - | {r['error']} | - | - | - | - |")
+                continue
+            lv = ", ".join(f"{k}: {v:.1f}" for k, v in sorted(((int(k), v) for k, v in r.get("levels", {}).items()),
+                                                              reverse=True)[-8:])
+            if "runs" in r and r["runs"]:
+                lv = "; ".join(f"run {x['run']}: best {x['best']} at {x['t']:.0f}s" for x in r["runs"][:8])
+            fps = f"{r['flips_per_s']:.3g}" if r.get("flips_per_s") else "not reported"
+            lines.append(f"| {row['target']} | {r['tool']} | {r.get('best_rank')} | {lv} | {fps} | {r.get('wall_s')} | "
+                         f"{row['load_1min_before']:.1f} | `{r['command']}` |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Flip searches survive: checkpoint/resume after kill -9, replay, best effort on a missed target."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from algodiscover.core.canonical import canonical_key
+from algodiscover.formats import load
+from algodiscover.search import Budget, flip, run_search
+from tests.conftest import REPO, run_cli
+
+_CHILD = """
+import sys
+from algodiscover.core.canonical import canonical_key
+from algodiscover.search import Budget, run_search
+it = run_search("flip", (3, 3, 3), 23, seed=11, workers=1, init="standard", checkpoint=sys.argv[1],
+                checkpoint_every=0.3, budget=Budget(time_limit=120, count=None))
+for s in it:
+    print(canonical_key(s), flush=True)
+"""
+
+
+def test_kill_9_then_resume_loses_nothing(tmp_path):
+    ck = tmp_path / "ck"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    p = subprocess.Popen([sys.executable, "-c", _CHILD, str(ck)], env=env, stdout=subprocess.PIPE, text=True)
+    walker = ck / "walkers" / "walker-000.json"
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < 90:
+            if walker.exists() and len(list((ck / "schemes").glob("*.json"))) >= 2:
+                break
+            time.sleep(0.2)
+        time.sleep(0.5)
+    finally:
+        p.send_signal(signal.SIGKILL)
+    out, _ = p.communicate(timeout=30)
+    reported = set(out.split())
+    assert p.returncode == -signal.SIGKILL
+    assert len(reported) >= 1, "the child found schemes before it was killed"
+    before = json.loads(walker.read_text())
+    on_disk = {canonical_key(load(f)) for f in (ck / "schemes").glob("*.json")}
+    assert reported <= on_disk  # every scheme reported was on disk first
+    # resumed: the schemes found before come back first, then the walk goes on to a new one
+    it = run_search("flip", (3, 3, 3), 23, resume=str(ck), budget=Budget(time_limit=60, count=len(on_disk) + 1))
+    resumed = []
+    for s in it:
+        resumed.append(s)
+        if len(resumed) > len(on_disk):
+            break
+    it.close()
+    keys = {canonical_key(s) for s in resumed}
+    assert on_disk <= keys and reported <= keys
+    for s in resumed:
+        assert s.rank <= 23 and s.verify(symbolic=False).ok
+    assert len(resumed) == len(on_disk) + 1
+    after = json.loads(walker.read_text())
+    # the walk went on from its state, not from scratch, and its state was written when it ended
+    assert after["attempts"] >= before["attempts"] and set(after["tried"]) > set(before["tried"])
+    assert after["seed"] == before["seed"] and it.stats["seed"] == 11
+
+
+def test_resume_continues_the_walk_exactly(tmp_path):
+    # a walk checkpointed and resumed reaches the same state as one walk of the same length
+    from algodiscover.search.flip import CHUNK, run_segment
+    _, one = run_segment((4, 4, 4), 49, state=None, attempts=6 * CHUNK, seed=2, options={"init": "standard"})
+    _, half = run_segment((4, 4, 4), 49, state=None, attempts=3 * CHUNK, seed=2, options={"init": "standard"})
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(half))
+    _, two = run_segment((4, 4, 4), 49, state=json.loads(path.read_text()), attempts=3 * CHUNK)
+    assert (one["F"], one["r"], one["kstate"], one["rng"], one["attempts"]) == \
+        (two["F"], two["r"], two["kstate"], two["rng"], two["attempts"])
+
+
+def test_resume_refuses_another_search(tmp_path):
+    ck = tmp_path / "ck"
+    it = run_search("flip", (2, 2, 2), 7, seed=0, workers=1, checkpoint=str(ck), budget=Budget(time_limit=20))
+    next(it)
+    it.close()
+    m = json.loads((ck / "checkpoint.json").read_text())
+    assert m["format"] == "algodiscover.checkpoint/1" and m["engine"] == "flip" and m["options"]["plateau"] >= 1
+    with pytest.raises(flip.FlipOptionError, match="same --shape and --rank"):
+        list(run_search("flip", (2, 2, 2), 8, resume=str(ck)))
+    with pytest.raises(flip.FlipOptionError, match="no checkpoint"):
+        list(run_search("flip", (2, 2, 2), 7, resume=str(tmp_path / "nothing")))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_replay_finds_the_same_scheme(workers):
+    s = next(iter(run_search("flip", (3, 3, 3), 23, seed=4, workers=workers, budget=Budget(time_limit=60))))
+    p = s.provenance
+    assert p["seed"] == 4 and p["workers"] == workers and p["options"]["workers"] == workers
+    assert {"plateau", "restart_after", "pool_size", "climb", "init", "ring"} <= set(p["options"])
+    again = list(flip.replay(p))
+    assert again and canonical_key(again[-1]) == canonical_key(s)
+
+
+def test_replay_refuses_what_it_cannot_rerun():
+    from algodiscover.errors import ReplayError
+    with pytest.raises(ReplayError, match="old provenance"):
+        list(flip.replay({"engine": "flip", "seed": 1}))
+    with pytest.raises(ReplayError, match="not a flip"):
+        list(flip.replay({"engine": "spn"}))
+
+
+def test_engine_dedupes_and_reports_stats():
+    it = run_search("flip", (2, 2, 3), 11, seed=0, workers=1, budget=Budget(time_limit=4, count=None))
+    found = list(it)
+    keys = [canonical_key(s) for s in found]
+    assert len(keys) == len(set(keys)) >= 1 and all(s.rank <= 11 for s in found)
+    st = it.stats
+    assert st["proven"] == len(found) and st["flips"] > 0 and st["best_rank"] <= 11
+    assert {"restarts_done", "restarts_proven", "proven", "flips"} <= set(st)
+
+
+@pytest.mark.slow
+def test_cli_missed_target_writes_the_best_above_it(tmp_path):
+    out = tmp_path / "out"
+    r = run_cli("discover!", "--engine", "flip", "--shape", "3x3x4", "--rank", "28", "--workers", "1", "--seed", "0",
+                "--time-limit", "4", "--out", f"{out}/", "--quiet", "--no-catalog", "--force")
+    assert r.returncode == 1, r.stderr
+    assert "best rank reached" in r.stderr and "mod 2" in r.stderr
+    above = json.loads((out / "best-above-target.json").read_text())
+    assert above["provenance"]["above_target"] is True and above["provenance"]["target_rank"] == 28
+    assert above["rank"] > 28 and above["ring"] in ("ZT", "Z", "Q")
+    assert load(out / "best-above-target.json").verify(symbolic=False).ok
+    mod = load(out / "best-modular-z2.json")
+    assert mod.verify(symbolic=False).ring in ("Z2", "ZT", "Z")
+
+
+@pytest.mark.slow
+def test_cli_checkpoint_and_resume(tmp_path):
+    ck = tmp_path / "ck"
+    r = run_cli("discover!", "--engine", "flip", "--shape", "2x2x3", "--rank", "11", "--workers", "1", "--seed", "0",
+                "--checkpoint", str(ck), "--quiet", "--no-catalog")
+    assert r.returncode == 0, r.stderr
+    assert (ck / "checkpoint.json").exists() and (ck / "walkers" / "walker-000.json").exists()
+    assert len(list((ck / "schemes").glob("*.json"))) == 1
+    r = run_cli("discover!", "--engine", "flip", "--shape", "2x2x3", "--rank", "11", "--resume", str(ck),
+                "--quiet", "--no-catalog")
+    assert r.returncode == 0, r.stderr
+
+
+def test_option_errors_name_flags():
+    with pytest.raises(flip.FlipOptionError) as e:
+        next(iter(run_search("flip", (2, 2, 2), 7, batch=3)))
+    msg = str(e.value)
+    assert "--plateau" in msg and "--restart-after" in msg and "pool_size" not in msg
+    with pytest.raises(flip.FlipOptionError, match="--plateau"):
+        next(iter(run_search("flip", (2, 2, 2), 7, plateau=0)))

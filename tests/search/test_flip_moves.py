@@ -1,0 +1,59 @@
+"""Moves between shapes: extend and project are exact; the engine starts from neighbouring shapes."""
+
+import pytest
+
+from algodiscover import Scheme
+from algodiscover.core.shape import Shape
+from algodiscover.search import Budget, run_search
+from algodiscover.search.flip_moves import extend, move_to, project
+from tests.conftest import LADERMAN, STRASSEN
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_extend_and_project_are_exact_along_every_axis(axis):
+    s = Scheme((2, 2, 2), **STRASSEN)
+    e = extend(s, axis)
+    want = [2, 2, 2]
+    want[axis] = 3
+    assert tuple(e.shape) == tuple(want) and e.rank == 7 + 4 and e.verify(symbolic=False).ok
+    p = project(e, axis)
+    assert tuple(p.shape) == (2, 2, 2) and p.rank <= 11 and p.verify(symbolic=False).ok
+    lad = Scheme((3, 3, 3), **LADERMAN)
+    q = project(lad, axis)
+    assert q.rank <= 23 and q.verify(symbolic=False).ok and sorted(q.shape) == [2, 3, 3]
+
+
+def test_move_to_finds_the_neighbour_in_any_order():
+    lad = Scheme((3, 3, 3), **LADERMAN)
+    moved, how = move_to(lad, (3, 2, 3))
+    assert tuple(moved.shape) == (3, 2, 3) and moved.verify(symbolic=False).ok and how.startswith("project")
+    moved, how = move_to(Scheme((2, 2, 2), **STRASSEN), (2, 3, 2))
+    assert tuple(moved.shape) == (2, 3, 2) and moved.rank == 11 and how.startswith("extend")
+    assert move_to(lad, (5, 5, 5)) is None
+
+
+def test_engine_starts_from_a_neighbouring_shape():
+    s = next(iter(run_search("flip", (2, 2, 3), 11, seed=0, workers=1, start=Scheme((2, 2, 2), **STRASSEN),
+                             budget=Budget(time_limit=30))))
+    assert tuple(s.shape) == (2, 2, 3) and s.rank <= 11 and s.verify(symbolic=False).ok
+    st = s.provenance["start"]
+    assert st["kind"] == "file" and st["move"] == "extend <2,2,2> -> <2,2,3>" and st["published"] is True
+
+
+def test_start_catalog_refuses_imported_schemes(tmp_path, monkeypatch):
+    from algodiscover.catalog import Catalog
+    from algodiscover.search.flip import FlipOptionError
+    db = tmp_path / "c.db"
+    monkeypatch.setenv("ALGODISCOVER_DB", str(db))
+    with Catalog(db) as cat:
+        imported, _ = cat.add(Scheme((3, 3, 3), **LADERMAN).with_provenance(engine="literature"))
+    with pytest.raises(FlipOptionError, match="imported"):
+        next(iter(run_search("flip", (3, 3, 3), 23, seed=0, workers=1, start=f"catalog:{imported}")))
+    with pytest.raises(FlipOptionError, match="no scheme found by this toolkit"):
+        next(iter(run_search("flip", (3, 3, 3), 23, seed=0, workers=1, start="catalog")))
+    found = next(iter(run_search("flip", (2, 3, 3), 15, seed=0, workers=1, budget=Budget(time_limit=30))))
+    with Catalog(db) as cat:
+        own, _ = cat.add(found)
+    s = next(iter(run_search("flip", (3, 3, 3), 23, seed=0, workers=1, start="catalog", budget=Budget(time_limit=60))))
+    assert s.provenance["start"]["kind"] == "catalog" and s.provenance["start"]["source"].endswith(f"#{own}")
+    assert s.provenance["start"]["move"].startswith("extend") and s.verify(symbolic=False).ok

@@ -1,0 +1,70 @@
+"""run_segment: the flip walk as pure segments (the cluster's unit and the checkpoint's walker state)."""
+
+import json
+
+import pytest
+
+from algodiscover.core.canonical import canonical_key
+from algodiscover.search import flip
+from algodiscover.search.flip import CHUNK, run_segment
+
+
+def _det(state):
+    """The state without its clock readings (seconds walked, seconds to each level)."""
+    st = {k: v for k, v in state.items() if k != "seconds"}
+    st["levels"] = {k: {a: b for a, b in v.items() if a != "seconds"} for k, v in state["levels"].items()}
+    return st
+
+
+def _keys(found):
+    return sorted(canonical_key(s) for s in found)
+
+
+def test_segments_compose_and_repeat():
+    opts = {"init": "standard", "workers": 1}
+    f1, st1 = run_segment((3, 3, 3), 23, state=None, attempts=2 * CHUNK, seed=3, options=opts)
+    st1 = json.loads(json.dumps(st1))  # JSON-able
+    f2, st2 = run_segment((3, 3, 3), 23, state=st1, attempts=2 * CHUNK, seed=None, options=opts)
+    g, st = run_segment((3, 3, 3), 23, state=None, attempts=4 * CHUNK, seed=3, options=opts)
+    assert st["attempts"] == st2["attempts"] == 4 * CHUNK or st["r"] <= 23
+    assert _det(st) == _det(st2)
+    assert _keys(f1 + f2) == _keys(g)
+    again, st_again = run_segment((3, 3, 3), 23, state=None, attempts=4 * CHUNK, seed=3, options=opts)
+    assert _keys(again) == _keys(g) and _det(st_again) == _det(st)
+
+
+def test_segment_results_are_proven_and_carry_provenance():
+    found, st = run_segment((2, 2, 2), 7, state=None, attempts=CHUNK, seed=0, options={"init": "standard"})
+    assert found, "Strassen's rank is reached from the standard algorithm within one chunk"
+    for s in found:
+        assert s.rank <= 7 and s.verify(symbolic=False).ok
+        p = s.provenance
+        assert p["engine"] == "flip" and p["seed"] == 0 and p["start"]["kind"] == "standard"
+        assert p["options"]["plateau"] == flip.DEFAULTS["plateau"] and p["attempts"] <= st["attempts"]
+        assert p["completed_by"] == ["flip", "reduction", "lift"]
+
+
+def test_a_new_walk_needs_a_seed_and_a_state_must_be_a_walker_state():
+    with pytest.raises(flip.FlipOptionError, match="seed"):
+        run_segment((2, 2, 2), 7, state=None, attempts=1, seed=None)
+    with pytest.raises(flip.FlipOptionError, match="walker state"):
+        run_segment((2, 2, 2), 7, state={"format": "x"}, attempts=1)
+
+
+def test_nicer_reports_a_scheme_at_least_as_nice_as_the_first_lifted_one():
+    from algodiscover.search import Budget, run_search
+    from algodiscover.search.flip import _nice_score
+
+    def first(**kw):
+        it = run_search("flip", (3, 3, 3), 23, seed=1, workers=1, init="standard", budget=Budget(time_limit=60), **kw)
+        s = next(it)
+        it.close()
+        return s
+
+    plain, nice = first(), first(nicer=8)
+    assert plain.verify(symbolic=False).ok and nice.verify(symbolic=False).ok and nice.rank <= 23
+    score = lambda s: _nice_score((s.W_a, s.W_b, s.W_c))  # noqa: E731
+    assert score(nice) <= score(plain)  # the first lifted scheme is among the candidates
+    assert nice.provenance["options"]["nicer"] == 8 and nice.provenance["nicer_tried"] >= 1
+    assert _nice_score(([[1, -1]], [[0, 1]], [[1]])) == (0, 4)
+    assert _nice_score(([[2, 0]], [[1, 1]], [[1]])) == (1, 4)
