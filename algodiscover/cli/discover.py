@@ -453,9 +453,10 @@ def _cluster_search(args, shape, rank, seed, budget, device, on_progress, stop, 
     """The cluster run for --cluster (with --checkpoint/--resume), or None for a local search."""
     address = getattr(args, "cluster", None)
     if address is None:
-        if (getattr(args, "checkpoint", None) or getattr(args, "resume", None)) and "checkpoint" not in ENGINE_OPTIONS:
-            from ..cluster import CheckpointError  # (an engine that checkpoints itself takes them as options)
-            raise CheckpointError("--checkpoint/--resume need --cluster ADDRESS here (e.g. --cluster local:2)")
+        if (getattr(args, "checkpoint", None) or getattr(args, "resume", None)) and args.engine != "flip":
+            from ..cluster import CheckpointError  # the flip engine checkpoints local runs itself
+            raise CheckpointError(f"--checkpoint/--resume: the {args.engine} engine checkpoints only on a cluster; "
+                                  f"add --cluster ADDRESS (e.g. --cluster local:2), or use --engine flip")
         return None
     from ..cluster import run_cluster
     options = {k: v for k, v in options.items() if k not in ("checkpoint", "resume")}

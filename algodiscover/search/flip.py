@@ -922,14 +922,8 @@ def _search_gen(fs: FlipSearch, s: Shape, rank: int, seed: int, budget: Budget, 
 
 
 def _raise_worker_error(ev):
-    import tempfile
-    log = Path(tempfile.gettempdir()) / f"algodiscover-flip-worker-{os.getpid()}.log"
-    try:
-        log.write_text(ev[3] if len(ev) > 3 else ev[1])
-        where = f"; traceback in {log}"
-    except OSError:
-        where = ""
-    raise InternalError(f"a flip-engine worker failed: {ev[1]}{where}")
+    # the worker's queue (search._workers) wrote its traceback to a log file and named it in ev[1]
+    raise InternalError(f"a flip-engine worker failed: {ev[1]}")
 
 
 def _finish(fs: FlipSearch, s: Shape, rank: int, goal: str, rec: dict, walkers, state, t0):

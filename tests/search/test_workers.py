@@ -106,14 +106,14 @@ def _patch_spn_worker_failure(monkeypatch):
 
 def _patch_flip_worker_failure(monkeypatch):
     from algodiscover.search import flip
-    real = flip._walker
+    real = flip.Walker.run
 
-    def walker(shape, target, seed, start_bits, goal, params, stop, worker):
-        if worker == 0:
+    def walker(self, *args, **kwargs):  # walker 0 fails at once; walker 1 would walk for the whole budget
+        if self.walk == 0:
             raise RuntimeError("simulated failure in a walker")
-        yield from real(shape, target, seed, start_bits, goal, params, stop, worker)
+        yield from real(self, *args, **kwargs)
 
-    monkeypatch.setattr(flip, "_walker", walker)
+    monkeypatch.setattr(flip.Walker, "run", walker)
 
 
 # rank 20 for <3,3,4> and 14 for <3,3,3> are below the proven lower bounds: only the failure ends them
@@ -155,14 +155,14 @@ def test_cli_reports_a_crashing_worker_with_exit_3_and_one_line(engine, monkeypa
 
 def test_a_worker_killed_by_a_signal_is_an_internal_error(monkeypatch):
     from algodiscover.search import flip
-    real = flip._walker
+    real = flip.Walker.run
 
-    def walker(shape, target, seed, start_bits, goal, params, stop, worker):
-        if worker == 1:
+    def walker(self, *args, **kwargs):
+        if self.walk == 1:
             os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
-        yield from real(shape, target, seed, start_bits, goal, params, stop, worker)
+        yield from real(self, *args, **kwargs)
 
-    monkeypatch.setattr(flip, "_walker", walker)
+    monkeypatch.setattr(flip.Walker, "run", walker)
     with pytest.raises(InternalError, match=r"worker 1 \(pid \d+\) was killed by signal SIGKILL"):
         list(run_search("flip", "3x3x3", 14, seed=0, workers=2, budget=Budget(time_limit=30, count=None)))
 
@@ -229,12 +229,24 @@ def test_workers_stop_at_the_count_while_the_consumer_holds_the_search():
     try:
         s = next(iter(it))
         assert s.verify(symbolic=False).ok
+        # the workers stop searching: they exit, or wait idle (a worker whose last messages the suspended
+        # consumer has not read yet cannot flush its queue; it dies with its parent, see above)
+        def cpu(c):
+            try:
+                t = c.cpu_times()
+                return t.user + t.system
+            except psutil.Error:
+                return None
+
         deadline = time.monotonic() + 10.0
         while time.monotonic() < deadline:
-            busy = [c.pid for c in psutil.Process().children() if not _gone(c.pid)]
+            kids = [c for c in psutil.Process().children() if not _gone(c.pid)]
+            before = {c.pid: cpu(c) for c in kids}
+            time.sleep(1.0)
+            busy = [c.pid for c in kids if before[c.pid] is not None and cpu(c) is not None
+                    and cpu(c) - before[c.pid] > 0.2]
             if not busy:
                 break
-            time.sleep(0.1)
-        assert busy == [], "workers still running while the generator is suspended"
+        assert busy == [], "workers still searching while the generator is suspended"
     finally:
         it.close()
