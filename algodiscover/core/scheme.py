@@ -211,6 +211,14 @@ class Scheme:
             out = _normalise_object(out)
         return out
 
+    def compile(self, backend: str = "numpy", levels: int | None = None, cutoff: int | None = None, **kw):
+        """A fast executor ``f(A, B) -> A @ B`` (recursive, BLAS at the leaves); see :mod:`algodiscover.execute`.
+
+        Verifies the scheme (cached) and refuses one not proven over Z or Q.
+        """
+        from ..execute import compile as _compile
+        return _compile(self, backend=backend, levels=levels, cutoff=cutoff, **kw)
+
     # ---- rendering hooks ----------------------------------------------------------
     def to_text(self, **kw) -> str:
         from ..render.text import scheme_to_text
