@@ -140,8 +140,19 @@ class Scheme:
             total += int(np.maximum(nz - 1, 0).sum())
         return total
 
+    @property
+    def additions_shared(self) -> int:
+        """Binary +/- operations of the three straight-line programs (shared sub-sums; 15 for Winograd's form).
+
+        The attached programs (from ``algodiscover optimize`` or a file's ``programs``) if any, else one
+        greedy CSE pass; see :mod:`algodiscover.execute.program`.
+        """
+        from ..execute.executor import additions_shared
+        return additions_shared(self)
+
     def metrics(self) -> dict:
         return {"rank": self.rank, "nnz": self.nnz, "additions_naive": self.additions_naive,
+                "additions_shared": self.additions_shared,
                 "max_abs_coefficient": _json_number(self.max_abs_coefficient)}
 
     # ---- equality and hashing -----------------------------------------------------

@@ -42,6 +42,7 @@ def attach_programs(scheme: Scheme, programs: dict) -> None:
     """Attach programs {"a","b","c"} to a scheme after checking them exactly against W_a, W_b, W_c."""
     check_programs(scheme, programs)
     scheme._cache["programs"] = dict(programs)
+    scheme._cache["programs_attached"] = True
 
 
 def check_programs(scheme: Scheme, programs: dict) -> None:
@@ -54,10 +55,11 @@ def check_programs(scheme: Scheme, programs: dict) -> None:
 
 
 def programs_for(scheme: Scheme) -> dict:
-    """The attached programs, else the best found by CSE (cached on the scheme)."""
+    """The attached programs (``optimize``, or a file's ``programs``), else one deterministic greedy CSE
+    pass (cached on the scheme; ``algodiscover optimize`` searches much further)."""
     progs = scheme._cache.get("programs")
     if progs is None:
-        progs = {k: best_program(W) for k, W in (("a", scheme.W_a), ("b", scheme.W_b), ("c", scheme.W_c))}
+        progs = {k: best_program(W, tries=1) for k, W in (("a", scheme.W_a), ("b", scheme.W_b), ("c", scheme.W_c))}
         scheme._cache["programs"] = progs
     return progs
 
