@@ -144,14 +144,14 @@ def _norm(c):
 
 def naive_program(W) -> Program:
     """Each row summed left to right, nothing shared (additions = additions_naive of the rows)."""
-    return _finish(W.shape[1], [], [_row_dict(r) for r in np.asarray(W)])
+    return _finish(W.shape[1], [], [_row_dict(r) for r in np.asarray(W)], share=False)
 
 
 def _row_dict(row) -> dict:
     return {j: _norm(Fraction(c)) for j, c in enumerate(row.tolist()) if c != 0}
 
 
-def _finish(n_inputs: int, ops: list, rows: list) -> Program:
+def _finish(n_inputs: int, ops: list, rows: list, share: bool = True) -> Program:
     outputs = []
     memo = {}
     for row in rows:
@@ -166,7 +166,7 @@ def _finish(n_inputs: int, ops: list, rows: list) -> Program:
             r = _norm(Fraction(c) / Fraction(c0))
             path = path + ((v, r),)
             key = (v0, path)
-            if key in memo:
+            if share and key in memo:
                 acc = memo[key]
                 continue
             ops.append((1, acc, r, v))
