@@ -148,8 +148,8 @@ def _elementary(d, rng):
 
 
 def local_search(scheme: Scheme, *, seconds: float = 10.0, seed: int = 0, ternary: bool = True,
-                 on_improve=None):
-    """Random basis moves and flips, accepted when the greedy count does not grow (plateaus allowed)."""
+                 on_improve=None, temp0: float = 0.7):
+    """Random basis moves and flips under simulated annealing on the greedy count (plateaus always allowed)."""
     Wa, Wb, Wc = _int(scheme.W_a), _int(scheme.W_b), _int(scheme.W_c)
     if Wa is None or Wb is None or Wc is None:
         return scheme, None
@@ -158,7 +158,8 @@ def local_search(scheme: Scheme, *, seconds: float = 10.0, seed: int = 0, ternar
     limit = max(1, int(np.abs(Wa).max()), int(np.abs(Wb).max()), int(np.abs(Wc).max())) if ternary else None
     costs = list(_cost3(Wa, Wb, Wc))
     best = (sum(costs), Wa, Wb, Wc)
-    deadline = time.monotonic() + seconds
+    t_begin = time.monotonic()
+    deadline = t_begin + seconds
     cur = (Wa, Wb, Wc)
     steps = 0
     while time.monotonic() < deadline:
@@ -192,7 +193,10 @@ def local_search(scheme: Scheme, *, seconds: float = 10.0, seed: int = 0, ternar
         for sd, W in ((0, Na), (1, Nb), (2, Nc)):
             if sd in changed:
                 new[sd] = program_cost(W)
-        if sum(new) <= sum(costs) or rng.random() < 0.02:
+        delta = sum(new) - sum(costs)
+        frac = min(1.0, (time.monotonic() - t_begin) / max(seconds, 1e-9))
+        temp = temp0 * (1 - frac) + 0.05 * frac   # annealing: worse moves get rarer as time runs out
+        if delta <= 0 or rng.random() < np.exp(-delta / temp):
             cur, costs = (Na, Nb, Nc), new
             if sum(costs) < best[0]:
                 best = (sum(costs), Na, Nb, Nc)
