@@ -98,3 +98,13 @@ def test_json_programs_roundtrip_and_recheck(strassen):
     obj["programs"] = {"a": obj["programs"]["a"]}
     with pytest.raises(FormatError, match="programs"):
         parse(json.dumps(obj))
+
+
+def test_stored_333_result_reaches_the_target():
+    """benchmarks/results/execute-additions-333-r23.json (from benchmarks/execute_additions.py): re-verified,
+    its programs re-checked against W_a, W_b, W_c on load, and at most 61 additions (published record 61)."""
+    from algodiscover import load
+    from tests.conftest import REPO
+    s = load(REPO / "benchmarks" / "results" / "execute-additions-333-r23.json")
+    assert s.shape == (3, 3, 3) and s.rank == 23 and s.verify().ok
+    assert s.additions_shared <= 61
