@@ -322,6 +322,7 @@ class Executor:
         self._levels_arg, self._cutoff_arg = levels, cutoff
         self.fringe = fringe
         self.batched = batched
+        self.profile = None   # set to {} to collect {(level, phase): [seconds, bytes moved]} (fused path)
         if mode not in (None, "program", "fused"):
             raise SchemeError(f"mode must be 'program' or 'fused', got {mode!r}")
         if mode == "fused" and backend != "numpy":
@@ -467,17 +468,27 @@ class Executor:
         TA, TB, P = self._workspace(key, lambda: (
             np.empty((max(na, 1), bp, bq), dtype), np.empty((max(nb, 1), bq, bs), dtype),
             np.empty((nprod, bp, bs), dtype)))
+        prof = self.profile
+        t0 = _now() if prof is not None else 0.0
         if na:
             combine(A, bp, bq, k, *csa, TA)
         if nb:
             combine(B, bq, bs, n, *csb, TB)
+        if prof is not None:
+            t1 = _now()
+            _acc(prof, d, "operands A,B", t1 - t0, 8 * np.dtype(dtype).itemsize // 8 * (
+                (csa[0][-1] + na) * bp * bq + (csb[0][-1] + nb) * bq * bs))
         for t in range(nprod):
             ka, ja = wa[t]
             kb, jb = wb[t]
             X = A[(ja // k) * bp:(ja // k + 1) * bp, (ja % k) * bq:(ja % k + 1) * bq] if ka == "view" else TA[ja]
             Y = B[(jb // n) * bq:(jb // n + 1) * bq, (jb % n) * bs:(jb % n + 1) * bs] if kb == "view" else TB[jb]
             self._run(d + 1, levels, cutoff, X, Y, P[t], dtype, peel)
+        if prof is not None:
+            t2 = _now()
         combine_into(P, bp, bs, n, *csc, C)
+        if prof is not None:
+            _acc(prof, d, "outputs C", _now() - t2, np.dtype(dtype).itemsize * (csc[0][-1] + m * n) * bp * bs)
 
     def _core(self, d, levels, cutoff, lv: _Level, A, B, C, dtype, peel):
         if self._use_fused(dtype, A.shape[0] * A.shape[1] // (lv.m * lv.k)):
@@ -502,7 +513,8 @@ class Executor:
         Bblk = [B[j * bq:(j + 1) * bq, l * bs:(l + 1) * bs] for j in range(k) for l in range(n)]
         va = _eval_program(ops, pa, Ablk, TA, ca)
         vb = _eval_program(ops, pb, Bblk, TB, cb)
-        batched = self.batched and d + 1 >= levels and self.backend == "torch"
+        batched = (self.batched if self.batched is not None else _is_cuda(A)) and d + 1 >= levels \
+            and self.backend == "torch"
         if batched:
             self._batched_leaf(lv, va, vb, P, dtype, A)
         else:
@@ -525,8 +537,23 @@ class Executor:
         torch.bmm(SA, SB, out=P)
 
 
+def _is_cuda(X) -> bool:
+    return bool(getattr(X, "is_cuda", False))
+
+
 def _up(x, mult):
     return -(-x // mult) * mult
+
+
+def _now():
+    import time
+    return time.perf_counter()
+
+
+def _acc(prof, d, phase, secs, nbytes):
+    e = prof.setdefault((d, phase), [0.0, 0])
+    e[0] += secs
+    e[1] += int(nbytes)
 
 
 def _consts(lv: _Level, ops, dtype):
