@@ -69,18 +69,24 @@ def test_kron_program_count(winograd):
     assert k.additions == pa.additions * 7 + pa.additions * 4
 
 
-def test_optimize_strassen_form_reaches_winograds_15(strassen):
+@pytest.fixture(scope="module")
+def optimized_strassen():
+    from tests.tests_helpers import strassen_scheme
+    return optimize(strassen_scheme(), seconds=0)
+
+
+def test_optimize_strassen_form_reaches_winograds_15(optimized_strassen):
     """A basis change (symmetry group) to Winograd's form plus CSE: 18 -> 15 (Winograd 1971)."""
-    res = optimize(strassen, seconds=0)
+    res = optimized_strassen
     assert res.additions_shared == 15
     assert res.scheme.verify().ring == "ZT"
     for key, W in (("a", res.scheme.W_a), ("b", res.scheme.W_b), ("c", res.scheme.W_c)):
         assert res.programs[key].computes(W)
 
 
-def test_json_programs_roundtrip_and_recheck(strassen):
+def test_json_programs_roundtrip_and_recheck(optimized_strassen):
     from algodiscover.execute import attach_programs
-    res = optimize(strassen, seconds=0)
+    res = optimized_strassen
     s = res.scheme
     attach_programs(s, res.programs)
     text = dump(s)
