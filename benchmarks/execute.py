@@ -132,8 +132,8 @@ def main(argv=None) -> int:
                         r["candidate"] = name
                         r["loadavg"] = [round(x, 2) for x in os.getloadavg()]
                         rows.append(r)
-                        print(json.dumps({k: r[k] for k in ("candidate", "size", "dtype", "backend", "threads",
-                                                            "seconds", "blas_seconds", "ratio", "max_rel_error")}),
+                        print(json.dumps({k: r.get(k) for k in ("candidate", "size", "dtype", "backend", "threads", "seconds",
+                                                                "blas_seconds", "ratio", "cpu_ratio", "max_rel_error")}),
                               flush=True)
                         save()
     save(final=True)
@@ -152,14 +152,26 @@ def markdown(data) -> str:
          f"{'complete' if data['complete'] else 'PARTIAL (still running or cut)'}, {data['seconds']} s", "",
          "ratio = BLAS seconds / our seconds (> 1: ours faster); medians of paired runs; max rel error vs the "
          "backend's own product in the same dtype, relative to max|A@B|.", "",
-         "| candidate | size | dtype | backend | threads | levels | ours s | BLAS s | ratio | max rel err | load |",
-         "|---|---|---|---|---|---|---|---|---|---|---|"]
+         "CPU ratio = the same with the process's CPU seconds (time descheduled by other users' jobs left out; "
+         "with 1 thread the steadier figure on this oversubscribed machine).", "",
+         "| candidate | size | dtype | backend | threads | levels | ours s | BLAS s | ratio | ratio per pair | "
+         "CPU ratio | CPU ratio per pair | max rel err | load |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in data["rows"]:
         sz = r["size"] if isinstance(r["size"], int) else "×".join(map(str, r["size"]))
         L.append(f"| {r['candidate']} | {sz} | {r['dtype']} | {r['backend']} | {r['threads']} | {r['levels']} | "
-                 f"{r['seconds']:.3f} | {r['blas_seconds']:.3f} | **{r['ratio']:.3f}** | {r['max_rel_error']:.1e} | "
+                 f"{r['seconds']:.3f} | {r['blas_seconds']:.3f} | **{r['ratio']:.3f}** | "
+                 f"{' '.join(f'{x:.2f}' for x in _pairs(r))} | "
+                 f"{r.get('cpu_ratio', float('nan')):.3f} | {' '.join(f'{x:.2f}' for x in r.get('cpu_ratio_per_pair', []))} | "
+                 f"{r['max_rel_error']:.1e} | "
                  f"{r['loadavg'][0]} |")
     return "\n".join(L) + "\n"
+
+
+def _pairs(r):
+    if "ratio_per_pair" in r:
+        return r["ratio_per_pair"]
+    return [b / o for b, o in zip(r.get("blas_seconds_all", []), r.get("seconds_all", []))]
 
 
 if __name__ == "__main__":

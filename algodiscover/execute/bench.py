@@ -127,14 +127,17 @@ def bench(schemes, sizes, *, dtype: str = "float64", backend: str = "numpy", n_t
             C = f(A, B)  # warm-up: workspaces, kernels
             err = max_rel_error(C, ref)
             del C
-            ours, blas = [], []
+            ours, blas, ours_cpu, blas_cpu = [], [], [], []
             for rep in range(repeats):
                 order = (0, 1) if rep % 2 == 0 else (1, 0)
                 for which in order:
+                    c0 = time.process_time()
                     t0 = time.perf_counter()
                     out = f(A, B) if which == 0 else mm(A, B)
                     dt = time.perf_counter() - t0
+                    dc = time.process_time() - c0
                     (ours if which == 0 else blas).append(dt)
+                    (ours_cpu if which == 0 else blas_cpu).append(dc)
                     del out
             dtp = np.dtype(dtype)
             lv, co = f.settings(dtp if backend == "numpy" else getattr(__import__("torch"), dtype))
@@ -142,6 +145,12 @@ def bench(schemes, sizes, *, dtype: str = "float64", backend: str = "numpy", n_t
                    "threads": n_threads if n_threads is not None else (info[0]["num_threads"] if info else None),
                    "seconds": float(np.median(ours)), "blas_seconds": float(np.median(blas)),
                    "ratio": float(np.median(blas) / np.median(ours)), "max_rel_error": err,
+                   "ratio_per_pair": [round(b / o, 4) for b, o in zip(blas, ours)],
+                   # CPU seconds of this process (all its threads): on an oversubscribed machine the time the
+                   # process was descheduled is left out, so with 1 thread this ratio is the steadier one
+                   "cpu_seconds": float(np.median(ours_cpu)), "blas_cpu_seconds": float(np.median(blas_cpu)),
+                   "cpu_ratio": float(np.median(blas_cpu) / np.median(ours_cpu)),
+                   "cpu_ratio_per_pair": [round(b / o, 4) for b, o in zip(blas_cpu, ours_cpu)],
                    "levels": lv, "cutoff": co, "repeats": repeats,
                    "seconds_all": [round(x, 5) for x in ours], "blas_seconds_all": [round(x, 5) for x in blas]}
             rows.append(row)
