@@ -30,7 +30,7 @@ from ..core.verify import VALID_RINGS, verify
 from ..errors import AlgoDiscoverError, VerificationError
 
 APPLICATION_ID = 0x41444347  # "ADCG"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: column additions_shared (issue 13); version-1 files migrate on open
 BUSY_TIMEOUT_S = 60.0
 SQLITE_MAGIC = b"SQLite format 3\x00"
 CATALOG_RINGS = VALID_RINGS + ("Z2", "Z3")
@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS schemes (
     fingerprint TEXT NOT NULL,
     nnz INTEGER NOT NULL,
     additions_naive INTEGER NOT NULL,
+    additions_shared INTEGER,
     max_abs_coefficient TEXT,
     engine TEXT, strategy TEXT, seed INTEGER, seconds REAL, version TEXT, source TEXT,
     provenance TEXT NOT NULL,
@@ -60,7 +61,7 @@ CREATE INDEX IF NOT EXISTS schemes_shape ON schemes (sm, sk, sn, rank);
 """
 _COLUMNS = ("id", "m", "k", "n", "rank", "ring", "canonical_key", "fingerprint", "nnz", "additions_naive",
             "max_abs_coefficient", "engine", "strategy", "seed", "seconds", "version", "source", "provenance",
-            "added_at", "seen", "class_id")
+            "added_at", "seen", "class_id", "additions_shared")
 
 
 class CatalogError(AlgoDiscoverError, ValueError):
@@ -105,6 +106,7 @@ class Entry:
     seen: int
     class_id: int | None = None  # id of the first catalogued scheme equivalent to this one (see classify)
     data: str | None = None
+    additions_shared: int | None = None  # binary +/- ops of the straight-line programs (algodiscover.execute)
 
     def scheme(self) -> Scheme:
         from ..formats.json_format import parse
@@ -292,6 +294,7 @@ class Catalog:
             self._rollback()
         if ours:
             if not self.readonly:
+                self._migrate()
                 self._wal()
             return
         if self.readonly:
@@ -309,6 +312,35 @@ class Catalog:
             self._rollback()
             raise
         self._wal()
+
+    def _has_column(self, name: str) -> bool:
+        return any(r[1] == name for r in self._con.execute("PRAGMA table_info(schemes)"))
+
+    def _migrate(self) -> None:
+        """Version 1 -> 2: add additions_shared and fill it from each row's scheme (one transaction)."""
+        if self._con.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        from ..formats.json_format import parse
+        self._con.execute("BEGIN IMMEDIATE")
+        try:
+            if self._con.execute("PRAGMA user_version").fetchone()[0] < 2:  # nobody migrated it meanwhile
+                if not self._has_column("additions_shared"):
+                    self._con.execute("ALTER TABLE schemes ADD COLUMN additions_shared INTEGER")
+                rows = self._con.execute("SELECT id, data FROM schemes").fetchall()
+                for rid, data in rows:
+                    adds = parse(data, source=f"catalogue entry {rid}").additions_shared
+                    self._con.execute("UPDATE schemes SET additions_shared = ? WHERE id = ?", (adds, rid))
+                self._con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._con.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _select_columns(self) -> str:
+        """_COLUMNS for SELECT; an old read-only catalogue (not migrated) reads NULL for new columns."""
+        if getattr(self, "_old", None) is None:
+            self._old = not self._has_column("additions_shared")
+        return ", ".join("NULL" if (c == "additions_shared" and self._old) else c for c in _COLUMNS)
 
     def _wal(self) -> None:
         try:
@@ -379,14 +411,16 @@ class Catalog:
                     cur = con.execute(
                         "INSERT INTO schemes (m, k, n, sm, sk, sn, rank, ring, canonical_key, fingerprint, nnz,"
                         " additions_naive, max_abs_coefficient, engine, strategy, seed, seconds, version, source,"
-                        " provenance, data, added_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        " provenance, data, added_at, additions_shared)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (*s.shape, sm, sk, sn, s.rank, p.ring, p.key, p.fingerprint, s.nnz, s.additions_naive,
                          str(s.metrics()["max_abs_coefficient"]),
                          _str_or_none(prov.get("engine")), _str_or_none(prov.get("strategy")),
                          _int_or_none(prov.get("seed")),
                          _float_or_none(prov.get("seconds", prov.get("time"))),
                          _str_or_none(prov.get("version")), _str_or_none(prov.get("source")),
-                         json.dumps(_jsonable(prov), separators=(",", ":")), p.data, _now()))
+                         json.dumps(_jsonable(prov), separators=(",", ":")), p.data, _now(),
+                         s.metrics()["additions_shared"]))
                     out.append((cur.lastrowid, True))
                 con.execute("COMMIT")
             except BaseException:
@@ -428,7 +462,7 @@ class Catalog:
         if engine is not None:
             where.append("engine = ?")
             params.append(engine)
-        cols = ", ".join(_COLUMNS + (("data",) if with_data else ()))
+        cols = self._select_columns() + (", data" if with_data else "")
         sql = f"SELECT {cols} FROM schemes"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -440,7 +474,7 @@ class Catalog:
         return EntryList(_entry(row, with_data) for row in self._query(sql, params))
 
     def get(self, entry_id: int) -> Entry | None:
-        rows = self._query(f"SELECT {', '.join(_COLUMNS)}, data FROM schemes WHERE id = ?", (int(entry_id),))
+        rows = self._query(f"SELECT {self._select_columns()}, data FROM schemes WHERE id = ?", (int(entry_id),))
         return _entry(rows[0], True) if rows else None
 
     def classify(self, *, shape=None, time_limit: float = 10.0, total_time: float | None = None,
@@ -635,7 +669,8 @@ def _entry(row, with_data: bool) -> Entry:
                  additions_naive=d["additions_naive"], max_abs_coefficient=d["max_abs_coefficient"],
                  engine=d["engine"], strategy=d["strategy"], seed=d["seed"], seconds=d["seconds"],
                  version=d["version"], source=d["source"], provenance=prov, added_at=d["added_at"],
-                 seen=d["seen"], class_id=d["class_id"], data=d.get("data"))
+                 seen=d["seen"], class_id=d["class_id"], data=d.get("data"),
+                 additions_shared=d.get("additions_shared"))
 
 
 class CatalogWriter:

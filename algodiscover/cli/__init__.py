@@ -17,6 +17,7 @@ import sys
 from ..errors import AlgoDiscoverError, InternalError
 
 SUBCOMMANDS = ["discover", "verify", "show", "export", "render", "convert", "equiv", "catalog", "nn"]
+SUBCOMMANDS += ["optimize", "codegen", "bench", "tune"]  # issue 13: algodiscover.execute
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 

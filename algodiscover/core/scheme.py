@@ -140,8 +140,19 @@ class Scheme:
             total += int(np.maximum(nz - 1, 0).sum())
         return total
 
+    @property
+    def additions_shared(self) -> int:
+        """Binary +/- operations of the three straight-line programs (shared sub-sums; 15 for Winograd's form).
+
+        The attached programs (from ``algodiscover optimize`` or a file's ``programs``) if any, else one
+        greedy CSE pass; see :mod:`algodiscover.execute.program`.
+        """
+        from ..execute.executor import additions_shared
+        return additions_shared(self)
+
     def metrics(self) -> dict:
         return {"rank": self.rank, "nnz": self.nnz, "additions_naive": self.additions_naive,
+                "additions_shared": self.additions_shared,
                 "max_abs_coefficient": _json_number(self.max_abs_coefficient)}
 
     # ---- equality and hashing -----------------------------------------------------
@@ -232,6 +243,14 @@ class Scheme:
                      + (f", e.g. the {v.failures[0].describe()}" if v.failures else "") + ")")
         raise SchemeError(f"refusing to apply this scheme for {self._shape} of rank {self.rank}: it is {what}; "
                           f"only schemes proven over ZT, Z or Q compute A @ B")
+
+    def compile(self, backend: str = "numpy", levels: int | None = None, cutoff: int | None = None, **kw):
+        """A fast executor ``f(A, B) -> A @ B`` (recursive, BLAS at the leaves); see :mod:`algodiscover.execute`.
+
+        Verifies the scheme (cached) and refuses one not proven over Z or Q.
+        """
+        from ..execute import compile as _compile
+        return _compile(self, backend=backend, levels=levels, cutoff=cutoff, **kw)
 
     # ---- rendering hooks ----------------------------------------------------------
     def to_text(self, **kw) -> str:

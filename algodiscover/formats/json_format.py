@@ -22,7 +22,7 @@ def to_dict(scheme: Scheme) -> dict:
     v = verify(scheme)
     prov = dict(scheme.provenance)
     prov.setdefault("version", __version__)
-    return {
+    out = {
         "format": FORMAT_ID,
         "shape": list(scheme.shape),
         "rank": scheme.rank,
@@ -34,6 +34,10 @@ def to_dict(scheme: Scheme) -> dict:
         "provenance": _jsonable(prov),
         "verification": {"method": v.method, "ring": v.ring},
     }
+    progs = scheme._cache.get("programs")
+    if progs is not None and scheme._cache.get("programs_attached"):
+        out["programs"] = {k: progs[k].to_json() for k in ("a", "b", "c")}
+    return out
 
 
 def _jsonable(obj):
@@ -55,7 +59,10 @@ def dump(scheme: Scheme) -> str:
     items = list(d.items())
     for idx, (key, val) in enumerate(items):
         comma = "," if idx < len(items) - 1 else ""
-        if key in ("W_a", "W_b", "W_c"):
+        if key == "programs":
+            parts = ",\n    ".join(f"{json.dumps(k)}: {json.dumps(p, separators=(',', ':'))}" for k, p in val.items())
+            lines.append(f'  "programs": {{\n    {parts}\n  }}{comma}')
+        elif key in ("W_a", "W_b", "W_c"):
             rows = ",\n    ".join(json.dumps(r, separators=(", ", ": ")) for r in val)
             lines.append(f'  "{key}": [\n    {rows}\n  ]{comma}')
         else:
@@ -91,7 +98,22 @@ def from_dict(obj, *, source: str = "<data>") -> Scheme:
         raise FormatError(f"{source}: {e}") from None
     if scheme.rank != rank:
         raise FormatError(f"{source}: declared rank {rank} differs from the {scheme.rank} rows of W_a")
+    if obj.get("programs") is not None:
+        _read_programs(scheme, obj["programs"], source)
     return scheme
+
+
+def _read_programs(scheme: Scheme, progs, source: str) -> None:
+    """The optional ``programs`` {"a","b","c"} (straight-line addition programs), re-checked exactly."""
+    from ..execute.executor import attach_programs
+    from ..execute.program import Program
+    if not isinstance(progs, dict) or set(progs) != {"a", "b", "c"}:
+        raise FormatError(f"{source}: programs must be an object with keys a, b, c")
+    try:
+        parsed = {k: Program.from_json(progs[k]) for k in ("a", "b", "c")}
+        attach_programs(scheme, parsed)
+    except SchemeError as e:
+        raise FormatError(f"{source}: {e}") from None
 
 
 def parse(text, *, source: str = "<data>") -> Scheme:
