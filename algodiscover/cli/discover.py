@@ -69,7 +69,7 @@ def add_arguments(p) -> None:
                    help="training schedule (default: 'default'); the names and keys are listed at the end of --help")
     g.add_argument("--coefficients", choices=["ternary", "integer", "half"], default=None, help="coefficient set (default ternary)")
     g.add_argument("--workers", type=_int_arg("workers", minimum=1), default=None,
-                   help="processes on the CPU (default all cores; spn: all cores from m*k*n = 24, else 1)")
+                   help="processes on the CPU (default, both engines: all cores from m*k*n = 24, else 1)")
     g = p.add_argument_group("flip-graph engine")
     g.add_argument("--ring", choices=["Z", "Z2", "Z3"], default=None,
                    help="goal ring (default Z: lift and prove; Z2/Z3: stop at the scheme mod 2/mod 3)")

@@ -44,6 +44,19 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+PARALLEL_FROM = 24  # m*k*n from which both engines default to all cores
+
+
+def default_workers(shape, device: str = "cpu") -> int:
+    """The one default of ``workers`` for every engine: all cores (:func:`available_cores`) from
+    m*k*n = ``PARALLEL_FROM`` on, one process below (those shapes are found in about a second, less than
+    starting processes costs) and off the CPU."""
+    m, k, n = (int(x) for x in shape)
+    if str(device).strip().lower() != "cpu" or m * k * n < PARALLEL_FROM:
+        return 1
+    return available_cores()
+
+
 def start_workers(target, args_for: Callable[[int], tuple], n: int):
     """Start ``n`` daemon processes running ``target(*args_for(w), queue, stop_event)``; fork where the
     platform has it (no re-import), else spawn (the arguments must then pickle).  Each worker dies

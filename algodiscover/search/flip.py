@@ -78,7 +78,7 @@ from ..core.transform import to_shape
 from ..core.verify import verify
 from ..errors import AlgoDiscoverError, DeviceError, InternalError, RankError, ReplayError, SchemeError
 from . import Budget, Progress
-from ._workers import available_cores, receive, start_workers, stop_workers
+from ._workers import default_workers, receive, start_workers, stop_workers
 
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
@@ -512,7 +512,7 @@ def resolve_options(shape: Shape, rank: int, *, ring=None, init=None, workers=No
     out["init"] = "mixed" if init is None else str(init)
     if out["init"] not in INITS:
         raise FlipOptionError(f"--init must be one of {', '.join(INITS)}, got {init!r}")
-    out["workers"] = available_cores() if workers is None else _check_int("workers", workers, 1)
+    out["workers"] = default_workers(shape) if workers is None else _check_int("workers", workers, 1)
     out["chunk"] = CHUNK
     return out
 

@@ -40,7 +40,7 @@ DATA = ("exhaustive", "random")
 RANDOM_DEFAULT = "sgd-penalty"  # --data random without --strategy (measured: <2,2,2>:7 ~95 % vs paper ~15 %)
 CURVE_TRACES = 5  # restarts traced in ``curves`` (the first ones the run starts)
 DRAW_CHUNK = 10  # steps of random pairs / noise drawn at once from a restart's stream (part of the stream: fixed)
-PARALLEL_FROM = 24  # m*k*n from which ``workers`` defaults to all cores (smaller shapes: found in about a second)
+from ._workers import PARALLEL_FROM  # noqa: E402,F401  (m*k*n from which ``workers`` defaults to all cores)
 
 
 def _check_int(name, v, minimum=1):
@@ -121,8 +121,8 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     if curves is not None and workers not in (None, 1):
         raise SpnOptionError("training curves (--plot) are traced in one process: use --workers 1")
     if workers is None:
-        from ._workers import available_cores
-        workers = 1 if (dev != "cpu" or curves is not None or s.m * s.k * s.n < PARALLEL_FROM) else available_cores()
+        from ._workers import default_workers  # the same default as the flip engine's
+        workers = 1 if curves is not None else default_workers(s, dev)
     budget = budget or Budget()
     if budget.restarts is not None:
         workers = max(1, min(int(workers), budget.restarts))

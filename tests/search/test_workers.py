@@ -250,3 +250,15 @@ def test_workers_stop_at_the_count_while_the_consumer_holds_the_search():
         assert busy == [], "workers still searching while the generator is suspended"
     finally:
         it.close()
+
+
+def test_both_engines_default_workers_the_same_way(monkeypatch):
+    """Issue 10 point 19: one default for --workers: all cores from m*k*n = 24, one process below."""
+    from algodiscover.search import _workers, flip
+    monkeypatch.setattr(_workers, "available_cores", lambda: 7)
+    assert _workers.default_workers((2, 2, 2)) == 1 and _workers.default_workers((2, 3, 4)) == 7
+    assert _workers.default_workers((3, 3, 3), device="cuda") == 1
+    from algodiscover.core.shape import parse_shape
+    # the flip engine resolves its recorded options through the same function
+    assert flip.resolve_options(parse_shape("2x2x2"), 7)["workers"] == 1
+    assert flip.resolve_options(parse_shape("3x3x3"), 23)["workers"] == 7
