@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ..errors import FormatError
 from ._pick import NotProven, pick_scheme, refuse
 from .output import check_new_file
 

@@ -37,12 +37,9 @@ def _now() -> str:
 
 
 def write_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(obj, fh, separators=(",", ":"))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write whole, then rename (the flip engine's own checkpoint writer: one DIR format, one writer)."""
+    from ..search.flip import _write_json
+    _write_json(Path(path), obj)
 
 
 def merge_ranges(ranges) -> list[list[int]]:

@@ -550,7 +550,7 @@ def run_segment(shape, rank: int, *, state: dict | None, attempts: int, seed: in
     verified, rank <= ``rank``, each with provenance; the new state).  Two segments of a and b whole
     chunks give the same walk as one of a + b.
     """
-    from ..provenance import result_record, search_record, start_record
+    from ..provenance import search_record, start_record
     s = parse_shape(shape)
     opts = dict(options or {})
     walk = int(opts.pop("walk", 0))

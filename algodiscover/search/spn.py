@@ -731,7 +731,6 @@ class _Run:
             self.curves.append(pt)
 
     def _loop(self) -> Iterator[Scheme]:
-        import time
         self._setup()
         torch = self.torch
         st = self.strat
@@ -1056,7 +1055,6 @@ class _Pool:
                                                   "by_part": by_part, "workers": self.workers}))
 
     def iterate(self) -> Iterator[Scheme]:
-        from ..errors import AlgoDiscoverError
         from ._workers import receive, start_workers, stop_workers
         base = self.base
         child = self.child_run()
