@@ -964,7 +964,7 @@ def _finish(fs: FlipSearch, s: Shape, rank: int, goal: str, rec: dict, walkers, 
 
 
 # ---------------------------------------------------------------- replay
-def replay(provenance: dict) -> Iterator[Scheme]:
+def replay(provenance: dict, shape=None, rank=None) -> Iterator[Scheme]:
     """Re-run the walk that produced a scheme with this provenance, deterministically: walk
     ``provenance["walk"]`` of a search with the recorded seed and options, bounded by the recorded
     kernel attempts (never by time).  Yields the schemes that walk proves up to that point (the
@@ -972,6 +972,10 @@ def replay(provenance: dict) -> Iterator[Scheme]:
     p = provenance or {}
     if p.get("engine") != ENGINE:
         raise ReplayError(f"not a flip-engine result (engine {p.get('engine')!r})")
+    if str(p.get("strategy") or "").startswith("symmetric-"):  # a symmetric walk (search.flip_sym)
+        from .flip_sym import replay_symmetric
+        yield from replay_symmetric(p, shape=shape, rank=rank)
+        return
     if p.get("schema") != "algodiscover.provenance/2":
         raise ReplayError("old provenance (before algodiscover.provenance/2): the walk options were not recorded")
     for key in ("seed", "options", "attempts", "walk", "start"):

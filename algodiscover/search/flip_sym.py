@@ -1263,3 +1263,24 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     search_symmetric.last = {"best_rank": G * overall + nf, "levels": dict(levels), "flips": int(counters[0]),
                              "undone": int(counters[4]), "plus": int(counters[2]), "seconds": time.monotonic() - t0}
     report()
+
+
+def replay_symmetric(provenance: dict, shape=None, rank=None) -> Iterator[Scheme]:
+    """Re-run the symmetric walk that produced a scheme with this provenance: the walk is a function of the
+    seed and the options alone (kernel calls of whole chunks, restarts counted, never the clock), so the
+    same seed and options with a budget of ``restart + 1`` restarts reach the recorded scheme again.
+    Yields what that walk proves (the recorded scheme among them).  Raises ReplayError when it cannot."""
+    from ..errors import ReplayError
+    p = provenance or {}
+    opts = dict(p.get("options") or {})
+    for key in ("seed", "restart"):
+        if p.get(key) is None:
+            raise ReplayError(f"the provenance has no {key!r}: the symmetric walk cannot be re-run")
+    if shape is None or rank is None:
+        raise ReplayError("the shape and the rank of the scheme are needed to replay a symmetric walk")
+    if opts.get("symmetry") in (None, "none"):
+        raise ReplayError("the provenance names no symmetry")
+    kw = {k: v for k, v in opts.items() if k not in ("workers", "field", "init")}
+    budget = Budget(restarts=int(p["restart"]) + 1, count=None)
+    yield from search_symmetric(tuple(shape), int(rank), seed=int(p["seed"]), budget=budget, init="symmetric",
+                                **kw)

@@ -6,8 +6,8 @@ import pytest
 from algodiscover.core.scheme import Scheme
 from algodiscover.core.shape import Shape
 from algodiscover.core.transform import cycle, transpose
-from algodiscover.errors import ShapeError
-from algodiscover.search import Budget, flip_sym as fs, gf2
+from algodiscover.errors import ReplayError, ShapeError
+from algodiscover.search import Budget, flip_sym as fs, gf2, run_search
 
 
 def _scheme_of(n, cols):
@@ -229,3 +229,20 @@ def test_s3_walk_descends_and_its_mod2_schemes_are_invariant():
     out = next(fs.search_symmetric((4, 4, 4), 62, seed=1, budget=Budget(time_limit=60), symmetry="s3", ring="Z2"))
     assert out.rank <= 62 and out.verify(symbolic=False).ring in ("ZT", "Z", "Z2")
     assert fs.lifted_is_invariant(fs.Group("s3", 4), out.W_a, out.W_b, out.W_c)
+
+
+def test_a_symmetric_result_replays_to_the_same_scheme():
+    """Issue 10 point 17 for the symmetric walk: seed + options + restart index reproduce the scheme."""
+    from algodiscover.core.canonical import canonical_key
+    from algodiscover.search.flip import replay
+    s = next(iter(run_search("flip", "3x3x3", 23, seed=5, symmetry="c3", budget=Budget(time_limit=120))))
+    assert s.provenance["strategy"] == "symmetric-c3" and s.provenance["restart"] is not None
+    key = canonical_key(s)
+    for again in replay(dict(s.provenance), shape=s.shape, rank=s.rank):
+        assert again.verify(symbolic=False).ok
+        if canonical_key(again) == key:
+            break
+    else:
+        raise AssertionError("the replayed walk did not reach the recorded scheme")
+    with pytest.raises(ReplayError, match="restart"):
+        next(iter(replay({**s.provenance, "restart": None}, shape=s.shape, rank=s.rank)))
