@@ -535,13 +535,17 @@ class _ClusterRun:
                     yield from handle(rng, out)
                 self._progress(len(futures))
         finally:
-            if futures:
-                try:
-                    self.event.set()
-                    self.conn.client.cancel(list(futures))
-                except Exception:
-                    pass
-            self._progress(0)
+            self._cancel(futures)
+
+    def _cancel(self, futures) -> None:
+        """End the run's cluster work: tell running tasks to stop (the event), cancel the queued ones."""
+        if futures:
+            try:
+                self.event.set()
+                self.conn.client.cancel(list(futures))
+            except Exception:  # the scheduler may already be gone; what was proven is kept
+                pass
+        self._progress(0)
 
     # ------------------------------------------------------------------------------ flip
     def _flip_states(self) -> list[dict]:
@@ -663,10 +667,4 @@ class _ClusterRun:
                     yield from handle(w, out)
                 self._progress(len(futures))
         finally:
-            if futures:
-                try:
-                    self.event.set()
-                    self.conn.client.cancel(list(futures))
-                except Exception:
-                    pass
-            self._progress(0)
+            self._cancel(futures)
