@@ -74,9 +74,15 @@ def machine() -> dict:
 
 
 def command_line(argv: Iterable[str] | None = None) -> str:
+    """The command as a user would type it again: the script's name (``discover``, ``algodiscover``),
+    or ``python -m PACKAGE`` when run as ``python -m`` (argv[0] is then the package's ``__main__.py``)."""
     argv = list(sys.argv if argv is None else argv)
-    if argv:
-        argv[0] = Path(argv[0]).name
+    if not argv:
+        return ""
+    first = Path(argv[0])
+    if first.name == "__main__.py":
+        return shlex.join(["python", "-m", first.parent.name] + argv[1:])
+    argv[0] = first.name
     return shlex.join(argv)
 
 

@@ -64,7 +64,7 @@ def candidates():
 
 DEFAULT_CANDIDATES = ["strassen-L1", "strassen-L2", "winograd-L1", "winograd-L2", "results222-opt-L2",
                       "laderman-L1", "winograd-pad-L2", "winograd-program-L2"]
-BEST_TWO = ["winograd-L2", "strassen-L2"]
+BEST_TWO = ["winograd-L3", "winograd-L2"]  # the two best at 8192 in execute-key8192*.md
 
 
 def main(argv=None) -> int:
