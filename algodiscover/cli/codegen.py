@@ -13,12 +13,15 @@ def register(sub) -> None:
     p.add_argument("--lang", required=True, choices=["python", "c"], help="python (numpy only) or c (cblas)")
     p.add_argument("--out", required=True, help="output file")
     p.add_argument("--function", default="algodiscover_matmul", help="C function name (default algodiscover_matmul)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ._pick import pick_scheme
+    from .output import check_new_file
     from ..execute.codegen import c_source, python_source
+    check_new_file(args.out, args.force)
     scheme = pick_scheme(args.file)
     if not scheme.verify().ok:
         raise SchemeError(f"{args.file}: the scheme is {scheme.verify().ring}; code is generated only for Z or Q")

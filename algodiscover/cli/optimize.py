@@ -20,6 +20,7 @@ def register(sub) -> None:
                    help="optimize the tensor product S1 (x) S2 (a flat two-level scheme) instead of FILE; "
                         "the nested programs are a candidate too")
     p.add_argument("--quiet", action="store_true", help="print only the final count")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     p.set_defaults(func=run)
 
 
@@ -28,8 +29,10 @@ def run(args) -> int:
     from ..execute.executor import attach_programs
     from ..execute.optimize import optimize
     from ..formats import save
+    from .output import check_new_file
     if args.seconds < 0 or args.tries < 1:
         raise SchemeError("--seconds must be >= 0 and --tries >= 1")
+    check_new_file(args.out, args.force)  # before the search: a typo never replaces a file
     tensor = None
     if args.tensor:
         if args.file:

@@ -180,7 +180,8 @@ def scheme_to_latex(scheme: Scheme, *, fragment: bool = True, matrices: bool = F
     intro = (f"For $A$ ($ {s.m}\\times{s.k} $), $B$ ($ {s.k}\\times{s.n} $) and $C = AB$, with entries "
              f"$a_{{ij}}, b_{{jl}}, c_{{il}}$: the {scheme.rank} products $m_t$ and the entries of $C$.\n"
              f"Proven exactly: {_ring_words(v.ring)}. "
-             f"Additions (naive count): {mt['additions_naive']}; nonzero coefficients: {mt['nnz']}.\n"
+             f"Additions (naive count): {mt['additions_naive']}; with shared subexpressions: {mt['additions_shared']}; "
+             f"nonzero coefficients: {mt['nnz']}.\n"
              + origin)
     return ("\\documentclass{article}\n"
             "\\usepackage{amsmath}\n"

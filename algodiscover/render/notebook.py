@@ -20,7 +20,7 @@ def _header(scheme: Scheme) -> tuple[str, str]:
         ring = f"{ring} (valid mod {ring[1]} only, not an integer algorithm)"
     elif not v.ok:
         ring = f"{ring}: NOT A VALID ALGORITHM ({v.n_failures} Brent equations fail)"
-    return ring, f"nnz {mt['nnz']}, additions (naive) {mt['additions_naive']}"
+    return ring, f"nnz {mt['nnz']}, additions (naive) {mt['additions_naive']}, shared {mt['additions_shared']}"
 
 
 def scheme_latex_repr(scheme: Scheme) -> str:

@@ -67,7 +67,7 @@ def scheme_to_text(scheme: Scheme, *, naming: str = "compact", header: bool = Tr
         ring = v.ring if v is not None else "unverified"
         mt = scheme.metrics()
         lines.append(f"# {scheme.shape.angle()} rank {scheme.rank}, ring {ring}, "
-                     f"nnz {mt['nnz']}, additions (naive) {mt['additions_naive']}")
+                     f"nnz {mt['nnz']}, additions (naive) {mt['additions_naive']}, shared {mt['additions_shared']}")
     lines += product_lines(scheme, naming)
     lines += output_lines(scheme, naming)
     return "\n".join(lines)

@@ -130,3 +130,16 @@ def test_catalogue_column_and_migration(tmp_path, strassen, winograd):
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA user_version").fetchone()[0] == 2
     con.close()
+
+
+def test_optimize_and_codegen_never_replace_a_file_silently(tmp_path):
+    src = str(REPO / "results" / "2x2x2-r7.json")
+    for cmd, name in ((("optimize", src, "--seconds", "0", "--quiet"), "o.json"),
+                      (("codegen", src, "--lang", "python"), "g.py")):
+        out = tmp_path / name
+        out.write_text("keep me")
+        line = assert_one_line_error(run_cli(*cmd, "--out", str(out)))
+        assert "--force" in line and out.read_text() == "keep me"
+        r = run_cli(*cmd, "--out", str(out), "--force")
+        assert r.returncode == 0, r.stderr
+        assert out.read_text() != "keep me"

@@ -112,3 +112,17 @@ def test_document_compiles_with_pdflatex(tmp_path, which, strassen, laderman):
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
     log = (tmp_path / "doc.log").read_text(errors="replace")
     assert "Overfull \\hbox" not in log
+
+
+def test_every_header_shows_both_addition_counts(tmp_path):
+    """Naive and shared additions wherever metrics are shown (text, LaTeX document, Jupyter).
+    Strassen's 1969 form has 18 naive additions (Strassen 1969); the shared count is the scheme's metric."""
+    from algodiscover.examples import strassen
+    from algodiscover.render import notebook
+    s = strassen()
+    mt = s.metrics()
+    assert mt["additions_naive"] == 18
+    want = f"additions (naive) {mt['additions_naive']}, shared {mt['additions_shared']}"
+    assert want in s.to_text().splitlines()[0]
+    assert want in notebook._header(s)[1]
+    assert f"with shared subexpressions: {mt['additions_shared']}" in scheme_to_latex(s, fragment=False)
