@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import signal
 import sys
@@ -282,6 +283,10 @@ def run(args) -> int:
         raise EngineNotFound(f"unknown engine {args.engine!r}; available: {', '.join(engine_names())}")
     from ..search.device import resolve_device
     device = resolve_device(args.device)
+    if args.db and args.start and (args.start == "catalog" or args.start.startswith("catalog:")):
+        # --start catalog[:ID] reads the catalogue --db names (the engine reads $ALGODISCOVER_DB, the
+        # default catalogue of this run; worker processes inherit it)
+        os.environ["ALGODISCOVER_DB"] = str(Path(args.db).expanduser().resolve())
     writer = _Writer(args.out, shape, count=args.count, force=args.force)
     if args.plot:
         from ..render.plots import check_plot_path

@@ -57,3 +57,20 @@ def test_start_catalog_refuses_imported_schemes(tmp_path, monkeypatch):
     s = next(iter(run_search("flip", (3, 3, 3), 23, seed=0, workers=1, start="catalog", budget=Budget(time_limit=60))))
     assert s.provenance["start"]["kind"] == "catalog" and s.provenance["start"]["source"].endswith(f"#{own}")
     assert s.provenance["start"]["move"].startswith("extend") and s.verify(symbolic=False).ok
+
+
+def test_cli_start_catalog_reads_the_db_it_is_given(tmp_path, monkeypatch):
+    """`discover --start catalog:ID --db F` looks ID up in F, not in the default catalogue."""
+    import subprocess
+    import sys
+    from algodiscover.catalog import Catalog
+    monkeypatch.delenv("ALGODISCOVER_DB", raising=False)
+    db = tmp_path / "mine.db"
+    with Catalog(db) as cat:
+        imported, _ = cat.add(Scheme((3, 3, 3), **LADERMAN).with_provenance(engine="literature"))
+    env = {**__import__("os").environ, "ALGODISCOVER_DB": str(tmp_path / "other.db")}
+    r = subprocess.run([sys.executable, "-m", "algodiscover", "discover", "--engine", "flip", "--shape", "3x3x3",
+                        "--rank", "23", "--start", f"catalog:{imported}", "--db", str(db), "--no-catalog"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "imported" in r.stderr   # found in --db (mine.db) and refused as imported; other.db has no entry
