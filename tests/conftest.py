@@ -99,6 +99,36 @@ def run_cli(*args, input=None, timeout=300, env=None):
         cmd = [sys.executable, "-m", "algodiscover", *args]
     return subprocess.run(cmd, capture_output=True, text=True, input=input, timeout=timeout, env=e)
 
+class CliResult:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def run_cli_here(*args, env=None):
+    """``algodiscover ARGS`` in this process (a subprocess costs about a second of start-up per call);
+    the same ``returncode``/``stdout``/``stderr`` as :func:`run_cli`.  Keep one subprocess call per
+    command in a test file for the real end-to-end path."""
+    import contextlib
+    import io
+    from algodiscover.cli import main
+    old = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as e:  # argparse
+                code = e.code
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
 
 def _lin(expr: str, letter: str, rows: int, cols: int) -> list[int]:
     """'a11+a12-a21' -> coefficient row over the row-major entries of a rows x cols matrix."""

@@ -132,6 +132,12 @@ def tex_escape(text: str) -> str:
     return "".join(repl.get(ch, ch) for ch in str(text))
 
 
+def _shared_words(scheme: Scheme) -> str:
+    from .text import shared_additions_words
+    w = shared_additions_words(scheme)
+    return w.replace("shared ", "with shared subexpressions: ", 1) if w[7:8].isdigit() else w
+
+
 def _ring_words(ring: str) -> str:
     return {"ZT": "valid over every ring (coefficients in $\\{-1,0,1\\}$)",
             "Z": "valid over every ring (integer coefficients)",
@@ -167,7 +173,6 @@ def scheme_to_latex(scheme: Scheme, *, fragment: bool = True, matrices: bool = F
         if matrices and max_cols > 10:
             body = f"% the matrices need \\setcounter{{MaxMatrixCols}}{{{max_cols}}} in the preamble\n" + body
         return body
-    mt = scheme.metrics()
     angle = f"$\\langle {s.m},{s.k},{s.n}\\rangle$"
     title = f"A bilinear algorithm for {angle} with {scheme.rank} multiplications"
     prov = scheme.provenance
@@ -180,8 +185,8 @@ def scheme_to_latex(scheme: Scheme, *, fragment: bool = True, matrices: bool = F
     intro = (f"For $A$ ($ {s.m}\\times{s.k} $), $B$ ($ {s.k}\\times{s.n} $) and $C = AB$, with entries "
              f"$a_{{ij}}, b_{{jl}}, c_{{il}}$: the {scheme.rank} products $m_t$ and the entries of $C$.\n"
              f"Proven exactly: {_ring_words(v.ring)}. "
-             f"Additions (naive count): {mt['additions_naive']}; with shared subexpressions: {mt['additions_shared']}; "
-             f"nonzero coefficients: {mt['nnz']}.\n"
+             f"Additions (naive count): {scheme.additions_naive}; {_shared_words(scheme)}; "
+             f"nonzero coefficients: {scheme.nnz}.\n"
              + origin)
     return ("\\documentclass{article}\n"
             "\\usepackage{amsmath}\n"

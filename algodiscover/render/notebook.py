@@ -14,13 +14,13 @@ MAX_LATEX_PRODUCTS = 60
 
 def _header(scheme: Scheme) -> tuple[str, str]:
     v = scheme.verify()
-    mt = scheme.metrics()
     ring = v.ring
     if ring in ("Z2", "Z3"):
         ring = f"{ring} (valid mod {ring[1]} only, not an integer algorithm)"
     elif not v.ok:
         ring = f"{ring}: NOT A VALID ALGORITHM ({v.n_failures} Brent equations fail)"
-    return ring, f"nnz {mt['nnz']}, additions (naive) {mt['additions_naive']}, shared {mt['additions_shared']}"
+    from .text import shared_additions_words
+    return ring, f"nnz {scheme.nnz}, additions (naive) {scheme.additions_naive}, {shared_additions_words(scheme)}"
 
 
 def scheme_latex_repr(scheme: Scheme) -> str:

@@ -57,6 +57,17 @@ def output_lines(scheme: Scheme, naming: str = "compact") -> list[str]:
     return [f"{c[z]} = {linear_form(scheme.W_c[z].tolist(), mnames)}" for z in range(scheme.shape.c_size)]
 
 
+HEADER_SHARED_MAX_NNZ = 1500  # above this, a header does not run the greedy CSE pass (seconds to minutes)
+
+
+def shared_additions_words(scheme: Scheme) -> str:
+    """``"shared N"`` for headers: the attached programs' count, or one greedy CSE pass when the scheme is
+    small enough for a header (``algodiscover optimize`` / ``Scheme.additions_shared`` compute it always)."""
+    if "programs" in scheme._cache or scheme.nnz <= HEADER_SHARED_MAX_NNZ:
+        return f"shared {scheme.additions_shared}"
+    return "shared not computed (large scheme: see algodiscover optimize)"
+
+
 def scheme_to_text(scheme: Scheme, *, naming: str = "compact", header: bool = True) -> str:
     """The whole algorithm as formulas, with a header naming shape, rank, ring and metrics."""
     if naming not in NAMINGS:
@@ -65,9 +76,8 @@ def scheme_to_text(scheme: Scheme, *, naming: str = "compact", header: bool = Tr
     if header:
         v = scheme.verification
         ring = v.ring if v is not None else "unverified"
-        mt = scheme.metrics()
         lines.append(f"# {scheme.shape.angle()} rank {scheme.rank}, ring {ring}, "
-                     f"nnz {mt['nnz']}, additions (naive) {mt['additions_naive']}, shared {mt['additions_shared']}")
+                     f"nnz {scheme.nnz}, additions (naive) {scheme.additions_naive}, {shared_additions_words(scheme)}")
     lines += product_lines(scheme, naming)
     lines += output_lines(scheme, naming)
     return "\n".join(lines)

@@ -8,36 +8,10 @@ import sqlite3
 import numpy as np
 
 from algodiscover import load, save
-from algodiscover.cli import main
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli_here
 
 
-class _R:
-    def __init__(self, returncode, stdout, stderr):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-def run_cli(*args, env=None):
-    """In-process ``algodiscover ARGS`` (a subprocess per call costs seconds of start-up here)."""
-    import contextlib
-    import io
-    import os
-    old = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(list(args))
-            except SystemExit as e:  # argparse
-                code = e.code
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return _R(code, out.getvalue(), err.getvalue())
+run_cli = run_cli_here  # in-process: a subprocess per call costs seconds of start-up here
 
 
 def assert_one_line_error(r, code=2):

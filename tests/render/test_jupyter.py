@@ -22,6 +22,7 @@ def test_repr_latex_of_a_large_scheme_is_cut(laderman):
     big = tensor_product(laderman, laderman)  # <9,9,9> of rank 529
     tex = notebook.scheme_latex_repr(big)
     assert f"{529 - notebook.MAX_LATEX_PRODUCTS} more products" in tex
+    assert "shared not computed" in tex  # a header never runs the greedy CSE pass on a scheme this large
 
 
 def test_repr_html_escapes(strassen):
