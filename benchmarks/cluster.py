@@ -7,12 +7,16 @@ Per run (pair) and per case, both modes run with the same seed and the same wall
 alternating order (local first in odd runs, cluster first in even ones):
 
 - ``spn``: distinct proven <3,3,3>:23 per second (the default strategy; restarts cut into tasks of
-  two batches on the cluster, strided over ``--workers`` processes locally);
+  eight batches on the cluster, strided over ``--workers`` processes locally), and beside it restarts
+  finished per second: both modes use the same seed, so they train the same restarts (restart j
+  depends on (seed, j) alone) and the ratio of restarts/s is the throughput ratio, without the
+  noise of which restarts happen to succeed;
 - ``flip``: flips per second walking <4,4,4>:47 (kernel flips counted by the walkers themselves).
 
 The LocalCluster (the one ``discover --cluster local:N`` starts) is started once, before the first timed window (its start-up is reported apart),
-and its workers are warmed up (torch and the numba kernels loaded), as the local engine's processes
-fork from a parent that has loaded them.  Rates are per wall-clock second of the whole call (start,
+and its workers are warmed up (torch and both numba kernels loaded, the SPN compute processes started
+and run once), as the local engine's processes fork from a parent that has loaded them (and run one
+tiny SPN range).  Rates are per wall-clock second of the whole call (start,
 walk/train, stop, last results proven).  Overhead = 1 - median(cluster / local).  Results:
 ``benchmarks/results/cluster.md`` and ``.json``, with the machine and its load.
 """
@@ -48,8 +52,9 @@ def spn_local(seconds, seed, workers):
                     workers=workers)
     keys = {canonical_key(s) for s in it}
     wall = time.monotonic() - t0
+    done = it.stats.get("restarts_done") or 0
     return {"distinct": len(keys), "seconds": round(wall, 2), "rate": len(keys) / wall,
-            "restarts": it.stats.get("restarts_done")}
+            "restarts": done, "restarts_rate": done / wall}
 
 
 def spn_cluster(seconds, seed, client):
@@ -62,8 +67,10 @@ def spn_cluster(seconds, seed, client):
     keys = {canonical_key(s) for s in it}
     wall = time.monotonic() - t0
     st = it.stats
+    done = st.get("restarts_done") or 0
     return {"distinct": len(keys), "seconds": round(wall, 2), "rate": len(keys) / wall,
-            "restarts": st.get("restarts_done"), "tasks": st.get("tasks_done"), "partial": st.get("tasks_partial")}
+            "restarts": done, "restarts_rate": done / wall, "tasks": st.get("tasks_done"),
+            "partial": st.get("tasks_partial")}
 
 
 def flip_local(seconds, seed, workers):
@@ -76,7 +83,7 @@ def flip_local(seconds, seed, workers):
     def tap(*a, **k):
         for ev in orig(*a, **k):
             if ev[0] == "progress":
-                last[ev[1]["worker"]] = ev[1]["flips"]
+                last[ev[1].get("walk", ev[1].get("worker"))] = ev[1]["flips"]
             yield ev
 
     flip.receive = tap
@@ -105,11 +112,39 @@ def flip_cluster(seconds, seed, client, workers):
 
 
 def _warm():
+    """Load torch and both numba kernels here (the local engine's processes fork from this one; on
+    a worker, its flip tasks run here) and start the worker's SPN compute processes."""
     import torch  # noqa: F401
-    from algodiscover.search import gf2
+    from algodiscover.search import flipkernel, gf2
     gf2.warm_up()
+    flipkernel.warm_up()
     torch.set_num_threads(1)
+    try:
+        from distributed import get_worker
+        get_worker()
+    except Exception:
+        return os.getpid()
+    from algodiscover.cluster.tasks import prestart_compute
+    prestart_compute()
     return os.getpid()
+
+
+WARM_SPN = {"steps": 20, "batch": 4}  # a tiny SPN run: the first torch calls, outside the timed windows
+
+
+def _warm_spn_local():
+    from algodiscover.search import spn
+    spn.run_restarts(CASES["spn"][0], CASES["spn"][1], seed=1, restarts=range(4), options=WARM_SPN)
+
+
+def _warm_spn_cluster(client):
+    """One tiny SPN task on every worker, in its compute process (started by _warm)."""
+    from algodiscover.cluster.tasks import identity, spn_task
+    spec = json.dumps({"shape": [3, 3, 3], "rank": CASES["spn"][1], "seed": 1, "options": WARM_SPN,
+                       "expect": identity()})
+    futs = [client.submit(spn_task, spec, 0, 4, None, None, key=f"warm-spn-{i}", pure=False, workers=[w])
+            for i, w in enumerate(client.nthreads())]
+    client.gather(futs)
 
 
 def main(argv=None):
@@ -130,6 +165,8 @@ def main(argv=None):
     client.wait_for_workers(args.workers)
     startup = time.monotonic() - t0
     client.run(_warm)
+    _warm_spn_local()
+    _warm_spn_cluster(client)
     warm = time.monotonic() - t0 - startup
     print(f"LocalCluster of {args.workers} up in {startup:.1f} s, warmed in {warm:.1f} s", file=sys.stderr)
     runs = []
@@ -163,6 +200,12 @@ def main(argv=None):
                          "ratio_median": statistics.median(ratios) if ratios else None}
         if ratios:
             summary[case]["overhead"] = 1 - summary[case]["ratio_median"]
+        if case == "spn":  # the same seed in both modes: the same restarts, so this is the throughput
+            rr = [r["cluster"]["restarts_rate"] / r["local"]["restarts_rate"] for r in rows
+                  if r["local"].get("restarts_rate")]
+            summary[case]["restarts_ratio_median"] = statistics.median(rr) if rr else None
+            summary[case]["restarts_local_median"] = statistics.median(r["local"]["restarts_rate"] for r in rows)
+            summary[case]["restarts_cluster_median"] = statistics.median(r["cluster"]["restarts_rate"] for r in rows)
     cmd = "python benchmarks/cluster.py " + " ".join(sys.argv[1:] if argv is None else argv)
     out = {"machine": info, "command": cmd, "workers": args.workers, "seconds": args.time, "note": args.note,
            "cluster_startup_s": round(startup, 2), "cluster_warmup_s": round(warm, 2), "runs": runs,
@@ -187,12 +230,21 @@ def main(argv=None):
         ratio = "n/a" if s["ratio_median"] is None else f"{s['ratio_median']:.3f}"
         lines.append(f"| {case} | {unit[case]} | {s['local_median']:.4g} | {s['cluster_median']:.4g} | "
                      f"{ratio} | {'' if ov is None else f'{100 * ov:.1f} %'} |")
-    lines += ["", "| run | case | order | local rate | cluster rate | ratio | load before local / cluster |",
-              "|---|---|---|---|---|---|---|"]
+    if "spn" in summary and summary["spn"].get("restarts_ratio_median") is not None:
+        sp = summary["spn"]
+        lines.append(f"| spn | restarts finished per s (same seed: same restarts) | {sp['restarts_local_median']:.4g} | "
+                     f"{sp['restarts_cluster_median']:.4g} | {sp['restarts_ratio_median']:.3f} | "
+                     f"{100 * (1 - sp['restarts_ratio_median']):.1f} % |")
+    lines += ["", "| run | case | order | local rate | cluster rate | ratio | spn restarts/s local / cluster (ratio) "
+              "| load before local / cluster |", "|---|---|---|---|---|---|---|---|"]
     for r in runs:
         ratio = "n/a" if r["ratio"] is None else f"{r['ratio']:.3f}"
+        rs = ""
+        if r["case"] == "spn" and r["local"].get("restarts_rate"):
+            rs = (f"{r['local']['restarts_rate']:.3g} / {r['cluster']['restarts_rate']:.3g} "
+                  f"({r['cluster']['restarts_rate'] / r['local']['restarts_rate']:.3f})")
         lines.append(f"| {r['run']} | {r['case']} | {' then '.join(r['order'])} | {r['local']['rate']:.4g} | "
-                     f"{r['cluster']['rate']:.4g} | {ratio} | {r['local']['load_before']} / "
+                     f"{r['cluster']['rate']:.4g} | {ratio} | {rs} | {r['local']['load_before']} / "
                      f"{r['cluster']['load_before']} |")
     lines += ["", "Figures were taken on a machine shared with other jobs (see the load averages): they are "
               "ratios within one run, not absolute speeds."]

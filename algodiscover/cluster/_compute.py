@@ -10,7 +10,8 @@ local engine's worker processes.
 
 Protocol: one JSON request per line on stdin (the arguments of ``tasks._spn_range`` without
 ``stop``), one JSON reply per line on stdout (``{"ok", "candidates", "stats", "complete"}`` or
-``{"ok": false, "error"}``).  SIGUSR1 asks the running request to stop (it replies with what it has);
+``{"ok": false, "error"}``), before it ``{"candidate"}`` lines as candidates are found when the
+request asks ``"stream": true``.  SIGUSR1 asks the running request to stop (it replies with what it has);
 the process ends when stdin closes, and a running request stops when the parent process is gone
 (the worker was killed), so nothing is left computing for nobody.
 
@@ -44,9 +45,13 @@ def main() -> int:
         flag["stop"] = False
         try:
             req = json.loads(line)
+
+            def send(cand):  # a candidate as soon as it is found (the worker streams it to the client)
+                out.write(json.dumps({"candidate": cand}, separators=(",", ":")) + "\n")
+                out.flush()
             cands, stats, complete = _spn_range(req["shape"], int(req["rank"]), seed=int(req["seed"]),
                                                 j0=int(req["j0"]), j1=int(req["j1"]), options=req["options"],
-                                                stop=stop)
+                                                stop=stop, on_candidate=send if req.get("stream") else None)
             reply = {"ok": True, "candidates": cands, "stats": stats, "complete": complete}
         except Exception as e:  # reported to the task, which raises it on the worker
             reply = {"ok": False, "error": f"{type(e).__name__}: {e}"}

@@ -36,9 +36,13 @@ from .connect import ClusterError, Connection, check_workers, connect
 ENGINES = ("spn", "flip")
 STOP_GRACE_S = 8.0  # how long running tasks may take to hand in their results once stopped
 RESUBMITS = 3  # a task whose worker died this many times more (after the scheduler's own retries) fails the run
-FLIP_SEGMENT = 128  # kernel calls (of search.flip.CHUNK attempts) per flip task: about 1-5 s of walking ...
+FLIP_SEGMENT = 512  # kernel calls (of search.flip.CHUNK attempts) per flip task: about 5-20 s of walking (the
+# worker waits for the client between two segments of a walk: longer segments, fewer waits) ...
 FLIP_FIRST = 8  # ... after a first segment of 8 kernel calls, doubling (the first results come soon)
-SPN_TASK_BATCHES = 2  # restarts per SPN task, in batches of the strategy
+SPN_TASK_BATCHES = 8  # restarts per SPN task, in batches of the strategy: a task's batch drains only at
+# its end (about 1.3 s of one core lost per drain, measured), so fewer, longer tasks; their candidates
+# stream to the client as they are found (the run's Queue), and a stop ends a task within a step
+STREAM_POLL_S = 0.5  # seconds between two looks at the candidate stream
 
 
 class ClusterSearch:
@@ -239,6 +243,15 @@ class _ClusterRun:
         self.event_name = f"algodiscover-stop-{uuid.uuid4().hex}"
         from distributed import Event
         self.event = Event(self.event_name, client=self.conn.client)
+        self.stream = None
+        if self.engine == "spn":
+            from distributed import Queue
+            self.stream = Queue(f"algodiscover-found-{self.event_name[-32:]}", client=self.conn.client)
+            try:  # the workers' compute processes start (torch import, set-up) while the run is prepared
+                from .tasks import prestart_compute
+                self.conn.client.run(prestart_compute, wait=False)
+            except Exception:
+                pass
         self.stats["workers"] = self.threads()
         from ..provenance import search_record, start_record
         if self.engine == "spn":
@@ -480,9 +493,36 @@ class _ClusterRun:
 
         def submit(rng):
             n = attempts.get(rng, 0)
-            fut = self._submit(spn_task, spec, rng[0], rng[1], self.event_name,
+            fut = self._submit(spn_task, spec, rng[0], rng[1], self.event_name, self.stream.name,
                                key=f"spn-{run_id}-{rng[0]}-{rng[1]}-{n}")
             futures[fut] = rng
+
+        polled = [0.0]
+
+        def streamed(force=False):
+            """The candidates running tasks have put on the run's Queue: proven and kept now."""
+            now = time.monotonic()
+            if not force and now - polled[0] < STREAM_POLL_S:
+                return
+            polled[0] = now
+            try:
+                items = self.stream.get(batch=True, timeout=5)
+            except Exception:  # the task results carry every candidate too
+                return
+            for text in items or []:
+                try:
+                    msg = json.loads(text)
+                    cand, rng = msg["candidate"], msg["range"]
+                    if not isinstance(cand, dict):
+                        raise ValueError
+                except (ValueError, TypeError, KeyError):
+                    self.stats["rejected"] += 1
+                    continue
+                sch = self._accept(cand, {"task": f"restarts {rng[0]}..{rng[1] - 1}" if isinstance(rng, list)
+                                          and len(rng) == 2 else "?"})
+                if sch is not None:
+                    self.best_residual = 0.0
+                    yield sch
 
         def handle(rng, out, resubmit=True):
             st = out.get("stats") or {}
@@ -512,6 +552,7 @@ class _ClusterRun:
             while True:
                 if self.halted():
                     yield from self._drain(futures, handle)
+                    yield from streamed(force=True)  # what a task cancelled after the grace had sent
                     break
                 want = 2 * self.threads()
                 while len(futures) < want:
@@ -521,6 +562,7 @@ class _ClusterRun:
                     submit(rng)
                 if not futures:
                     break  # the restart budget is done
+                yield from streamed()
                 for fut in self._wait(futures, 0.2):
                     rng = futures.pop(fut)
                     out = self._outcome(fut)

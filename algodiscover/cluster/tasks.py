@@ -111,11 +111,15 @@ def scheme_payload(shape, Wa, Wb, Wc, provenance: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- SPN
-def spn_task(spec: str, j0: int, j1: int, event: str | None = None) -> str:
+def spn_task(spec: str, j0: int, j1: int, event: str | None = None, stream: str | None = None) -> str:
     """Train SPN restarts ``j0 .. j1-1`` of ``spec`` (JSON: shape, rank, seed, options, expect);
     return JSON text: ``{"complete", "candidates": [scheme JSON objects], "stats", "worker", "seconds"}``.
 
-    On a Dask worker the training runs in this thread's compute process (:mod:`._compute`), so that
+    ``stream``: the name of the run's ``distributed.Queue``; each candidate is also put there (JSON
+    text) as soon as the worker has it, so that the client proves and keeps it while the task runs
+    on (the final result lists every candidate again: the client deduplicates).
+
+    On a Dask worker the training runs in a compute process of this worker (:mod:`._compute`), so that
     the worker's event loop does not slow it down; elsewhere (or if that process cannot start) here."""
     sp = json.loads(spec)
     _check(sp.get("expect"))
@@ -123,16 +127,38 @@ def spn_task(spec: str, j0: int, j1: int, event: str | None = None) -> str:
     stop = _stopper(event)
     req = {"shape": sp["shape"], "rank": int(sp["rank"]), "seed": int(sp["seed"]), "j0": int(j0), "j1": int(j1),
            "options": sp.get("options") or {}}
-    child = _compute_process() if sp.get("compute_process", True) and _on_worker() else None
+    send = _streamer(stream, [int(j0), int(j1)])
+    child = _take_compute() if sp.get("compute_process", True) and _on_worker() else None
     if child is not None:
-        cands, stats, complete = child.run(req, stop)
+        try:
+            cands, stats, complete = child.run(req, stop, send)
+        finally:
+            _give_back(child)
     else:
         _one_thread()
         cands, stats, complete = _spn_range(req["shape"], req["rank"], seed=req["seed"], j0=req["j0"],
-                                            j1=req["j1"], options=req["options"], stop=stop)
+                                            j1=req["j1"], options=req["options"], stop=stop, on_candidate=send)
     return json.dumps({"format": TASK_FORMAT, "kind": "spn", "range": [int(j0), int(j1)], "complete": complete,
                        "candidates": cands, "stats": stats, "worker": identity(),
                        "seconds": round(time.monotonic() - t0, 3)}, separators=(",", ":"))
+
+
+def _streamer(name: str | None, rng: list) -> Callable[[dict], None] | None:
+    """Put each candidate on the run's Queue (best effort: the task's result carries it anyway)."""
+    if not name or not _on_worker():
+        return None
+    try:
+        from distributed import Queue
+        q = Queue(name)
+    except Exception:
+        return None
+
+    def send(cand: dict) -> None:
+        try:
+            q.put(json.dumps({"range": rng, "candidate": cand}, separators=(",", ":")), timeout=10)
+        except Exception:
+            pass
+    return send
 
 
 def _on_worker() -> bool:
@@ -164,10 +190,10 @@ class _ComputeProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def run(self, req: dict, stop) -> tuple[list, dict, bool]:
+    def run(self, req: dict, stop, on_candidate=None) -> tuple[list, dict, bool]:
         import select
         import signal
-        self.proc.stdin.write(json.dumps(req, separators=(",", ":")) + "\n")
+        self.proc.stdin.write(json.dumps({**req, "stream": on_candidate is not None}, separators=(",", ":")) + "\n")
         self.proc.stdin.flush()
         fd = self.proc.stdout
         while True:
@@ -177,6 +203,10 @@ class _ComputeProcess:
                 if not line:
                     raise RuntimeError(f"the compute process ended (exit status {self.proc.wait()})")
                 reply = json.loads(line)
+                if "candidate" in reply:  # found while the restarts go on
+                    if on_candidate is not None:
+                        on_candidate(reply["candidate"])
+                    continue
                 if not reply.get("ok"):
                     raise RuntimeError(f"SPN restarts failed: {reply.get('error')}")
                 return reply["candidates"], reply["stats"], bool(reply["complete"])
@@ -189,22 +219,45 @@ class _ComputeProcess:
                     pass
 
 
-_LOCAL = None
+_IDLE: list = []  # this worker process's compute processes not running a task now
 
 
-def _compute_process() -> "_ComputeProcess | None":
-    """The compute process of the calling thread (started on first use, again if it died)."""
-    import threading
-    global _LOCAL
-    if _LOCAL is None:
-        _LOCAL = threading.local()
-    cp = getattr(_LOCAL, "cp", None)
-    if cp is None or not cp.alive():
+def _take_compute() -> "_ComputeProcess | None":
+    """An idle compute process of this worker (started now if there is none, or none alive)."""
+    while _IDLE:
         try:
-            cp = _LOCAL.cp = _ComputeProcess()
+            cp = _IDLE.pop()
+        except IndexError:
+            break
+        if cp.alive():
+            return cp
+    try:
+        return _ComputeProcess()
+    except OSError:
+        return None
+
+
+def _give_back(cp: "_ComputeProcess") -> None:
+    if cp.alive():
+        _IDLE.append(cp)
+
+
+def prestart_compute(n: int | None = None) -> int:
+    """Start this worker's compute processes ahead of its first SPN task (one per worker thread, or
+    ``n``), so that their torch import and set-up overlap the client's; returns how many are idle.
+    Run on every worker with ``client.run(prestart_compute)``."""
+    if n is None:
+        try:
+            from distributed import get_worker
+            n = int(get_worker().state.nthreads)
+        except Exception:
+            n = 1
+    while sum(1 for cp in _IDLE if cp.alive()) < n:
+        try:
+            _IDLE.append(_ComputeProcess())
         except OSError:
-            return None
-    return cp
+            break
+    return len(_IDLE)
 
 
 def has_run_restarts() -> bool:
@@ -217,25 +270,38 @@ def has_run_segment() -> bool:
     return hasattr(flip, "run_segment")
 
 
-def _spn_range(shape, rank: int, *, seed: int, j0: int, j1: int, options: dict, stop) -> tuple[list, dict, bool]:
+def _spn_range(shape, rank: int, *, seed: int, j0: int, j1: int, options: dict, stop,
+               on_candidate=None) -> tuple[list, dict, bool]:
     if has_run_restarts():
-        return _spn_run_restarts(shape, rank, seed=seed, j0=j0, j1=j1, options=options, stop=stop)
+        return _spn_run_restarts(shape, rank, seed=seed, j0=j0, j1=j1, options=options, stop=stop,
+                                 on_candidate=on_candidate)
     return _spn_range_adapter(shape, rank, seed=seed, j0=j0, j1=j1, options=options, stop=stop)
 
 
-def _spn_run_restarts(shape, rank, *, seed, j0, j1, options, stop):
-    """``spn.run_restarts`` on the range: in one call when it takes a ``stop`` callable, else over
-    sub-ranges of one batch each with the stop event looked at between them (each sub-range then
-    ends with its batch draining: slower, but a stop still ends the task within one batch)."""
+def _spn_run_restarts(shape, rank, *, seed, j0, j1, options, stop, on_candidate=None):
+    """``spn.run_restarts`` on the range: in one call when it takes a ``stop`` callable (the batch
+    stays full until the range's last restarts; a stop ends it within a step), else over sub-ranges
+    of one batch each with the stop event looked at between them (each sub-range then ends with its
+    batch draining: slower, but a stop still ends the task within one batch)."""
     import inspect
     from ..search import Budget, spn
     opts = {k: v for k, v in options.items() if k not in ("workers", "curves")}
-    if "stop" in inspect.signature(spn.run_restarts).parameters:
-        found = spn.run_restarts(shape, rank, seed=seed, restarts=range(j0, j1), options=opts, stop=stop)
-        cands = [scheme_payload(x.shape, x.W_a, x.W_b, x.W_c, dict(x.provenance)) for x in found]
-        complete = not stop()
-        return cands, {"restarts_done": (j1 - j0) if complete else None, "successes": None,
-                       "best_residual": None}, complete
+    params = inspect.signature(spn.run_restarts).parameters
+    if "stop" in params:
+        st: dict = {}
+        payload = lambda x: scheme_payload(x.shape, x.W_a, x.W_b, x.W_c, dict(x.provenance))  # noqa: E731
+        extra = {"stats": st} if "stats" in params else {}
+        if on_candidate is not None and "on_scheme" in params:
+            extra["on_scheme"] = lambda x: on_candidate(payload(x))
+        found = spn.run_restarts(shape, rank, seed=seed, restarts=range(j0, j1), options=opts, stop=stop, **extra)
+        cands = [payload(x) for x in found]
+        done = st.get("restarts_done")
+        complete = (done == j1 - j0) if done is not None else not stop()
+        best = st.get("best_residual")
+        return cands, {"restarts_done": (j1 - j0) if complete else done,
+                       "successes": st.get("restarts_proven"),
+                       "best_residual": None if best is None or not np.isfinite(best) else float(best),
+                       "steps": st.get("steps")}, complete
     it = spn.search(shape, rank, seed=seed, budget=Budget(restarts=1, count=None), workers=1, **opts)
     sub = max(1, int(it._run.strat.batch))
     it.close()
@@ -458,10 +524,19 @@ def flip_task(state: str, attempts: int, event: str | None = None, expect: dict 
         found, complete = w.run(int(attempts), stop)
         st = w.state()
     else:  # the engine's own walker (search.flip.run_segment)
+        import inspect
         from ..search import flip
         opts = {k: v for k, v in (options or {}).items() if k in ("workers",)}
         found, complete, left = [], True, int(attempts)
-        while left > 0:
+        if "stop" in inspect.signature(flip.run_segment).parameters:
+            # one walker for the whole segment, the stop event looked at between kernel calls
+            a0 = int(st["attempts"])
+            schemes, st = flip.run_segment(st["shape"], int(st["target"]), state=st, attempts=left, options=opts,
+                                           stop=stop)
+            found = [scheme_payload(x.shape, x.W_a, x.W_b, x.W_c, dict(x.provenance)) for x in schemes]
+            complete = int(st["attempts"]) - a0 >= left
+            left = 0
+        while left > 0:  # an engine without stop=: sub-segments, the stop event looked at between them
             if stop():
                 complete = False
                 break

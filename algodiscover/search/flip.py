@@ -539,7 +539,7 @@ def _params(opts: dict) -> dict:
 
 # ---------------------------------------------------------------- run_segment: the cluster's unit
 def run_segment(shape, rank: int, *, state: dict | None, attempts: int, seed: int | None = None,
-                options: dict | None = None) -> tuple[list[Scheme], dict]:
+                options: dict | None = None, stop: Callable[[], bool] | None = None) -> tuple[list[Scheme], dict]:
     """One segment of a flip walk: ``attempts`` kernel attempts (rounded up to whole chunks of
     :data:`CHUNK`), deterministic given its inputs.
 
@@ -548,7 +548,8 @@ def run_segment(shape, rank: int, *, state: dict | None, attempts: int, seed: in
     otherwise ``state`` (a walker state, JSON-able, as returned before or read from a checkpoint's
     ``walkers/``) is continued and ``seed`` is ignored.  Returns (the schemes reached at the goal,
     verified, rank <= ``rank``, each with provenance; the new state).  Two segments of a and b whole
-    chunks give the same walk as one of a + b.
+    chunks give the same walk as one of a + b.  ``stop``: looked at between kernel calls; when it
+    returns True the segment ends there (at a whole chunk: the state returned continues the same walk).
     """
     from ..provenance import search_record, start_record
     s = parse_shape(shape)
@@ -573,7 +574,7 @@ def run_segment(shape, rank: int, *, state: dict | None, attempts: int, seed: in
     rec = search_record(ENGINE, options=res, seed=seed, workers=res["workers"], start=srec, shape=list(s),
                         rank_asked=int(rank))
     found = []
-    for ev in w.run(int(attempts)):
+    for ev in (w.run(int(attempts)) if stop is None else w.run(int(attempts), stop)):
         if ev[0] == "scheme":
             sch = _prove(s, ev[1], w.goal, rec, ev[2], w.seconds)
             if sch is not None and sch.rank <= rank:

@@ -135,7 +135,9 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     return SpnSearch(run)
 
 
-def run_restarts(shape, rank: int, *, seed: int, restarts, options: dict | None = None) -> list[Scheme]:
+def run_restarts(shape, rank: int, *, seed: int, restarts, options: dict | None = None,
+                 stop: Callable[[], bool] | None = None, stats: dict | None = None,
+                 on_scheme: Callable[[Scheme], None] | None = None) -> list[Scheme]:
     """Run exactly the restarts with the given indices and return every distinct proven scheme.
 
     ``restarts``: an iterable of non-negative ints (e.g. ``range(j0, j1)``); ``options``: the spn
@@ -146,6 +148,12 @@ def run_restarts(shape, rank: int, *, seed: int, restarts, options: dict | None 
     the same schemes, each at the same (restart, step), as one call over all of them; the caller
     deduplicates across calls (``canonical_key``).  Each scheme carries the usual provenance
     (``workers`` 1, ``restart``, ``step``).  Raises ``SpnOptionError`` for bad options.
+
+    ``stop``: a callable looked at every step; when it returns True the call returns at once with what
+    it proved so far (the unfinished restarts are then simply not done: run them again for the full
+    set).  ``stats``: a dict that receives the run's statistics (``restarts_done``: the restarts
+    finished, ``restarts_proven``, ``best_residual``, ``steps``), also when stopped.  ``on_scheme``: called
+    with each scheme as soon as it is proven (before the call returns).
     """
     options = dict(options or {})
     for k in ("workers", "curves"):
@@ -158,7 +166,17 @@ def run_restarts(shape, rank: int, *, seed: int, restarts, options: dict | None 
     s, strat, spec, data, coefs = _prepare(shape, rank, options)
     run = _Run(s, int(rank), int(seed), Budget(count=None), "cpu", None, None, strat,
                spec or f"default ({strat.name})", data, COEFFICIENTS[coefs], None, workers=1, indices=ids)
-    return list(run.iterate())
+    run.stop = stop
+    found = []
+    try:
+        for sch in run.iterate():
+            found.append(sch)
+            if on_scheme is not None:
+                on_scheme(sch)
+    finally:
+        if stats is not None:
+            stats.update(getattr(run, "stats", None) or {})
+    return found
 
 
 def replay(provenance, *, shape=None, rank: int | None = None) -> Iterator[Scheme]:

@@ -277,3 +277,29 @@ def test_spn_worker_killed_mid_run_loses_nothing_and_matches_a_local_run(dask_cl
     local = {canonical_key(s) for s in run_search("spn", "2x2x2", 7, seed=5, budget=Budget(restarts=16, count=None),
                                                   batch=4, steps=400, workers=1)}
     assert set(keys) == local
+
+
+@pytest.mark.slow  # about 5 s: the default selection stays as it was
+def test_a_stopped_spn_range_and_flip_segment_end_early_and_lose_nothing():
+    """stop= ends run_restarts within a step (what it proved is kept, the restarts it finished counted)
+    and run_segment at a whole kernel call (its state continues the same walk)."""
+    from algodiscover.search import spn
+    from algodiscover.core.verify import verify
+    opts = {"strategy": "als", "steps": 400, "batch": 4}
+    got, st = [], {}
+    part = spn.run_restarts("2x2x2", 7, seed=3, restarts=range(8), options=opts, stop=lambda: bool(got),
+                            stats=st, on_scheme=got.append)
+    assert len(part) == 1 and got == part and verify(part[0], symbolic=False).ok
+    assert 0 <= st["restarts_done"] < 8
+    s = parse_shape("3x3x3")
+    start = tasks.initial_walker(s, 23, seed=7, walk=0, walkers=1, options={})
+    _, ref = flip.run_segment(s, 23, state=start, attempts=4 * CHUNK, options={"workers": 1})
+    calls = []
+    _, half = flip.run_segment(s, 23, state=start, attempts=4 * CHUNK, options={"workers": 1},
+                               stop=lambda: calls.append(1) or len(calls) > 2)
+    assert 0 < half["attempts"] < ref["attempts"] == 4 * CHUNK
+    _, rest = flip.run_segment(s, 23, state=half, attempts=4 * CHUNK - half["attempts"], options={"workers": 1})
+    for d in (ref, rest):
+        for k in ("seconds", "levels", "segments"):
+            d.pop(k, None)
+    assert rest == ref
