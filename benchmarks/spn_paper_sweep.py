@@ -62,7 +62,7 @@ def run(spec, seed, restarts):
     from algodiscover.search import Budget, spn
     t0 = time.monotonic()
     it = spn.search("2x2x2", 7, seed=seed, budget=Budget(restarts=restarts, count=100000),
-                    strategy=spec, data="random", workers=1)
+                    strategy="paper:" + spec, data="random", workers=1)
     steps = sorted(s.provenance["step"] for s in it)
     st = it.stats
     return {"setting": spec, "seed": seed, "restarts_done": st["restarts_done"],
