@@ -202,8 +202,7 @@ def replay(provenance, *, shape=None, rank: int | None = None) -> Iterator[Schem
     try:
         shape = parse_shape(p["shape"] if shape is None else shape)
         rank = int(p["rank"] if rank is None else rank)
-        strat = _replace(STRATEGIES[name], **{k: v for k, v in opts.items() if k not in ("data", "coefficients")})
-        strat.validate()
+        strat = _replay_strategy(name, opts)
         coefs = opts.get("coefficients", "ternary")
         data = opts.get("data", "exhaustive")
         if coefs not in COEFFICIENTS or data not in DATA:
@@ -214,6 +213,20 @@ def replay(provenance, *, shape=None, rank: int | None = None) -> Iterator[Schem
     run = _Run(shape, rank, seed, Budget(count=None), "cpu", None, None, strat, str(p["strategy"]), data,
                COEFFICIENTS[coefs], None, workers=1, indices=[j])
     yield from run.iterate()
+
+
+def _replay_strategy(name: str, opts: dict) -> Strategy:
+    """The strategy a provenance's resolved options describe.  A setting the provenance does not record
+    was added to ``Strategy`` after the file was written: it takes the dataclass default, which is by
+    construction the behaviour before it existed (e.g. ``beta1`` 0.9, ``beta2`` 0.999, which ``paper``
+    now sets to 0.5, 0.99), not the registered strategy's current value."""
+    from dataclasses import fields
+    from .spn_strategies import STRATEGIES
+    base = {f.name: f.default for f in fields(Strategy) if f.name != "name"}
+    rec = {k: v for k, v in opts.items() if k not in ("data", "coefficients")}
+    strat = _replace(STRATEGIES[name], **{**base, **rec})
+    strat.validate()
+    return strat
 
 
 class SpnSearch:

@@ -304,3 +304,17 @@ def test_learning_rate_schedules():
     for bad in ("lr_schedule=step", "beta1=1", "beta2=-0.1", "twn_factor=0", "round_threshold=1.2"):
         with pytest.raises(spn.SpnOptionError):
             spn.search("2x2x2", 7, strategy="paper:" + bad)
+
+
+def test_replay_of_a_file_from_before_a_setting_existed_uses_the_old_behaviour():
+    # a provenance written before beta1/beta2/lr_schedule/... existed replays with the values the code
+    # had then (the dataclass defaults), not with paper's current constants
+    from dataclasses import asdict
+    opts = {k: v for k, v in asdict(STRATEGIES["paper"]).items() if k != "name"}
+    full = spn._replay_strategy("paper", opts)
+    assert full == STRATEGIES["paper"]
+    for k in ("beta1", "beta2", "lr_schedule", "twn_factor", "round_threshold"):
+        opts.pop(k)
+    old = spn._replay_strategy("paper", opts)
+    assert (old.beta1, old.beta2, old.lr_schedule, old.round_threshold) == (0.9, 0.999, "exp", 0.5)
+    assert old.steps == STRATEGIES["paper"].steps  # recorded settings are kept
