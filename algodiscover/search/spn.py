@@ -537,7 +537,8 @@ class _Run:
 
     def quantize_ste(self, W, mix):
         """Phase-in quantization with the straight-through estimator: ``algodiscover.quant`` for the
-        ternary set (hard rounding, or the TWN threshold with ``quantizer=twn``), the same blend with
+        ternary set (hard rounding, a fixed threshold with ``round_threshold``, the TWN threshold per
+        product row with ``quantizer=twn``, times the TWN scale with ``twn-scaled``), the same blend with
         this engine's projection for the integer and half sets."""
         if self.coefs.name == "ternary":
             from ..quant import scaled_ternary_ste, ternary_ste
