@@ -19,6 +19,7 @@ tasks) and :func:`replay` re-runs the restart a provenance names.  Every scheme 
 
 from __future__ import annotations
 
+import math
 import itertools
 import os
 from typing import Callable, Iterator
@@ -37,7 +38,7 @@ from .spn_strategies import COEFFICIENTS, SpnOptionError, Strategy, get_strategy
 ENGINE = "spn"
 OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "curves")
 DATA = ("exhaustive", "random")
-RANDOM_DEFAULT = "sgd-penalty"  # --data random without --strategy (measured: <2,2,2>:7 ~95 % vs paper ~15 %)
+RANDOM_DEFAULT = "sgd-penalty"  # --data random without --strategy (measured: <2,2,2>:7 96.5 % vs paper 73.4 %)
 CURVE_TRACES = 5  # restarts traced in ``curves`` (the first ones the run starts)
 DRAW_CHUNK = 10  # steps of random pairs / noise drawn at once from a restart's stream (part of the stream: fixed)
 from ._workers import PARALLEL_FROM  # noqa: E402,F401  (m*k*n from which ``workers`` defaults to all cores)
@@ -219,8 +220,7 @@ def replay(provenance, *, shape=None, rank: int | None = None) -> Iterator[Schem
     try:
         shape = parse_shape(p["shape"] if shape is None else shape)
         rank = int(p["rank"] if rank is None else rank)
-        strat = _replace(STRATEGIES[name], **{k: v for k, v in opts.items() if k not in ("data", "coefficients")})
-        strat.validate()
+        strat = _replay_strategy(name, opts)
         coefs = opts.get("coefficients", "ternary")
         data = opts.get("data", "exhaustive")
         if coefs not in COEFFICIENTS or data not in DATA:
@@ -231,6 +231,20 @@ def replay(provenance, *, shape=None, rank: int | None = None) -> Iterator[Schem
     run = _Run(shape, rank, seed, Budget(count=None), "cpu", None, None, strat, str(p["strategy"]), data,
                COEFFICIENTS[coefs], None, workers=1, indices=[j])
     yield from run.iterate()
+
+
+def _replay_strategy(name: str, opts: dict) -> Strategy:
+    """The strategy a provenance's resolved options describe.  A setting the provenance does not record
+    was added to ``Strategy`` after the file was written: it takes the dataclass default, which is by
+    construction the behaviour before it existed (e.g. ``beta1`` 0.9, ``beta2`` 0.999, which ``paper``
+    now sets to 0.5, 0.99), not the registered strategy's current value."""
+    from dataclasses import fields
+    from .spn_strategies import STRATEGIES
+    base = {f.name: f.default for f in fields(Strategy) if f.name != "name"}
+    rec = {k: v for k, v in opts.items() if k not in ("data", "coefficients")}
+    strat = _replace(STRATEGIES[name], **{**base, **rec})
+    strat.validate()
+    return strat
 
 
 class SpnSearch:
@@ -424,6 +438,14 @@ class _Run:
         vals = [0.0 if x < start else v0 * ratio ** min(max((x - start) / span, 0.0), 1.0) for x in frac.tolist()]
         return frac.new_tensor(vals)
 
+    def _lr(self, frac: float) -> float:
+        """Adam's learning rate at a restart's fraction ``frac`` of its steps (Python floats: see _geom)."""
+        st = self.strat
+        if st.lr_schedule == "cosine":
+            lo = st.lr * st.lr_decay
+            return lo + (st.lr - lo) * 0.5 * (1 + math.cos(math.pi * min(max(frac, 0.0), 1.0)))
+        return st.lr * st.lr_decay ** frac
+
     @staticmethod
     def _cbrt(v):
         """Cube root of positive entries by Newton steps from a power-of-two guess: only IEEE-exact
@@ -533,11 +555,16 @@ class _Run:
 
     def quantize_ste(self, W, mix):
         """Phase-in quantization with the straight-through estimator: ``algodiscover.quant`` for the
-        ternary set (hard rounding, or the TWN threshold with ``quantizer=twn``), the same blend with
+        ternary set (hard rounding, a fixed threshold with ``round_threshold``, the TWN threshold per
+        product row with ``quantizer=twn``, times the TWN scale with ``twn-scaled``), the same blend with
         this engine's projection for the integer and half sets."""
         if self.coefs.name == "ternary":
-            from ..quant import ternary_ste
-            return ternary_ste(W, self.strat.quantizer, mix=mix, dims=(2,))
+            from ..quant import scaled_ternary_ste, ternary_ste
+            st = self.strat
+            if st.quantizer == "twn-scaled":
+                return scaled_ternary_ste(W, "twn", mix=mix, factor=st.twn_factor, dims=(2,))[0]
+            thr = st.round_threshold if st.quantizer == "round" and st.round_threshold != 0.5 else None
+            return ternary_ste(W, st.quantizer, mix=mix, threshold=thr, factor=st.twn_factor, dims=(2,))
         return W + mix * (self.project(W) - W).detach()
 
     def adam_loss(self, F, frac, pairs=None):
@@ -594,7 +621,17 @@ class _Run:
         F64 = [f.to(torch.float64) for f in F]
         if self.strat.normalize:
             F64 = self.rescale(F64, torch.ones(F64[0].shape[0], dtype=torch.bool, device=self.device))
-        R = [self.project(f) for f in F64]
+        st = self.strat
+        if self.coefs.name == "ternary" and (st.quantizer != "round" or st.round_threshold != 0.5):
+            # the quantizer's own ternary values (TWN: threshold per product row; round: the fixed
+            # threshold) are the answer checked
+            from ..quant import ternarize
+            if st.quantizer == "round":
+                R = [ternarize(f, "round", threshold=st.round_threshold) for f in F64]
+            else:
+                R = [ternarize(f, "twn", factor=st.twn_factor, dims=(2,)) for f in F64]
+        else:
+            R = [self.project(f) for f in F64]
         out = [(R, self.residual(R))]
         if self.strat.repair:
             eye = torch.eye(self.rank, dtype=torch.float64, device=self.device)
@@ -776,7 +813,7 @@ class _Run:
             adam = [[torch.zeros_like(f) for f in F], [torch.zeros_like(f) for f in F]]
         frozen = [torch.zeros_like(f, dtype=torch.bool) for f in F] if st.progressive else None
         step = 0
-        b1, b2, eps = 0.9, 0.999, 1e-8
+        b1, b2, eps = st.beta1, st.beta2, 1e-8
         X, Y, Z = self.dims
         ce = st.check_every
         self.stats = self._stats(0, 0, by_part, best_round, best_cont, 0)
@@ -795,13 +832,19 @@ class _Run:
                     # per-slot scalars in Python floats (see _geom): the learning rate and Adam's bias corrections
                     if self.slot_exact:
                         fl, al = frac.tolist(), age.tolist()
-                        lr = (frac.new_tensor([st.lr * st.lr_decay ** x for x in fl]).view(-1, 1, 1)
+                        lr = (frac.new_tensor([self._lr(x) for x in fl]).view(-1, 1, 1)
                               if st.lr_decay != 1 else st.lr)
                         bc1 = frac.new_tensor([1 - b1 ** (a + 1) for a in al]).view(-1, 1, 1)
                         bc2 = frac.new_tensor([1 - b2 ** (a + 1) for a in al]).view(-1, 1, 1)
                     else:  # GPU: vectorised (fast; not bit-reproducible, and GPU runs are not replayed)
                         t = (age + 1).to(self.dtype).to(self.device).view(-1, 1, 1)
-                        lr = st.lr * (st.lr_decay ** frac).view(-1, 1, 1) if st.lr_decay != 1 else st.lr
+                        if st.lr_decay == 1:
+                            lr = st.lr
+                        elif st.lr_schedule == "cosine":
+                            lo = st.lr * st.lr_decay
+                            lr = (lo + (st.lr - lo) * 0.5 * (1 + torch.cos(math.pi * frac.clamp(0, 1)))).view(-1, 1, 1)
+                        else:
+                            lr = st.lr * (st.lr_decay ** frac).view(-1, 1, 1)
                         bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
                     grads = [torch.nan_to_num(g) for g in grads]
                     if st.clip > 0:  # per restart: the gradient's norm over the three factors at most clip

@@ -249,3 +249,72 @@ def test_trace_points_with_bad_fields_are_refused():
                                  "proven": s == 4} for s in range(1, 5)])
     assert len(fig.axes[0].lines) == 1 and list(fig.axes[0].lines[0].get_xdata()) == [1, 2, 3, 4]
     assert len(fig.axes[0].collections) == 1  # the star where restart 3 was proven
+
+
+def test_paper_is_defined_by_the_paper_alone():
+    # issue 11: no penalty toward the coefficient set, no abandoning, no ALS, repair or polish, no noise,
+    # clamp, sparsity or balancing; Adam on the network output with the staged straight-through quantizer
+    p = STRATEGIES["paper"]
+    assert p.method == "adam" and p.ste and p.staged and p.quantizer in ("round", "twn", "twn-scaled")
+    assert p.penalty0 == p.penalty1 == p.magnitude == p.balance == p.balance_every == p.noise == 0
+    assert p.clamp == p.sparsity == p.als_every == 0 and p.clip == 0
+    assert not (p.repair or p.polish or p.progressive or p.normalize or p.fix_ab)
+    assert p.abandon_at == 1.0 and p.give_up == 1.0 and p.frozen_abandon == 0
+    # W_a, W_b are quantized first, W_c later, and all three are ternary before the last step
+    assert 0 < p.ste_start < p.ste_end and p.stage_shift > 0 and p.ste_end + p.stage_shift <= 1
+
+
+def test_paper_default_proves_from_random_data_by_gradient_alone():
+    # the default constants on <2,2,2>:7 (random pairs), up to the first proof: it is the rounded
+    # network weights themselves (completed_by gradient), not ALS, repair or polish
+    it = spn.search("2x2x2", 7, seed=0, budget=Budget(restarts=16, count=1, time_limit=60), workers=1,
+                    strategy="paper:batch=16", data="random")
+    got = list(it)
+    st = it.stats
+    assert got and all(s.provenance["completed_by"] == ["gradient"] for s in got)
+    assert set(st["by_part"]) == {"gradient"} and st["polished"] == 0
+    assert all(verify(s, symbolic=False).ok for s in got)
+
+
+def test_quantizer_options_check_the_quantizers_own_values():
+    # the TWN quantizer's answer is its ternary values per product row (scale-free), the fixed
+    # threshold's is sign(w) [|w| > threshold]: a scaled Strassen is proven by TWN, not by rounding
+    from algodiscover.examples import strassen
+    import torch
+    sch = strassen()
+    F = [torch.tensor(M.astype(float))[None] for M in (sch.W_a, sch.W_b, sch.W_c.T)]
+    F = [F[0] * 0.4, F[1] * 1.7, F[2] / 0.68]  # the same products, rows off the coefficient set
+    for spec, exact in (("paper:quantizer=twn", True), ("paper:quantizer=twn-scaled", True),
+                        ("paper", False), ("paper:round_threshold=0.3", True)):
+        s, strat, sp, data, coefs = spn._prepare("2x2x2", 7, {"strategy": spec, "data": "random"})
+        run = spn._Run(s, 7, 0, Budget(restarts=1), "cpu", None, None, strat, sp, data, spn.COEFFICIENTS[coefs], None)
+        run._setup()
+        (R, res), = run.candidates(F)
+        assert (float(res[0]) == 0) == exact, spec
+        assert set(torch.cat([r.flatten() for r in R]).tolist()) <= {-1.0, 0.0, 1.0}
+
+
+def test_learning_rate_schedules():
+    s, strat, sp, data, coefs = spn._prepare("2x2x2", 7, {"strategy": "paper:lr=0.2,lr_decay=0.1,lr_schedule=cosine"})
+    run = spn._Run(s, 7, 0, Budget(restarts=1), "cpu", None, None, strat, sp, data, spn.COEFFICIENTS[coefs], None)
+    assert run._lr(0.0) == pytest.approx(0.2) and run._lr(1.0) == pytest.approx(0.02)
+    assert run._lr(0.5) == pytest.approx(0.11)  # half way along the cosine: the mean of the two ends
+    run.strat = strat.with_overrides("lr_schedule=exp")
+    assert run._lr(0.5) == pytest.approx(0.2 * 0.1 ** 0.5)
+    for bad in ("lr_schedule=step", "beta1=1", "beta2=-0.1", "twn_factor=0", "round_threshold=1.2"):
+        with pytest.raises(spn.SpnOptionError):
+            spn.search("2x2x2", 7, strategy="paper:" + bad)
+
+
+def test_replay_of_a_file_from_before_a_setting_existed_uses_the_old_behaviour():
+    # a provenance written before beta1/beta2/lr_schedule/... existed replays with the values the code
+    # had then (the dataclass defaults), not with paper's current constants
+    from dataclasses import asdict
+    opts = {k: v for k, v in asdict(STRATEGIES["paper"]).items() if k != "name"}
+    full = spn._replay_strategy("paper", opts)
+    assert full == STRATEGIES["paper"]
+    for k in ("beta1", "beta2", "lr_schedule", "twn_factor", "round_threshold"):
+        opts.pop(k)
+    old = spn._replay_strategy("paper", opts)
+    assert (old.beta1, old.beta2, old.lr_schedule, old.round_threshold) == (0.9, 0.999, "exp", 0.5)
+    assert old.steps == STRATEGIES["paper"].steps  # recorded settings are kept
