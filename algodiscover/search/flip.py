@@ -88,7 +88,7 @@ DEFAULTS = {"plateau": 1_000, "restart_after": 100_000, "pool_size": 16, "climb"
 #: options default to POOL_DEFAULTS instead (long plateaus and paths, large pools)
 POLICIES = ("walk", "pool")
 POOL_DEFAULTS = {"plateau": 50_000, "restart_after": 1_000_000, "pool_size": 64}
-POOL_SWITCH = 16  # policy "pool": the walk hands over after this many restarts without a new best level
+POOL_SWITCH = 64  # policy "pool": the walk hands over after this many restarts without a new best level (~4e7 flips)
 POOL_PATHS = 8  # policy "pool": after POOL_PATHS * pool_size paths at a level, go down with a partial pool
 INITS = ("mixed", "standard", "strassen")
 WALKER_FORMAT = "algodiscover.flip-walker/2"

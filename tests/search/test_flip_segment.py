@@ -87,10 +87,10 @@ def test_pool_policy_segments_compose_and_keep_valid_pools():
     # descent, which keeps going
     opts = {"init": "standard", "workers": 1, "ring": "Z2", "policy": "pool", "plateau": 300,
             "restart_after": 3000, "pool_size": 4}
-    f1, st1 = run_segment((3, 3, 3), 21, state=None, attempts=12 * CHUNK, seed=2, options=opts)
+    f1, st1 = run_segment((3, 3, 3), 21, state=None, attempts=40 * CHUNK, seed=2, options=opts)
     st1 = json.loads(json.dumps(st1))
-    f2, st2 = run_segment((3, 3, 3), 21, state=st1, attempts=12 * CHUNK, seed=None, options=opts)
-    g, st = run_segment((3, 3, 3), 21, state=None, attempts=24 * CHUNK, seed=2, options=opts)
+    f2, st2 = run_segment((3, 3, 3), 21, state=st1, attempts=40 * CHUNK, seed=None, options=opts)
+    g, st = run_segment((3, 3, 3), 21, state=None, attempts=80 * CHUNK, seed=2, options=opts)
     assert _det(st) == _det(st2) and _keys(f1 + f2) == _keys(g)
     assert st["pool"]["level"] is not None and st["pool"]["paths"] >= 1  # the pooled descent ran
     assert st["best"] <= 24
