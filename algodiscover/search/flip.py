@@ -298,8 +298,11 @@ class Walker:
             plateau, restart_after = min(plateau, DEFAULTS["plateau"]), min(restart_after, DEFAULTS["restart_after"])
         while (end is None or self.attempts < end) and not stop():
             if pooled and self.stalls >= POOL_SWITCH:  # the walk stalls: the pooled descent from here
-                self.pool.update(level=min((lv for lv in self.pools if lv >= self.best + 2), default=max(self.pools)),
-                                 due=True)
+                level = min((lv for lv in self.pools if lv >= self.best + 2), default=max(self.pools))
+                for lv in self.pools:
+                    if lv < level:  # the walk's own schemes there are one family: keep one, the descent refills
+                        self.pools[lv] = self.pools[lv][:1]
+                self.pool.update(level=level, due=True)
                 yield from self._run_pool(end, stop, clock, t_run, secs0)
                 return
             if self.r <= self.target:
@@ -369,7 +372,8 @@ class Walker:
         keeps circling one family.  The descent begins with the walk of :meth:`run` (its default plateau
         and restart lengths: quick at the easy levels, and away from a rigid start such as the standard
         algorithm, which paths would each pay for leaving) until POOL_SWITCH restarts bring no new best
-        level; the pooled descent then starts two levels above the best the walk reached.  The decisions depend on attempt counts only."""
+        level; the pooled descent then starts two levels above the best the walk reached, the walk's
+        pools below that level cut to their first scheme each (one family; the paths refill them).  The decisions depend on attempt counts only."""
         from . import flipkernel as fk
         p = self.params
         plateau, path_len, pool_size, climb = p["plateau"], p["restart_after"], p["pool_size"], p["climb"]
