@@ -419,8 +419,8 @@ class Walker:
                     self.levels[self.r] = lvl
                     yield ("level", self.r, {**lvl, "walk": self.walk})
             elif (int(self.counters[fk.FLIPS]) - st["flips0"] >= path_len
-                  or self.attempts - st["attempts0"] >= 20 * path_len):
-                st["due"] = True
+                  or self.attempts - st["attempts0"] - (int(self.counters[fk.FLIPS]) - st["flips0"]) >= path_len):
+                st["due"] = True  # path_len flips, or as many attempts without a flip (a scheme with no flips)
             yield ("tick", None, None)
         if self.nicer_best is not None and stop():
             yield self._take_nicer()
