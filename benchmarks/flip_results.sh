@@ -17,7 +17,7 @@ if [ "${1:-}" = "--long" ]; then
   shift
   long=("$@")
   if [ ${#long[@]} -eq 0 ]; then
-    long=(3x4x5:47:Z:0: 4x4x4:47:Z2:0:--climb,2)
+    long=(3x4x5:47:Z:0: 3x4x5:47:Z:1:--climb,2 4x4x4:47:Z2:0:--climb,2 4x4x5:61:Z:0: 3x5x5:58:Z:0: 4x5x5:76:Z:0:)
   fi
   for t in "${long[@]}"; do
     IFS=: read -r shape rank ring seed extra <<< "$t"
