@@ -52,13 +52,14 @@ def ours(shape, rank, ring, seed, seconds, options) -> dict:
         break
     it.close()
     st = it.stats
-    return {"tool": "algodiscover flip", "seed": seed, "workers": 1, "options": options,
+    return {"tool": "algodiscover flip" + (f" ({options['policy']})" if "policy" in options else ""), "seed": seed, "workers": 1, "options": options,
             "reached": found is not None, "best_rank": st.get("best_rank"), "best_lifted": st.get("best_lifted"),
             "levels": {str(k): v for k, v in (st.get("levels") or {}).items()},
             "flips": st.get("flips"), "flips_per_s": (st.get("flips") or 0) / max(time.monotonic() - t0, 1e-9),
             "wall_s": round(time.monotonic() - t0, 2),
             "command": f"discover --engine flip --shape {'x'.join(map(str, shape))} --rank {rank} --ring {ring} "
-                       f"--init standard --workers 1 --seed {seed} --time-limit {seconds:g}"}
+                       f"--init standard --workers 1 --seed {seed} --time-limit {seconds:g}"
+                       + "".join(f" --{k.replace('_', '-')} {v}" for k, v in options.items())}
 
 
 def _timed_lines(cmd, cwd, seconds, pattern):
@@ -146,9 +147,11 @@ def main(argv=None) -> int:
     ap.add_argument("--tools", default="/tmp/fk-frontier")
     ap.add_argument("--option", action="append", default=[], metavar="NAME=INT")
     ap.add_argument("--name", default="flip-frontier")
+    ap.add_argument("--policies", nargs="+", default=["walk"], choices=("walk", "pool"),
+                    help="run our engine once per search policy (--policy), then the public tools")
     args = ap.parse_args(argv)
     tools = Path(args.tools)
-    opts = {k: int(v) for k, v in (o.split("=", 1) for o in args.option)}
+    opts = {k: int(v) if v.lstrip("-").isdigit() else v for k, v in (o.split("=", 1) for o in args.option)}
     out = {"machine": machine_info(), "command": "python benchmarks/flip_frontier.py " + " ".join(sys.argv[1:]),
            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "targets": []}
     for t in args.targets:
@@ -156,8 +159,10 @@ def main(argv=None) -> int:
         ours_s = float(secs[0]) if secs else args.time
         shape = tuple(int(x) for x in sh.split("x"))
         row = {"target": t, "load_1min_before": os.getloadavg()[0], "runs": []}
-        row["runs"].append(ours(shape, int(rk), ring, args.seed, ours_s, opts))
-        print(json.dumps(row["runs"][-1]), flush=True)
+        for pol in args.policies:
+            row["runs"].append(ours(shape, int(rk), ring, args.seed, ours_s,
+                                    {**opts, "policy": pol} if pol != "walk" else opts))
+            print(json.dumps(row["runs"][-1]), flush=True)
         other = args.time_other or args.time
         row["runs"].append(flip_cpd(tools / "flip-cpd", shape, int(rk), other))
         print(json.dumps(row["runs"][-1]), flush=True)

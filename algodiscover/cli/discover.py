@@ -24,7 +24,7 @@ DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most
 # engine-specific options: passed to the engine only when given on the command line
 ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init",
                   "symmetry", "field", "cubes", "plateau", "restart_after", "pool_size", "climb", "nicer", "grow",
-                  "checkpoint", "resume")
+                  "checkpoint", "resume", "policy")
 
 
 DEFAULTS_LINE = ("defaults: --seed: random (drawn, printed and recorded in each scheme's provenance, so the run can "
@@ -99,6 +99,10 @@ def add_arguments(p) -> None:
     g.add_argument("--nicer", type=_int_arg("nicer", minimum=0), default=None, metavar="N",
                    help="flip: after a scheme lifts, try N more at that rank and report the nicest "
                         "(ZT over Z over Q, then fewer nonzeros; default 0)")
+    g.add_argument("--policy", choices=("walk", "pool"), default=None,
+                   help="flip: walk (one walker at its best level, default) or pool (descent level by level from "
+                        "a pool of schemes; unset --plateau/--restart-after/--pool-size then default to "
+                        "50000/1000000/64)")
     add_cluster_arguments(p)
     p.help_hooks = [_help_epilog]  # filled in when --help is formatted (cli.ArgumentParser.format_help)
 

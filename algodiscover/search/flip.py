@@ -83,6 +83,13 @@ from ._workers import default_workers, receive, start_workers, stop_workers
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
 DEFAULTS = {"plateau": 1_000, "restart_after": 100_000, "pool_size": 16, "climb": 1, "nicer": 0, "grow": 8}
+#: ``policy`` [--policy]: "walk" (one walker at its best level, restarts from its own pools) or "pool"
+#: (level-by-level descent from a pool of schemes, see :meth:`Walker._run_pool`), whose unset
+#: options default to POOL_DEFAULTS instead (long plateaus and paths, large pools)
+POLICIES = ("walk", "pool")
+POOL_DEFAULTS = {"plateau": 50_000, "restart_after": 1_000_000, "pool_size": 64}
+POOL_SWITCH = 64  # policy "pool": the walk hands over after this many restarts without a new best level (~4e7 flips)
+POOL_PATHS = 8  # policy "pool": after POOL_PATHS * pool_size paths at a level, go down with a partial pool
 INITS = ("mixed", "standard", "strassen")
 WALKER_FORMAT = "algodiscover.flip-walker/2"
 CHECKPOINT_FORMAT = "algodiscover.checkpoint/1"
@@ -93,7 +100,8 @@ NICER_CHUNKS = 64  # --nicer stops looking after this many chunks of attempts si
 FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "--init",
          "plateau": "--plateau", "restart_after": "--restart-after", "pool_size": "--pool-size",
          "climb": "--climb", "nicer": "--nicer", "grow": "--grow", "checkpoint": "--checkpoint", "resume": "--resume",
-         "checkpoint_every": "checkpoint_every (API only)", "symmetry": "--symmetry", "field": "--field"}
+         "checkpoint_every": "checkpoint_every (API only)", "symmetry": "--symmetry", "field": "--field",
+         "policy": "--policy"}
 _KNOWN_OPTIONS = set(FLAGS)
 
 #: where searches that are not plain GF(2) walks live: (option, "is it asked for?" given the option's value
@@ -197,6 +205,10 @@ class Walker:
         self.nicer_count = 0
         self.seconds = 0.0  # walking time spent in earlier runs (resumed walks add to it)
         self._ix = None
+        # policy "pool": the level whose pool the paths start from, paths begun there, the flip and
+        # attempt counts at the current path's start, and whether a new path is due
+        # (level None: the first, free descent)
+        self.pool = {"level": None, "paths": 0, "flips0": 0, "attempts0": 0, "due": False}
 
     # -------------------------------------------------- state
     def state(self) -> dict:
@@ -212,7 +224,7 @@ class Walker:
                 "stalls": self.stalls,
                 "lifts_failed": self.lifts_failed, "lifted_best": self.lifted_best,
                 "nicer_best": self.nicer_best, "nicer_count": self.nicer_count,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "pool": dict(self.pool)}
 
     @classmethod
     def from_state(cls, state: dict) -> "Walker":
@@ -243,6 +255,7 @@ class Walker:
         w.params.setdefault("nicer", 0)
         w.seconds = float(state.get("seconds", 0.0))
         w._ix = None
+        w.pool = dict(state.get("pool") or {"level": None, "paths": 0, "flips0": 0, "attempts0": 0, "due": False})
         return w
 
     # -------------------------------------------------- random decisions (not the kernel's)
@@ -265,7 +278,6 @@ class Walker:
     def run(self, attempts: int | None, stop: Callable[[], bool] = lambda: False,
             clock: Callable[[], float] = time.monotonic) -> Iterator[tuple]:
         from . import flipkernel as fk
-        from .lift import hensel_lift
         if self._ix is None:
             self._ix = fk.make_index(self.cap)
         p = self.params
@@ -277,42 +289,24 @@ class Walker:
             end = -(-want // CHUNK) * CHUNK
         t_run = clock()
         secs0 = self.seconds
+        pooled = p.get("policy", "walk") == "pool"
+        if pooled:
+            if self.pool["level"] is not None:
+                yield from self._run_pool(end, stop, clock, t_run, secs0)
+                return
+            # policy "pool" begins with the walk, with the walk's default plateau and restart lengths
+            plateau, restart_after = min(plateau, DEFAULTS["plateau"]), min(restart_after, DEFAULTS["restart_after"])
         while (end is None or self.attempts < end) and not stop():
+            if pooled and self.stalls >= POOL_SWITCH:  # the walk stalls: the pooled descent from here
+                level = min((lv for lv in self.pools if lv >= self.best + 2), default=max(self.pools))
+                for lv in self.pools:
+                    if lv < level:  # the walk's own schemes there are one family: keep one, the descent refills
+                        self.pools[lv] = self.pools[lv][:1]
+                self.pool.update(level=level, due=True)
+                yield from self._run_pool(end, stop, clock, t_run, secs0)
+                return
             if self.r <= self.target:
-                key = _digest(self.F, self.r)
-                if key not in self.tried:
-                    # a new scheme at the goal: report it mod 2, or try to lift it
-                    self.tried.add(key)
-                    a, b, c = _factors(self.shape, self.F, self.r)
-                    info = self._info()
-                    if self.goal == "Z2":
-                        yield ("scheme", (a, b, c.T.copy()), info)
-                    else:
-                        res = hensel_lift(self.shape, a, b, c)
-                        if res is None and self.nicer_best is not None:
-                            self.nicer_count += 1  # a distinct goal scheme tried (it did not lift)
-                            if self.nicer_count > p["nicer"]:
-                                yield self._take_nicer()
-                        if res is not None:
-                            if self.lifted_best is None or self.r < self.lifted_best:
-                                self.lifted_best = self.r
-                            if not p.get("nicer"):
-                                yield ("scheme", res, info)
-                            else:
-                                score = _nice_score(res)
-                                if self.nicer_best is None or score < tuple(self.nicer_best["score"]):
-                                    since = self.nicer_best["since"] if self.nicer_best else self.attempts
-                                    self.nicer_best = {"F": _hex_rows(self.F[:, :self.r]), "score": list(score),
-                                                       "info": {**info, "nicer_tried": self.nicer_count + 1},
-                                                       "since": since}
-                                self.nicer_count += 1
-                                if self.nicer_count > p["nicer"]:
-                                    yield self._take_nicer()
-                        else:
-                            self.lifts_failed += 1
-                            self.unlifted_since_restart += 1
-                    self.flips_at_best = int(self.counters[fk.FLIPS])
-                    self.attempts_at_best = self.attempts
+                yield from self._goal()
             if self.nicer_best is not None and self.attempts - self.nicer_best["since"] >= NICER_CHUNKS * CHUNK:
                 yield self._take_nicer()  # few distinct goal schemes around: report the best one so far
             n = CHUNK - self.attempts % CHUNK
@@ -366,6 +360,110 @@ class Walker:
             yield ("tick", None, None)
         if self.nicer_best is not None and stop():  # ending: report the best candidate found so far
             yield self._take_nicer()
+
+    def _run_pool(self, end, stop, clock, t_run, secs0) -> Iterator[tuple]:
+        """Policy "pool": descent level by level from a pool of schemes (Kauers & Moosbauer's pools,
+        Arai et al.'s plus transitions).  At level L, each *path* starts from a scheme drawn at random
+        from ``pools[L]`` and walks (a plus transition after ``plateau`` flips without a reduction, at
+        most ``climb`` above L) until it reaches a rank below L (the scheme joins the pool of its rank)
+        or has made ``restart_after`` flips.  When the pools below L hold ``pool_size`` schemes (or after
+        POOL_PATHS * pool_size paths, if they hold any), the descent moves to the highest level below L.
+        Many independent descents from one level give the next level diverse schemes, where one walker
+        keeps circling one family.  The descent begins with the walk of :meth:`run` (its default plateau
+        and restart lengths: quick at the easy levels, and away from a rigid start such as the standard
+        algorithm, which paths would each pay for leaving) until POOL_SWITCH restarts bring no new best
+        level; the pooled descent then starts two levels above the best the walk reached, the walk's
+        pools below that level cut to their first scheme each (one family; the paths refill them).  The decisions depend on attempt counts only."""
+        from . import flipkernel as fk
+        p = self.params
+        plateau, path_len, pool_size, climb = p["plateau"], p["restart_after"], p["pool_size"], p["climb"]
+        st = self.pool
+        while (end is None or self.attempts < end) and not stop():
+            if self.r <= self.target:
+                yield from self._goal()
+            if self.nicer_best is not None and self.attempts - self.nicer_best["since"] >= NICER_CHUNKS * CHUNK:
+                yield self._take_nicer()
+            level = st["level"]
+            if st["due"]:
+                below = sum(len(v) for lv, v in self.pools.items() if lv < level)
+                if below >= pool_size or (below and st["paths"] >= POOL_PATHS * pool_size):
+                    level = st["level"] = max(lv for lv, v in self.pools.items() if lv < level and v)
+                    st["paths"] = 0
+                    for lv in [lv for lv in self.pools if lv > level + 2]:
+                        del self.pools[lv]  # the pools above stay for the best-above-target lift
+                src = self.pools[level]
+                self._load(src[self._below(len(src))])
+                st.update(paths=st["paths"] + 1, flips0=int(self.counters[fk.FLIPS]), attempts0=self.attempts,
+                          due=False)
+                self.restarts += 1
+            n = CHUNK - self.attempts % CHUNK
+            if end is not None:
+                n = min(n, end - self.attempts)
+            a0 = int(self.counters[fk.ATTEMPTS])
+            self.r = fk.walk(self._ix, self.F, self.r, level - 1, n, plateau, level + climb, self.kstate, self.counters)
+            self.attempts += int(self.counters[fk.ATTEMPTS]) - a0
+            if int(self.counters[fk.ATTEMPTS]) == a0:
+                self.attempts += 1  # (cannot happen: a path starts at L and stops below it); never loop idle
+            self.seconds = secs0 + clock() - t_run
+            if self.r < level:
+                pool = self.pools.setdefault(self.r, [])
+                if len(pool) < pool_size:
+                    pool.append(self.F[:, :self.r].copy())
+                else:
+                    pool[self._below(len(pool))] = self.F[:, :self.r].copy()
+                st["due"] = True
+                if self.r < self.best:
+                    self.best = self.r
+                    lvl = {"attempts": self.attempts, "flips": int(self.counters[fk.FLIPS]),
+                           "seconds": round(self.seconds, 3)}
+                    self.levels[self.r] = lvl
+                    yield ("level", self.r, {**lvl, "walk": self.walk})
+            elif (int(self.counters[fk.FLIPS]) - st["flips0"] >= path_len
+                  or self.attempts - st["attempts0"] - (int(self.counters[fk.FLIPS]) - st["flips0"]) >= path_len):
+                st["due"] = True  # path_len flips, or as many attempts without a flip (a scheme with no flips)
+            yield ("tick", None, None)
+        if self.nicer_best is not None and stop():
+            yield self._take_nicer()
+
+    def _goal(self) -> Iterator[tuple]:
+        """At or below the goal rank: report the scheme mod 2, or try to lift it (once per distinct scheme)."""
+        from . import flipkernel as fk
+        from .lift import hensel_lift
+        p = self.params
+        key = _digest(self.F, self.r)
+        if key not in self.tried:
+            # a new scheme at the goal: report it mod 2, or try to lift it
+            self.tried.add(key)
+            a, b, c = _factors(self.shape, self.F, self.r)
+            info = self._info()
+            if self.goal == "Z2":
+                yield ("scheme", (a, b, c.T.copy()), info)
+            else:
+                res = hensel_lift(self.shape, a, b, c)
+                if res is None and self.nicer_best is not None:
+                    self.nicer_count += 1  # a distinct goal scheme tried (it did not lift)
+                    if self.nicer_count > p["nicer"]:
+                        yield self._take_nicer()
+                if res is not None:
+                    if self.lifted_best is None or self.r < self.lifted_best:
+                        self.lifted_best = self.r
+                    if not p.get("nicer"):
+                        yield ("scheme", res, info)
+                    else:
+                        score = _nice_score(res)
+                        if self.nicer_best is None or score < tuple(self.nicer_best["score"]):
+                            since = self.nicer_best["since"] if self.nicer_best else self.attempts
+                            self.nicer_best = {"F": _hex_rows(self.F[:, :self.r]), "score": list(score),
+                                               "info": {**info, "nicer_tried": self.nicer_count + 1},
+                                               "since": since}
+                        self.nicer_count += 1
+                        if self.nicer_count > p["nicer"]:
+                            yield self._take_nicer()
+                else:
+                    self.lifts_failed += 1
+                    self.unlifted_since_restart += 1
+            self.flips_at_best = int(self.counters[fk.FLIPS])
+            self.attempts_at_best = self.attempts
 
     def _take_nicer(self) -> tuple:
         """The best lifted goal scheme collected so far (lifted again from its mod-2 form: deterministic)."""
@@ -506,9 +604,14 @@ def resolve_options(shape: Shape, rank: int, *, ring=None, init=None, workers=No
     if goal not in ("Z", "Z2"):
         raise FlipOptionError(f"--ring must be Z or Z2 for the flip engine, got {ring!r}")
     out = {"ring": goal}
-    for name, default in DEFAULTS.items():
+    policy = "walk" if options.get("policy") is None else str(options["policy"])
+    if policy not in POLICIES:
+        raise FlipOptionError(f"--policy must be one of {', '.join(POLICIES)}, got {options.get('policy')!r}")
+    defaults = {**DEFAULTS, **POOL_DEFAULTS} if policy == "pool" else DEFAULTS
+    for name, default in defaults.items():
         v = options.get(name)
         out[name] = default if v is None else _check_int(name, v, 0 if name in ("climb", "nicer", "grow") else 1)
+    out["policy"] = policy
     out["init"] = "mixed" if init is None else str(init)
     if out["init"] not in INITS:
         raise FlipOptionError(f"--init must be one of {', '.join(INITS)}, got {init!r}")
@@ -534,7 +637,10 @@ def _walker_seeds(seed: int, n: int) -> list[int]:
 
 
 def _params(opts: dict) -> dict:
-    return {k: opts[k] for k in DEFAULTS}
+    out = {k: opts[k] for k in DEFAULTS}
+    if opts.get("policy", "walk") != "walk":  # older walker states and provenance have no policy: "walk"
+        out["policy"] = opts["policy"]
+    return out
 
 
 # ---------------------------------------------------------------- run_segment: the cluster's unit
@@ -999,7 +1105,7 @@ def replay(provenance: dict, shape=None, rank=None) -> Iterator[Scheme]:
     if shape is None or rank is None:
         raise ReplayError("the provenance does not name the shape and the rank asked")
     walk = int(p["walk"])
-    run_opts = {k: opts[k] for k in ("ring", "init", *DEFAULTS) if k in opts}
+    run_opts = {k: opts[k] for k in ("ring", "init", "policy", *DEFAULTS) if k in opts}
     run_opts["workers"] = opts.get("workers", 1)
     run_opts["walk"] = walk
     if start is not None:

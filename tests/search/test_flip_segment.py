@@ -68,3 +68,45 @@ def test_nicer_reports_a_scheme_at_least_as_nice_as_the_first_lifted_one():
     assert nice.provenance["options"]["nicer"] == 8 and nice.provenance["nicer_tried"] >= 1
     assert _nice_score(([[1, -1]], [[0, 1]], [[1]])) == (0, 4)
     assert _nice_score(([[2, 0]], [[1, 1]], [[1]])) == (1, 4)
+
+
+def test_pool_policy_defaults_and_bad_value():
+    from algodiscover.core.shape import Shape
+    opts = flip.resolve_options(Shape(3, 3, 3), 23, policy="pool")
+    assert opts["policy"] == "pool" and opts["plateau"] == flip.POOL_DEFAULTS["plateau"]
+    assert opts["restart_after"] == flip.POOL_DEFAULTS["restart_after"]
+    assert flip.resolve_options(Shape(3, 3, 3), 23, policy="pool", plateau=7)["plateau"] == 7
+    assert flip.resolve_options(Shape(3, 3, 3), 23)["policy"] == "walk"
+    with pytest.raises(flip.FlipOptionError, match="--policy"):
+        flip.resolve_options(Shape(3, 3, 3), 23, policy="greedy")
+
+
+def test_pool_policy_segments_compose_and_keep_valid_pools():
+    from algodiscover.search import gf2
+    # rank 21 < the best known 23: the walk stalls (one restart at most per chunk), hands over to the pooled
+    # descent, which keeps going
+    opts = {"init": "standard", "workers": 1, "ring": "Z2", "policy": "pool", "plateau": 300,
+            "restart_after": 3000, "pool_size": 4}
+    f1, st1 = run_segment((3, 3, 3), 21, state=None, attempts=40 * CHUNK, seed=2, options=opts)
+    st1 = json.loads(json.dumps(st1))
+    f2, st2 = run_segment((3, 3, 3), 21, state=st1, attempts=40 * CHUNK, seed=None, options=opts)
+    g, st = run_segment((3, 3, 3), 21, state=None, attempts=80 * CHUNK, seed=2, options=opts)
+    assert _det(st) == _det(st2) and _keys(f1 + f2) == _keys(g)
+    assert st["pool"]["level"] is not None and st["pool"]["paths"] >= 1  # the pooled descent ran
+    assert st["best"] <= 24
+    w = flip.Walker.from_state(st)
+    for lv, snaps in w.pools.items():
+        assert 1 <= len(snaps) <= 4 or lv >= w.pool["level"]
+        for F in snaps:
+            assert F.shape[1] == lv and gf2.is_valid_mod2(w.shape, F, lv)
+
+
+def test_pool_policy_reaches_laderman_rank_over_z():
+    from algodiscover.search import Budget, run_search
+    it = run_search("flip", (3, 3, 3), 23, seed=0, workers=1, init="standard", policy="pool",
+                    budget=Budget(time_limit=60))
+    s = next(it)
+    it.close()
+    assert s.rank <= 23 and s.verify(symbolic=False).ok and s.provenance["options"]["policy"] == "pool"
+    again = list(flip.replay(s.provenance))
+    assert again and canonical_key(again[-1]) == canonical_key(s)
