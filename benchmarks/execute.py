@@ -6,6 +6,7 @@ repetition), median of 5 (3 at n >= 8192).  Writes benchmarks/results/execute[-N
     python benchmarks/execute.py                                  # the full table (long: run it in the background)
     python benchmarks/execute.py --sizes 4096 --dtypes float64 --threads 1 --backends numpy --name key
     python benchmarks/execute.py --list                           # the candidates
+    python benchmarks/execute.py --continue                       # run only the cells missing from execute.json
 
 When benchmarking, unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the command alone
 (``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/execute.py ...``); the file records
@@ -77,6 +78,9 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=None, help="default 5, 3 at n >= 8192")
     ap.add_argument("--name", default=None, help="results file suffix: execute-NAME.md/json")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--continue", dest="cont", action="store_true",
+                    help="keep the rows already in the results file and run only the missing cells (a long table "
+                         "measured over several sittings; each row records its own load and time)")
     args = ap.parse_args(argv)
     cands = candidates()
     if args.list:
@@ -101,9 +105,16 @@ def main(argv=None) -> int:
     command = "python " + " ".join([str(Path(sys.argv[0]))] + sys.argv[1:])
     built = {}
     rows = []
+    done = set()
     out_json = HERE / "results" / (f"execute-{args.name}.json" if args.name else "execute.json")
     out_md = out_json.with_suffix(".md")
     t_start = time.time()
+    if args.cont and out_json.exists():
+        prev = json.loads(out_json.read_text())
+        rows = prev["rows"]
+        done = {_cell(r) for r in rows}
+        command = prev["command"] + " ; continued: " + command
+        print(f"continuing {out_json}: {len(rows)} rows kept", flush=True)
 
     def save(final=False):
         data = {"command": command, "machine": info, "environment_at_start": env_start,
@@ -122,6 +133,8 @@ def main(argv=None) -> int:
                     for name in use:
                         if backend == "torch" and ("program" in name or "pad" in name):
                             continue  # numpy-only variants
+                        if (name, (p, q, s), dtype, backend, th) in done:
+                            continue
                         key = (name, backend)
                         if key not in built:
                             schemes, kw = cands[name][1]()
@@ -166,6 +179,12 @@ def markdown(data) -> str:
                  f"{r['max_rel_error']:.1e} | "
                  f"{r['loadavg'][0]} |")
     return "\n".join(L) + "\n"
+
+
+def _cell(r):
+    size = r["size"]
+    size = (size, size, size) if isinstance(size, int) else tuple(size)
+    return (r["candidate"], size, r["dtype"], r["backend"], r["threads"])
 
 
 def _pairs(r):
