@@ -82,7 +82,11 @@ from ._workers import default_workers, receive, start_workers, stop_workers
 
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
-DEFAULTS = {"plateau": 1_000, "restart_after": 100_000, "pool_size": 16, "climb": 1, "nicer": 0, "grow": 8}
+DEFAULTS = {"plateau": 1_000, "restart_after": 100_000, "pool_size": 16, "climb": 1, "nicer": 0, "grow": 8,
+            "kernel": 2}
+#: the kernel walk a result was found with (``flipkernel.VERSIONS``); provenance and walker states without
+#: the key were found with version 1, which replay and resume then use
+OLD_KERNEL = 1
 INITS = ("mixed", "standard", "strassen")
 WALKER_FORMAT = "algodiscover.flip-walker/2"
 CHECKPOINT_FORMAT = "algodiscover.checkpoint/1"
@@ -93,7 +97,7 @@ NICER_CHUNKS = 64  # --nicer stops looking after this many chunks of attempts si
 FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "--init",
          "plateau": "--plateau", "restart_after": "--restart-after", "pool_size": "--pool-size",
          "climb": "--climb", "nicer": "--nicer", "grow": "--grow", "checkpoint": "--checkpoint", "resume": "--resume",
-         "checkpoint_every": "checkpoint_every (API only)", "symmetry": "--symmetry", "field": "--field"}
+         "checkpoint_every": "checkpoint_every (API only)", "kernel": "kernel (API only: 1 or 2)", "symmetry": "--symmetry", "field": "--field"}
 _KNOWN_OPTIONS = set(FLAGS)
 
 #: where searches that are not plain GF(2) walks live: (option, "is it asked for?" given the option's value
@@ -241,6 +245,7 @@ class Walker:
         w.nicer_best = state.get("nicer_best")
         w.nicer_count = int(state.get("nicer_count", 0))
         w.params.setdefault("nicer", 0)
+        w.params.setdefault("kernel", OLD_KERNEL)  # a state written before kernel versions: the version-1 walk
         w.seconds = float(state.get("seconds", 0.0))
         w._ix = None
         return w
@@ -321,7 +326,7 @@ class Walker:
             r_before = self.r
             a0 = int(self.counters[fk.ATTEMPTS])
             self.r = fk.walk(self._ix, self.F, self.r, self.best - 1, n, plateau, self.best + climb,
-                             self.kstate, self.counters)
+                             self.kstate, self.counters, p.get("kernel", OLD_KERNEL))
             self.attempts += int(self.counters[fk.ATTEMPTS]) - a0
             if int(self.counters[fk.ATTEMPTS]) == a0:  # already at or below the kernel's target
                 self.attempts += 1  # (cannot happen: target < best <= r); never loop without progress
@@ -509,6 +514,8 @@ def resolve_options(shape: Shape, rank: int, *, ring=None, init=None, workers=No
     for name, default in DEFAULTS.items():
         v = options.get(name)
         out[name] = default if v is None else _check_int(name, v, 0 if name in ("climb", "nicer", "grow") else 1)
+    if out["kernel"] not in fk_versions():
+        raise FlipOptionError(f"kernel must be one of {', '.join(map(str, fk_versions()))}, got {out['kernel']}")
     out["init"] = "mixed" if init is None else str(init)
     if out["init"] not in INITS:
         raise FlipOptionError(f"--init must be one of {', '.join(INITS)}, got {init!r}")
@@ -531,6 +538,11 @@ def _start_bits(s: Shape, init: str, start_scheme, n_workers: int):
 
 def _walker_seeds(seed: int, n: int) -> list[int]:
     return [int(x) for x in np.random.SeedSequence(seed).generate_state(n, dtype=np.uint64) >> np.uint64(1)]
+
+
+def fk_versions() -> tuple:
+    from .flipkernel import VERSIONS
+    return VERSIONS
 
 
 def _params(opts: dict) -> dict:
@@ -718,6 +730,7 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
         ck_dir = str(resume)
         seed = manifest["seed"]
         opts = dict(manifest["options"])
+        opts.setdefault("kernel", OLD_KERNEL)  # a checkpoint written before kernel versions
         workers = opts["workers"]
     else:
         if seed is None:
@@ -999,6 +1012,7 @@ def replay(provenance: dict, shape=None, rank=None) -> Iterator[Scheme]:
         raise ReplayError("the provenance does not name the shape and the rank asked")
     walk = int(p["walk"])
     run_opts = {k: opts[k] for k in ("ring", "init", *DEFAULTS) if k in opts}
+    run_opts.setdefault("kernel", OLD_KERNEL)  # recorded before kernel versions existed: the version-1 walk
     run_opts["workers"] = opts.get("workers", 1)
     run_opts["walk"] = walk
     if start is not None:

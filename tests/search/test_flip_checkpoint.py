@@ -100,6 +100,19 @@ def test_replay_finds_the_same_scheme(workers):
     assert again and canonical_key(again[-1]) == canonical_key(s)
 
 
+def test_replay_of_a_result_recorded_before_kernel_versions_uses_the_version_1_walk():
+    # results/ files of the flip engine carry no "kernel" option: they were walked by kernel version 1
+    s = next(iter(run_search("flip", (2, 3, 3), 15, seed=3, workers=1, kernel=1, budget=Budget(time_limit=60))))
+    p = dict(s.provenance)
+    assert p["options"]["kernel"] == 1
+    p["options"] = {k: v for k, v in p["options"].items() if k != "kernel"}
+    again = list(flip.replay(p))
+    assert again and canonical_key(again[-1]) == canonical_key(s)
+    new = next(iter(run_search("flip", (2, 3, 3), 15, seed=3, workers=1, budget=Budget(time_limit=60))))
+    assert new.provenance["options"]["kernel"] == 2
+    assert canonical_key(list(flip.replay(new.provenance))[-1]) == canonical_key(new)
+
+
 def test_replay_refuses_what_it_cannot_rerun():
     from algodiscover.errors import ReplayError
     with pytest.raises(ReplayError, match="old provenance"):
