@@ -25,6 +25,9 @@ Options (``search(..., **options)``; the CLI flag in brackets), all recorded, re
   the best lifted one: ZT over Z over Q, then fewer nonzeros; it stops looking after NICER_CHUNKS chunks
   of attempts (default 0: report every lifted scheme at once);
 - ``checkpoint`` [--checkpoint DIR], ``resume`` [--resume DIR], ``checkpoint_every`` (seconds, 5);
+- ``kernel`` (API only): the walk version of :mod:`.flipkernel` (default 2; 1 is the walk before
+  version 2, which provenance, checkpoints and walker states without the key were made with: replay
+  and resume use it for them);
 - ``symmetry`` [--symmetry] "none" | "c3" | "s3" (or ``init="symmetric"``) and ``field`` [--field] 2 | 3:
   the hook for the symmetric and GF(3) searches, which live in their own modules
   (``search.flip_sym.search_symmetric``, ``search.gf3.search_gf3``): when either is asked for,

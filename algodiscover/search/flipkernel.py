@@ -20,6 +20,13 @@ two other factors is merged; merges cascade), so the walk never holds a reducibl
 transitions (rank + 1) after ``plateau`` flips without a reduction follow Arai, Ichikawa &
 Hukushima (2024), as in :mod:`.gf2`.
 
+Two walk versions (``version`` of :func:`walk`; the engine records it as the option ``kernel``):
+version 1 spends an attempt on a scheme where no two products share a factor (it waits out the
+plateau, one attempt at a time: on <4,4,4> near rank 49 most attempts went there); version 2 (the
+default) makes the plus transition at once, so every attempt is a flip or a plus transition, and
+looks for a reduction partner only where a changed factor's new value is shared.  Both share the
+index code; version 1's sequence of moves is unchanged, so results found with it still replay.
+
 The index is rebuilt from ``F`` at the start of every :func:`walk` call (O(r)), so a call's result
 depends on ``F``, the RNG state and the counters only.  :func:`check_index` compares a maintained
 index with a rebuild (the tests call it after many random steps).
