@@ -25,8 +25,9 @@ Options (``search(..., **options)``; the CLI flag in brackets), all recorded, re
   the best lifted one: ZT over Z over Q, then fewer nonzeros; it stops looking after NICER_CHUNKS chunks
   of attempts (default 0: report every lifted scheme at once);
 - ``checkpoint`` [--checkpoint DIR], ``resume`` [--resume DIR], ``checkpoint_every`` (seconds, 5);
-- ``kernel`` (API only): the walk version of :mod:`.flipkernel` (default 2; 1 is the walk before
-  version 2, which provenance, checkpoints and walker states without the key were made with: replay
+- ``kernel`` (API only): the walk version of :mod:`.flipkernel` (default by shape, see
+  :func:`default_kernel`; 1 is the walk before
+  versions 2 and 3, which provenance, checkpoints and walker states without the key were made with: replay
   and resume use it for them);
 - ``symmetry`` [--symmetry] "none" | "c3" | "s3" (or ``init="symmetric"``) and ``field`` [--field] 2 | 3:
   the hook for the symmetric and GF(3) searches, which live in their own modules
@@ -86,10 +87,11 @@ from ._workers import default_workers, receive, start_workers, stop_workers
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
 DEFAULTS = {"plateau": 1_000, "restart_after": 100_000, "pool_size": 16, "climb": 1, "nicer": 0, "grow": 8,
-            "kernel": 2}
+            "kernel": 3}
 #: the kernel walk a result was found with (``flipkernel.VERSIONS``); provenance and walker states without
 #: the key were found with version 1, which replay and resume then use
 OLD_KERNEL = 1
+KERNEL3_FROM = 100  # m*k*n from which the default kernel is version 3 (see default_kernel)
 INITS = ("mixed", "standard", "strassen")
 WALKER_FORMAT = "algodiscover.flip-walker/2"
 CHECKPOINT_FORMAT = "algodiscover.checkpoint/1"
@@ -100,7 +102,7 @@ NICER_CHUNKS = 64  # --nicer stops looking after this many chunks of attempts si
 FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "--init",
          "plateau": "--plateau", "restart_after": "--restart-after", "pool_size": "--pool-size",
          "climb": "--climb", "nicer": "--nicer", "grow": "--grow", "checkpoint": "--checkpoint", "resume": "--resume",
-         "checkpoint_every": "checkpoint_every (API only)", "kernel": "kernel (API only: 1 or 2)", "symmetry": "--symmetry", "field": "--field"}
+         "checkpoint_every": "checkpoint_every (API only)", "kernel": "kernel (API only: 1, 2 or 3)", "symmetry": "--symmetry", "field": "--field"}
 _KNOWN_OPTIONS = set(FLAGS)
 
 #: where searches that are not plain GF(2) walks live: (option, "is it asked for?" given the option's value
@@ -517,6 +519,8 @@ def resolve_options(shape: Shape, rank: int, *, ring=None, init=None, workers=No
     for name, default in DEFAULTS.items():
         v = options.get(name)
         out[name] = default if v is None else _check_int(name, v, 0 if name in ("climb", "nicer", "grow") else 1)
+    if options.get("kernel") is None:
+        out["kernel"] = default_kernel(shape)
     if out["kernel"] not in fk_versions():
         raise FlipOptionError(f"kernel must be one of {', '.join(map(str, fk_versions()))}, got {out['kernel']}")
     out["init"] = "mixed" if init is None else str(init)
@@ -541,6 +545,14 @@ def _start_bits(s: Shape, init: str, start_scheme, n_workers: int):
 
 def _walker_seeds(seed: int, n: int) -> list[int]:
     return [int(x) for x in np.random.SeedSequence(seed).generate_state(n, dtype=np.uint64) >> np.uint64(1)]
+
+
+def default_kernel(shape: Shape) -> int:
+    """The kernel walk used when none is asked for: version 3 (every attempt a move) for shapes with
+    m*k*n >= KERNEL3_FROM (measured: <5,5,5> from the standard algorithm, one seed, reached 102 mod 2
+    in 300 s against 115 with version 1), version 1 below (measured: <4,4,4>:49 mod 2 from the standard
+    algorithm was reached by more seeds with version 1 than with 2 or 3; benchmarks/results/flip-versions*.md)."""
+    return 3 if shape.m * shape.k * shape.n >= KERNEL3_FROM else 1
 
 
 def fk_versions() -> tuple:

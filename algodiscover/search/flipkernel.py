@@ -547,13 +547,17 @@ def _walk_ix(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, stat
 
 
 @njit(cache=True)
-def _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters):
+def _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, keep):
     """Kernel version 2: every attempt is a move.  An attempt is a flip (uniform among flippable
     pairs, as in version 1) or, after ``plateau`` flips without a reduction *or at once when no two
     products share a factor*, a plus transition; only a scheme with no flippable pair at
     ``max_rank`` (nothing to do) spends the call's remaining attempts at once (counted in NOFLIP).
     After a flip, a changed entry is looked at for a reduction partner only when its new value is
-    shared (the group it joined has two or more members)."""
+    shared (the group it joined has two or more members).
+
+    ``keep`` (version 3): a call that ends above rank target + 1 (the walker's best level) after
+    visiting that level ends at the last scheme of that level it visited (index rebuilt), so the
+    walker sees best-level schemes at call ends (pools, goal schemes) as often as version 1 did."""
     H = hk.shape[1]
     c = gval.shape[1]
     onl = H + 6 * c + 1
@@ -564,6 +568,12 @@ def _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, sta
     flips = counters[FLIPS]
     attempts = counters[ATTEMPTS]
     xs = state[0]  # the generator's state in a local (written back before _plus and at the end)
+    lvl = target + 1
+    snap = np.empty((3, F.shape[1]), dtype=np.uint64)
+    have = False
+    if keep and r == lvl:
+        snap[:, :r] = F[:, :r]
+        have = True
     for it in range(max_iters):
         if r <= target:
             break
@@ -580,6 +590,9 @@ def _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, sta
                 if r2 > r:
                     counters[PLUS] += 1
                     r = _reduce(hk, gval, I, gmem, F, r2, pend_t, pend_s, npend, counters)
+                    if keep and r == lvl:
+                        snap[:, :r] = F[:, :r]
+                        have = True
                     continue
             if tot == 0:
                 # no flip and no plus transition: this scheme is a dead end until the walker restarts
@@ -642,6 +655,15 @@ def _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, sta
             pend_s[1] = tp
             r = _reduce(hk, gval, I, gmem, F, r, pend_t, pend_s, 2, counters)
             since = 0
+            if keep and r == lvl:
+                snap[:, :r] = F[:, :r]
+                have = True
+    if keep and have and r > lvl:
+        F[:, :lvl] = snap[:, :lvl]
+        F[:, lvl:] = 0
+        r = lvl
+        since = 0
+        _build(hk, gval, I, gmem, F, r)
     state[0] = xs
     counters[SINCE] = since
     counters[FLIPS] = flips
@@ -650,9 +672,10 @@ def _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, sta
 
 
 #: the kernel versions: 1 = the walk of the first indexed kernel (kept so that results found with it
-#: replay), 2 = every attempt a move (the default)
-VERSIONS = (1, 2)
-LATEST = 2
+#: replay), 2 = every attempt a move, 3 = 2 and a call ends at the last best-level scheme it visited
+#: (the default)
+VERSIONS = (1, 2, 3)
+LATEST = 3
 
 
 def _check_version(version):
@@ -664,8 +687,9 @@ def walk_ix(ix, F, r, target, max_iters, plateau, max_rank, state, counters, ver
     """The walk on an index already built for F (see :func:`walk`)."""
     _check_version(version)
     hk, gval, I, gmem = ix
-    fn = _walk_ix2 if version == 2 else _walk_ix
-    return fn(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters)
+    if version == 1:
+        return _walk_ix(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters)
+    return _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, version == 3)
 
 
 @njit(cache=True)
@@ -675,9 +699,9 @@ def _walk(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, 
 
 
 @njit(cache=True)
-def _walk2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters):
+def _walk2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, keep):
     r = _reduce_all(hk, gval, I, gmem, F, r, counters)
-    return _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters)
+    return _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, keep)
 
 
 def walk(ix, F, r, target, max_iters, plateau, max_rank, state, counters, version=LATEST):
@@ -694,8 +718,9 @@ def walk(ix, F, r, target, max_iters, plateau, max_rank, state, counters, versio
     """
     _check_version(version)
     hk, gval, I, gmem = ix
-    fn = _walk2 if version == 2 else _walk
-    return fn(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters)
+    if version == 1:
+        return _walk(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters)
+    return _walk2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, version == 3)
 
 
 @njit(cache=True)
