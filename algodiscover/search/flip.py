@@ -91,7 +91,7 @@ DEFAULTS = {"plateau": 1_000, "restart_after": 100_000, "pool_size": 16, "climb"
 #: the kernel walk a result was found with (``flipkernel.VERSIONS``); provenance and walker states without
 #: the key were found with version 1, which replay and resume then use
 OLD_KERNEL = 1
-KERNEL3_FROM = 100  # m*k*n from which the default kernel is version 3 (see default_kernel)
+KERNEL2_FROM = 100  # m*k*n from which the default kernel is version 2 (see default_kernel)
 INITS = ("mixed", "standard", "strassen")
 WALKER_FORMAT = "algodiscover.flip-walker/2"
 CHECKPOINT_FORMAT = "algodiscover.checkpoint/1"
@@ -548,11 +548,12 @@ def _walker_seeds(seed: int, n: int) -> list[int]:
 
 
 def default_kernel(shape: Shape) -> int:
-    """The kernel walk used when none is asked for: version 3 (every attempt a move) for shapes with
-    m*k*n >= KERNEL3_FROM (measured: <5,5,5> from the standard algorithm, one seed, reached 102 mod 2
-    in 300 s against 115 with version 1), version 1 below (measured: <4,4,4>:49 mod 2 from the standard
-    algorithm was reached by more seeds with version 1 than with 2 or 3; benchmarks/results/flip-versions*.md)."""
-    return 3 if shape.m * shape.k * shape.n >= KERNEL3_FROM else 1
+    """The kernel walk used when none is asked for: version 2 (every attempt a move) for shapes with
+    m*k*n >= KERNEL2_FROM (measured, one seed each, 300 s, <5,5,5> from the standard algorithm: 102 mod 2
+    with version 2, 107 with version 3, 115 with version 1), version 1 below (<4,4,4>:49 mod 2 from the
+    standard algorithm was reached by more seeds with version 1 than with 2 or 3, and version 2 finds
+    new goal schemes of <2,2,2> slowly); benchmarks/results/flip-versions*.md, flip-555-descent.md."""
+    return 2 if shape.m * shape.k * shape.n >= KERNEL2_FROM else 1
 
 
 def fk_versions() -> tuple:
