@@ -96,14 +96,35 @@ def _pool_start(text: str):
     return None
 
 
-def kernel_speed(shapes=("4x4x4", "5x5x5"), seconds=10.0, reps=3, old_seconds=3.0) -> list[dict]:
+def _kernel_at(rev: str):
+    """flipkernel.py as it was at git revision ``rev``, loaded as its own module (numba caches it
+    under a temporary directory), for a "before" row measured in the same run."""
+    import importlib.util
+    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:algodiscover/search/flipkernel.py"],
+                         capture_output=True, text=True, check=True).stdout
+    d = Path(tempfile.mkdtemp(prefix="flipkernel-"))
+    path = d / f"flipkernel_{rev}.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location(f"flipkernel_{rev}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def kernel_speed(shapes=("4x4x4", "5x5x5"), seconds=10.0, reps=3, versions=(1, 2), before_rev=None) -> list[dict]:
     """The walk kernel, one thread, as the engine runs it (default plateau and climb, reductions checked
     after every flip): 10-s runs, from the standard algorithm and from a pool scheme near the record,
-    median of ``reps``.  Rates per wall second and per CPU second of this thread (the machine is shared:
-    the CPU-second figure is what one thread does when it has the core)."""
+    median of ``reps``, for each kernel version (1: before, 2: now; interleaved run by run, so the
+    two see the same machine load).  Rates per wall second and per CPU second of this thread (the
+    machine is shared: the CPU-second figure is what one thread does when it has the core)."""
     from algodiscover.search import flip, flipkernel as fk, gf2
     gf2.warm_up()
     fk.warm_up()
+    # (label, module, version): the kernel at before_rev (its only walk), then this tree's versions
+    kernels = [(f"v{v}", fk, v) for v in versions]
+    if before_rev:
+        old = _kernel_at(before_rev)
+        kernels.insert(0, (f"git {before_rev}", old, None))
     rows = []
     for text in shapes:
         s = parse_shape(text)
@@ -112,53 +133,43 @@ def kernel_speed(shapes=("4x4x4", "5x5x5"), seconds=10.0, reps=3, old_seconds=3.
         if pool is not None:
             starts.append(("pool", (pool[0], pool[1]), pool[2]))
         for label, (F0, r0), source in starts:
-            runs = []
+            runs = {k[0]: [] for k in kernels}
             for rep in range(reps):
-                cap = r0 + 32
-                F = np.zeros((3, cap), dtype=np.uint64)
-                F[:, :r0] = F0[:, :r0]
-                r = r0
-                ix = fk.make_index(cap)
-                state = np.array([12345 + rep], dtype=np.uint64)
-                c = fk.new_counters()
-                best = r
-                load0 = os.getloadavg()[0]
-                t0, c0 = time.perf_counter(), time.thread_time()
-                while time.perf_counter() - t0 < seconds:
-                    r = fk.walk(ix, F, r, best - 1, flip.CHUNK, flip.DEFAULTS["plateau"],
-                                best + flip.DEFAULTS["climb"], state, c)
-                    best = min(best, r)
-                wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
-                assert gf2.is_valid_mod2(s, F, r)
-                runs.append({"wall_s": wall, "cpu_s": cpu, "flips": int(c[fk.FLIPS]), "attempts": int(c[fk.ATTEMPTS]),
-                             "reductions": int(c[fk.REMOVED]), "plus": int(c[fk.PLUS]), "rank_after": int(r),
-                             "best": int(best), "load_1min": load0})
-            med = lambda key, per: statistics.median(x[key] / x[per] for x in runs)  # noqa: E731
-            row = {"kernel": "indexed (flipkernel)", "shape": text, "start": label, "source": source, "rank_start": r0,
-                   "runs": runs, "flips_per_s": med("flips", "wall_s"), "flips_per_cpu_s": med("flips", "cpu_s"),
-                   "attempts_per_s": med("attempts", "wall_s"), "attempts_per_cpu_s": med("attempts", "cpu_s"),
-                   "reductions_per_s": med("reductions", "wall_s"), "reductions_per_cpu_s": med("reductions", "cpu_s"),
-                   "load_1min": statistics.median(x["load_1min"] for x in runs)}
-            rows.append(row)
-            print(json.dumps({k: v for k, v in row.items() if k != "runs"}, default=float), flush=True)
-            # the previous kernel (scan of all r products per attempt), same start, for the ratio
-            F = np.zeros((3, r0 + 32), dtype=np.uint64)
-            F[:, :r0] = F0[:, :r0]
-            r, best = r0, r0
-            state = np.array([12345], dtype=np.uint64)
-            c = np.zeros(4, dtype=np.int64)
-            it = 0
-            t0, c0 = time.perf_counter(), time.thread_time()
-            while time.perf_counter() - t0 < old_seconds:
-                r = gf2.walk(F, r, best - 1, flip.CHUNK, flip.DEFAULTS["plateau"], best + flip.DEFAULTS["climb"], state, c)
-                best = min(best, r)
-                it += flip.CHUNK
-            wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
-            rows.append({"kernel": "scan (gf2.walk, before)", "shape": text, "start": label, "source": source,
-                         "rank_start": r0, "runs": [], "flips_per_s": c[0] / wall, "flips_per_cpu_s": c[0] / cpu,
-                         "attempts_per_s": it / wall, "attempts_per_cpu_s": it / cpu,
-                         "reductions_per_s": c[1] / wall, "reductions_per_cpu_s": c[1] / cpu,
-                         "load_1min": os.getloadavg()[0], "seconds": old_seconds})
+                for name, mod, version in kernels:
+                    cap = r0 + 32
+                    F = np.zeros((3, cap), dtype=np.uint64)
+                    F[:, :r0] = F0[:, :r0]
+                    r = r0
+                    ix = mod.make_index(cap)
+                    state = np.array([12345 + rep], dtype=np.uint64)
+                    c = mod.new_counters()
+                    best = r
+                    load0 = os.getloadavg()[0]
+                    extra = () if version is None else (version,)
+                    t0, c0 = time.perf_counter(), time.thread_time()
+                    while time.perf_counter() - t0 < seconds:
+                        r = mod.walk(ix, F, r, best - 1, flip.CHUNK, flip.DEFAULTS["plateau"],
+                                     best + flip.DEFAULTS["climb"], state, c, *extra)
+                        best = min(best, r)
+                    wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
+                    assert gf2.is_valid_mod2(s, F, r)
+                    runs[name].append({"wall_s": wall, "cpu_s": cpu, "flips": int(c[fk.FLIPS]),
+                                          "attempts": int(c[fk.ATTEMPTS]), "reductions": int(c[fk.REMOVED]),
+                                          "plus": int(c[fk.PLUS]), "noflip": int(c[fk.NOFLIP]),
+                                          "rank_after": int(r), "best": int(best), "load_1min": load0})
+            for name, mod, version in kernels:
+                rs = runs[name]
+                med = lambda key, per: statistics.median(x[key] / x[per] for x in rs)  # noqa: E731
+                klabel = (f"before: indexed kernel at {name[4:]} (version 1 walk, old index code)" if version is None
+                         else f"indexed v{version}" + (" walk, today's index code" if version < fk.LATEST else " (now)"))
+                row = {"kernel": klabel, "version": version, "shape": text, "start": label, "source": source, "rank_start": r0,
+                       "runs": rs, "flips_per_s": med("flips", "wall_s"), "flips_per_cpu_s": med("flips", "cpu_s"),
+                       "attempts_per_s": med("attempts", "wall_s"), "attempts_per_cpu_s": med("attempts", "cpu_s"),
+                       "reductions_per_s": med("reductions", "wall_s"), "reductions_per_cpu_s": med("reductions", "cpu_s"),
+                       "plus_per_cpu_s": med("plus", "cpu_s"), "best": min(x["best"] for x in rs),
+                       "load_1min": statistics.median(x["load_1min"] for x in rs)}
+                rows.append(row)
+                print(json.dumps({k: v for k, v in row.items() if k != "runs"}, default=float), flush=True)
     return rows
 
 
@@ -243,6 +254,7 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-kernel", action="store_true")
     ap.add_argument("--kernel-only", action="store_true", help="only the start-up and kernel tables")
     ap.add_argument("--kernel-seconds", type=float, default=10.0)
+    ap.add_argument("--before-rev", default=None, help="also time flipkernel.py as of this git revision (a 'before' row)")
     ap.add_argument("--skip-compile", action="store_true", help="skip the cold/warm numba start-up figures")
     ap.add_argument("--name", default="flip", help="results file stem (benchmarks/results/NAME.md/.json)")
     ap.add_argument("--no-save", action="store_true", help="do not write schemes to results/")
@@ -263,7 +275,8 @@ def main(argv=None) -> int:
     if not args.skip_kernel:
         if not args.skip_compile:
             out["compile"] = compile_seconds()
-        out["kernel"] = kernel_speed(seconds=args.kernel_seconds)
+        out["kernel"] = kernel_speed(seconds=args.kernel_seconds, before_rev=args.before_rev)
+        out["kernel_seconds"] = args.kernel_seconds
         print(json.dumps(out.get("compile")), flush=True)
     if args.kernel_only:
         args.seeds_333, args.shapes = 0, []
@@ -309,16 +322,21 @@ def markdown(out: dict, args) -> str:
                   f"from cache {c['warm']['kernel_s']:.2f} s (fresh process {c['warm']['process_s']:.2f} s).", ""]
     if "kernel" in out:
         lines += ["## Kernel speed (one thread)", "",
-                  "Each row: the walk as the engine runs it (default plateau and climb; the reduction check after "
-                  "every flip), 10-s runs, median of 3 (the old scan kernel: one 3-s run, for the ratio). "
-                  "Per wall second and per CPU second of the thread: the machine was shared (load in the last "
-                  "column), so the CPU-second figures are what one thread does when it has the core.", "",
-                  "| kernel | shape | start | flips/s (wall) | flips/s (CPU) | attempts/s (CPU) | reductions/s (CPU) | load |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  f"Each row: the walk as the engine runs it (default plateau and climb; the reduction check after "
+                  f"every flip), {out.get('kernel_seconds', 10):g}-s runs, median of 3, interleaved run by run: the kernel file "
+                  "as of `--before-rev` (when given), this tree's version-1 walk and version 2 (now). Version 1 spends an attempt on a scheme where no two products share "
+                  "a factor (waiting out the plateau); version 2 makes a plus transition at once, so an attempt is "
+                  "a flip or a plus transition. Per wall second and per CPU second of the thread: the machine was "
+                  "shared (load in the last column), so the CPU-second figures are what one thread does when it "
+                  "has the core.", "",
+                  "| kernel | shape | start | flips/s (wall) | flips/s (CPU) | attempts/s (CPU) | reductions/s (CPU) "
+                  "| plus/s (CPU) | best rank | load |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for k in out["kernel"]:
             lines.append(f"| {k['kernel']} | {k['shape']} | {k['start']}: {k['source']}, rank {k['rank_start']} | "
                          f"{k['flips_per_s']:.3g} | {k['flips_per_cpu_s']:.3g} | {k['attempts_per_cpu_s']:.3g} | "
-                         f"{k['reductions_per_cpu_s']:.3g} | {k['load_1min']:.1f} |")
+                         f"{k['reductions_per_cpu_s']:.3g} | {k.get('plus_per_cpu_s', float('nan')):.3g} | "
+                         f"{k.get('best', '-')} | {k['load_1min']:.1f} |")
         lines.append("")
     if "333_23" in out:
         o = out["333_23"]

@@ -25,6 +25,10 @@ Options (``search(..., **options)``; the CLI flag in brackets), all recorded, re
   the best lifted one: ZT over Z over Q, then fewer nonzeros; it stops looking after NICER_CHUNKS chunks
   of attempts (default 0: report every lifted scheme at once);
 - ``checkpoint`` [--checkpoint DIR], ``resume`` [--resume DIR], ``checkpoint_every`` (seconds, 5);
+- ``kernel`` (API only): the walk version of :mod:`.flipkernel` (default by shape, see
+  :func:`default_kernel`; 1 is the walk before
+  versions 2 and 3, which provenance, checkpoints and walker states without the key were made with: replay
+  and resume use it for them);
 - ``symmetry`` [--symmetry] "none" | "c3" | "s3" (or ``init="symmetric"``) and ``field`` [--field] 2 | 3:
   the hook for the symmetric and GF(3) searches, which live in their own modules
   (``search.flip_sym.search_symmetric``, ``search.gf3.search_gf3``): when either is asked for,
@@ -82,7 +86,12 @@ from ._workers import default_workers, receive, start_workers, stop_workers
 
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
-DEFAULTS = {"plateau": 1_000, "restart_after": 100_000, "pool_size": 16, "climb": 1, "nicer": 0, "grow": 8}
+DEFAULTS = {"plateau": 1_000, "restart_after": 100_000, "pool_size": 16, "climb": 1, "nicer": 0, "grow": 8,
+            "kernel": 3}
+#: the kernel walk a result was found with (``flipkernel.VERSIONS``); provenance and walker states without
+#: the key were found with version 1, which replay and resume then use
+OLD_KERNEL = 1
+KERNEL2_FROM = 100  # m*k*n from which the default kernel is version 2 (see default_kernel)
 #: ``policy`` [--policy]: "walk" (one walker at its best level, restarts from its own pools) or "pool"
 #: (level-by-level descent from a pool of schemes, see :meth:`Walker._run_pool`), whose unset
 #: options default to POOL_DEFAULTS instead (long plateaus and paths, large pools)
@@ -100,8 +109,8 @@ NICER_CHUNKS = 64  # --nicer stops looking after this many chunks of attempts si
 FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "--init",
          "plateau": "--plateau", "restart_after": "--restart-after", "pool_size": "--pool-size",
          "climb": "--climb", "nicer": "--nicer", "grow": "--grow", "checkpoint": "--checkpoint", "resume": "--resume",
-         "checkpoint_every": "checkpoint_every (API only)", "symmetry": "--symmetry", "field": "--field",
-         "policy": "--policy"}
+         "checkpoint_every": "checkpoint_every (API only)", "kernel": "kernel (API only: 1, 2 or 3)",
+         "symmetry": "--symmetry", "field": "--field", "policy": "--policy"}
 _KNOWN_OPTIONS = set(FLAGS)
 
 #: where searches that are not plain GF(2) walks live: (option, "is it asked for?" given the option's value
@@ -253,6 +262,7 @@ class Walker:
         w.nicer_best = state.get("nicer_best")
         w.nicer_count = int(state.get("nicer_count", 0))
         w.params.setdefault("nicer", 0)
+        w.params.setdefault("kernel", OLD_KERNEL)  # a state written before kernel versions: the version-1 walk
         w.seconds = float(state.get("seconds", 0.0))
         w._ix = None
         w.pool = dict(state.get("pool") or {"level": None, "paths": 0, "flips0": 0, "attempts0": 0, "due": False})
@@ -315,7 +325,7 @@ class Walker:
             r_before = self.r
             a0 = int(self.counters[fk.ATTEMPTS])
             self.r = fk.walk(self._ix, self.F, self.r, self.best - 1, n, plateau, self.best + climb,
-                             self.kstate, self.counters)
+                             self.kstate, self.counters, p.get("kernel", OLD_KERNEL))
             self.attempts += int(self.counters[fk.ATTEMPTS]) - a0
             if int(self.counters[fk.ATTEMPTS]) == a0:  # already at or below the kernel's target
                 self.attempts += 1  # (cannot happen: target < best <= r); never loop without progress
@@ -612,6 +622,10 @@ def resolve_options(shape: Shape, rank: int, *, ring=None, init=None, workers=No
         v = options.get(name)
         out[name] = default if v is None else _check_int(name, v, 0 if name in ("climb", "nicer", "grow") else 1)
     out["policy"] = policy
+    if options.get("kernel") is None:
+        out["kernel"] = default_kernel(shape)
+    if out["kernel"] not in fk_versions():
+        raise FlipOptionError(f"kernel must be one of {', '.join(map(str, fk_versions()))}, got {out['kernel']}")
     out["init"] = "mixed" if init is None else str(init)
     if out["init"] not in INITS:
         raise FlipOptionError(f"--init must be one of {', '.join(INITS)}, got {init!r}")
@@ -634,6 +648,20 @@ def _start_bits(s: Shape, init: str, start_scheme, n_workers: int):
 
 def _walker_seeds(seed: int, n: int) -> list[int]:
     return [int(x) for x in np.random.SeedSequence(seed).generate_state(n, dtype=np.uint64) >> np.uint64(1)]
+
+
+def default_kernel(shape: Shape) -> int:
+    """The kernel walk used when none is asked for: version 2 (every attempt a move) for shapes with
+    m*k*n >= KERNEL2_FROM (measured, one seed each, 300 s, <5,5,5> from the standard algorithm: 102 mod 2
+    with version 2, 107 with version 3, 115 with version 1), version 1 below (<4,4,4>:49 mod 2 from the
+    standard algorithm was reached by more seeds with version 1 than with 2 or 3, and version 2 finds
+    new goal schemes of <2,2,2> slowly); benchmarks/results/flip-versions*.md, flip-555-descent.md."""
+    return 2 if shape.m * shape.k * shape.n >= KERNEL2_FROM else 1
+
+
+def fk_versions() -> tuple:
+    from .flipkernel import VERSIONS
+    return VERSIONS
 
 
 def _params(opts: dict) -> dict:
@@ -825,6 +853,7 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
         ck_dir = str(resume)
         seed = manifest["seed"]
         opts = dict(manifest["options"])
+        opts.setdefault("kernel", OLD_KERNEL)  # a checkpoint written before kernel versions
         workers = opts["workers"]
     else:
         if seed is None:
@@ -1106,6 +1135,7 @@ def replay(provenance: dict, shape=None, rank=None) -> Iterator[Scheme]:
         raise ReplayError("the provenance does not name the shape and the rank asked")
     walk = int(p["walk"])
     run_opts = {k: opts[k] for k in ("ring", "init", "policy", *DEFAULTS) if k in opts}
+    run_opts.setdefault("kernel", OLD_KERNEL)  # recorded before kernel versions existed: the version-1 walk
     run_opts["workers"] = opts.get("workers", 1)
     run_opts["walk"] = walk
     if start is not None:

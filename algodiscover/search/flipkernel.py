@@ -20,6 +20,13 @@ two other factors is merged; merges cascade), so the walk never holds a reducibl
 transitions (rank + 1) after ``plateau`` flips without a reduction follow Arai, Ichikawa &
 Hukushima (2024), as in :mod:`.gf2`.
 
+Two walk versions (``version`` of :func:`walk`; the engine records it as the option ``kernel``):
+version 1 spends an attempt on a scheme where no two products share a factor (it waits out the
+plateau, one attempt at a time: on <4,4,4> near rank 49 most attempts went there); version 2 (the
+default) makes the plus transition at once, so every attempt is a flip or a plus transition, and
+looks for a reduction partner only where a changed factor's new value is shared.  Both share the
+index code; version 1's sequence of moves is unchanged, so results found with it still replay.
+
 The index is rebuilt from ``F`` at the start of every :func:`walk` call (O(r)), so a call's result
 depends on ``F``, the RNG state and the counters only.  :func:`check_index` compares a maintained
 index with a rebuild (the tests call it after many random steps).
@@ -51,13 +58,14 @@ def make_index(cap: int):
     group's value; ``I`` (3 x W, int32) holds per slot, one after the other: the group of each hash
     slot (H), group sizes, the free-group stack, the flippable list, each group's place in it, each
     product's group, each product's place in its group (cap each), then the free count and the
-    flippable count; ``gmem`` (3 x cap x cap, int32): the members of each group."""
+    flippable count, then each group's hash slot (cap); ``gmem`` (3 x cap x cap, int32): the members
+    of each group."""
     H = 16
     while H < 4 * cap:
         H *= 2
     hk = np.zeros((3, H), dtype=np.uint64)
     gval = np.zeros((3, cap), dtype=np.uint64)
-    I = np.zeros((3, H + 6 * cap + 2), dtype=np.int32)
+    I = np.zeros((3, H + 7 * cap + 2), dtype=np.int32)
     gmem = np.zeros((3, cap, cap), dtype=np.int32)
     return (hk, gval, I, gmem)
 
@@ -103,6 +111,11 @@ def _o_nflip(H, c):
     return H + 6 * c + 1
 
 
+@njit(cache=True, inline="always")
+def _o_gslot(H, c):
+    return H + 6 * c + 2
+
+
 # ---------------------------------------------------------------- random numbers
 @njit(cache=True, inline="always")
 def _next(state):
@@ -113,6 +126,15 @@ def _next(state):
     x ^= x >> np.uint64(27)
     state[0] = x
     return x * _MUL
+
+
+@njit(cache=True, inline="always")
+def _step(x):
+    """One xorshift64 step on a state held in a local (the output is ``_step(x) * _MUL``, as in :func:`_next`)."""
+    x ^= x >> np.uint64(12)
+    x ^= x << np.uint64(25)
+    x ^= x >> np.uint64(27)
+    return x
 
 
 @njit(cache=True, inline="always")
@@ -139,8 +161,9 @@ def _find(hk, s, v, mask):
 
 
 @njit(cache=True, inline="always")
-def _hdelete(hk, I, s, i, mask):
-    """Delete the key in slot i (backward-shift deletion keeps every probe chain unbroken)."""
+def _hdelete(hk, I, s, i, mask, gs):
+    """Delete the key in slot i (backward-shift deletion keeps every probe chain unbroken); ``gs``:
+    the offset of the groups' hash slots in I, kept up to date for every key that moves."""
     hk[s, i] = 0
     j = i
     while True:
@@ -156,7 +179,9 @@ def _hdelete(hk, I, s, i, mask):
             stay = h > i or h <= j
         if not stay:
             hk[s, i] = k
-            I[s, i] = I[s, j]
+            g = I[s, j]
+            I[s, i] = g
+            I[s, gs + g] = i
             hk[s, j] = 0
             i = j
 
@@ -165,10 +190,14 @@ def _hdelete(hk, I, s, i, mask):
 @njit(cache=True, inline="always")
 def _add(hk, gval, I, gmem, s, t, v):
     """Enter product t with value v (nonzero) into slot s's index."""
+    _add_at(hk, gval, I, gmem, s, t, v, _find(hk, s, v, hk.shape[1] - 1))
+
+
+@njit(cache=True, inline="always")
+def _add_at(hk, gval, I, gmem, s, t, v, i):
+    """:func:`_add` with i = the hash slot of v (or the empty slot where v goes) already found."""
     H = hk.shape[1]
     c = gval.shape[1]
-    mask = H - 1
-    i = _find(hk, s, v, mask)
     if hk[s, i] == v:
         g = I[s, i]
     else:
@@ -177,6 +206,7 @@ def _add(hk, gval, I, gmem, s, t, v):
         g = I[s, H + c + nf]
         hk[s, i] = v
         I[s, i] = g
+        I[s, H + 6 * c + 2 + g] = i
         gval[s, g] = v
         I[s, H + g] = 0
     l = I[s, H + g]
@@ -211,9 +241,8 @@ def _del(hk, gval, I, gmem, s, t):
         I[s, H + 2 * c + q] = h
         I[s, H + 3 * c + h] = q
     elif l == 0:
-        mask = H - 1
-        i = _find(hk, s, gval[s, g], mask)
-        _hdelete(hk, I, s, i, mask)
+        gs = H + 6 * c + 2
+        _hdelete(hk, I, s, I[s, gs + g], H - 1, gs)
         nf = I[s, H + 6 * c]
         I[s, H + c + nf] = g
         I[s, H + 6 * c] = nf + 1
@@ -221,26 +250,35 @@ def _del(hk, gval, I, gmem, s, t):
 
 @njit(cache=True, inline="always")
 def _set(hk, gval, I, gmem, F, s, t, v):
-    """Change product t's factor in slot s to v (nonzero), index kept."""
+    """Change product t's factor in slot s to v (nonzero), index kept; returns the size of t's new
+    group (1: nobody else has v, so t has no reduction partner in slot s)."""
     H = hk.shape[1]
     c = gval.shape[1]
     g = I[s, H + 4 * c + t]
+    mask = H - 1
+    i = _find(hk, s, v, mask)
     if I[s, H + g] == 1:
-        mask = H - 1
-        i = _find(hk, s, v, mask)
         if hk[s, i] == np.uint64(0):
             # the common case: t alone leaves its value for a value nobody has: re-key its group
-            j = _find(hk, s, F[s, t], mask)
-            _hdelete(hk, I, s, j, mask)
-            i = _find(hk, s, v, mask)
+            # (enter v first, then delete the old key: the deletion's shifts keep the group's slot)
+            gs = H + 6 * c + 2
+            j = I[s, gs + g]
             hk[s, i] = v
             I[s, i] = g
+            I[s, gs + g] = i
             gval[s, g] = v
             F[s, t] = v
-            return
-    _del(hk, gval, I, gmem, s, t)
+            _hdelete(hk, I, s, j, mask, gs)
+            return 1
+        # t's group empties: its key is deleted, which may shift v's slot
+        _del(hk, gval, I, gmem, s, t)
+        F[s, t] = v
+        _add(hk, gval, I, gmem, s, t, v)
+        return I[s, H + I[s, H + 4 * c + t]]
+    _del(hk, gval, I, gmem, s, t)  # the old group keeps a member: no key moves, slot i stays right
     F[s, t] = v
-    _add(hk, gval, I, gmem, s, t, v)
+    _add_at(hk, gval, I, gmem, s, t, v, i)
+    return I[s, H + I[s, H + 4 * c + t]]
 
 
 @njit(cache=True)
@@ -305,7 +343,7 @@ def _remove(hk, gval, I, gmem, F, r, p, pend_t, npend):
     return last
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _partner(hk, gval, I, gmem, F, t, u):
     """A product sharing slot u's factor and one more factor with product t: (k, z) with z the slot
     where they differ, or (-1, -1)."""
@@ -508,10 +546,150 @@ def _walk_ix(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, stat
     return r
 
 
-def walk_ix(ix, F, r, target, max_iters, plateau, max_rank, state, counters):
+@njit(cache=True)
+def _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, keep):
+    """Kernel version 2: every attempt is a move.  An attempt is a flip (uniform among flippable
+    pairs, as in version 1) or, after ``plateau`` flips without a reduction *or at once when no two
+    products share a factor*, a plus transition; only a scheme with no flippable pair at
+    ``max_rank`` (nothing to do) spends the call's remaining attempts at once (counted in NOFLIP).
+    After a flip, a changed entry is looked at for a reduction partner only when its new value is
+    shared (the group it joined has two or more members).
+
+    ``keep`` (version 3): a call that ends above rank target + 1 (the walker's best level) after
+    visiting that level ends at the last scheme of that level it visited (index rebuilt), so the
+    walker sees best-level schemes at call ends (pools, goal schemes) as often as version 1 did."""
+    H = hk.shape[1]
+    c = gval.shape[1]
+    onl = H + 6 * c + 1
+    ofl = H + 2 * c
+    pend_t = np.empty(64, dtype=np.int64)
+    pend_s = np.empty(64, dtype=np.int64)
+    since = counters[SINCE]
+    flips = counters[FLIPS]
+    attempts = counters[ATTEMPTS]
+    xs = state[0]  # the generator's state in a local (written back before _plus and at the end)
+    lvl = target + 1
+    snap = np.empty((3, F.shape[1]), dtype=np.uint64)
+    have = False
+    if keep and r == lvl:
+        snap[:, :r] = F[:, :r]
+        have = True
+    for it in range(max_iters):
+        if r <= target:
+            break
+        attempts += 1
+        n0 = I[0, onl]
+        n1 = I[1, onl]
+        tot = n0 + n1 + I[2, onl]
+        if since >= plateau or tot == 0:
+            since = 0
+            if r < max_rank:
+                state[0] = xs
+                r2, npend = _plus(hk, gval, I, gmem, F, r, state, pend_t, pend_s)
+                xs = state[0]
+                if r2 > r:
+                    counters[PLUS] += 1
+                    r = _reduce(hk, gval, I, gmem, F, r2, pend_t, pend_s, npend, counters)
+                    if keep and r == lvl:
+                        snap[:, :r] = F[:, :r]
+                        have = True
+                    continue
+            if tot == 0:
+                # no flip and no plus transition: this scheme is a dead end until the walker restarts
+                rest = max_iters - it
+                counters[NOFLIP] += rest
+                attempts += rest - 1
+                break
+        xs = _step(xs)
+        x = xs * _MUL
+        q = _range(x >> np.uint64(32), tot)
+        if q < n0:
+            s = 0
+        elif q < n0 + n1:
+            s = 1
+            q -= n0
+        else:
+            s = 2
+            q -= n0 + n1
+        g = I[s, ofl + q]
+        l = I[s, H + g]
+        lo = x & np.uint64(0xFFFFFFFF)
+        if l == 2:
+            a = np.int64(lo & np.uint64(1))
+            b = 1 - a
+        else:
+            a = _range(lo, l)
+            xs = _step(xs)
+            b = _range((xs * _MUL) >> np.uint64(32), l - 1)
+            if b >= a:
+                b += 1
+        i = np.int64(gmem[s, g, a])
+        j = np.int64(gmem[s, g, b])
+        tn = s + 1 if s < 2 else 0
+        tp = tn + 1 if tn < 2 else 0
+        vi = F[tn, i] ^ F[tn, j]
+        vj = F[tp, j] ^ F[tp, i]
+        flips += 1
+        since += 1
+        if vi == np.uint64(0) or vj == np.uint64(0):
+            # i and j share two factors (only in a scheme that was never reduced): reduce instead
+            pend_t[0] = i
+            pend_s[0] = s
+            r = _reduce(hk, gval, I, gmem, F, r, pend_t, pend_s, 1, counters)
+            since = 0
+            continue
+        li = _set(hk, gval, I, gmem, F, tn, i, vi)
+        lj = _set(hk, gval, I, gmem, F, tp, j, vj)
+        # the reduction check: only the two changed entries can have created a reducible pair, and
+        # only where the new value is shared
+        k1 = -1
+        k2 = -1
+        if li > 1:
+            k1, z1 = _partner(hk, gval, I, gmem, F, i, tn)
+        if lj > 1:
+            k2, z2 = _partner(hk, gval, I, gmem, F, j, tp)
+        if k1 >= 0 or k2 >= 0:
+            pend_t[0] = i
+            pend_s[0] = tn
+            pend_t[1] = j
+            pend_s[1] = tp
+            r = _reduce(hk, gval, I, gmem, F, r, pend_t, pend_s, 2, counters)
+            since = 0
+            if keep and r == lvl:
+                snap[:, :r] = F[:, :r]
+                have = True
+    if keep and have and r > lvl:
+        F[:, :lvl] = snap[:, :lvl]
+        F[:, lvl:] = 0
+        r = lvl
+        since = 0
+        _build(hk, gval, I, gmem, F, r)
+    state[0] = xs
+    counters[SINCE] = since
+    counters[FLIPS] = flips
+    counters[ATTEMPTS] = attempts
+    return r
+
+
+#: the kernel versions: 1 = the walk of the first indexed kernel (kept so that results found with it
+#: replay), 2 = every attempt a move, 3 = 2 and a call ends at the last best-level scheme it visited
+#: (the default)
+VERSIONS = (1, 2, 3)
+LATEST = 3
+
+
+def _check_version(version):
+    if version not in VERSIONS:
+        raise ValueError(f"flip kernel version must be one of {VERSIONS}, got {version!r}")
+
+
+def walk_ix(ix, F, r, target, max_iters, plateau, max_rank, state, counters, version=LATEST):
     """The walk on an index already built for F (see :func:`walk`)."""
+    _check_version(version)
     hk, gval, I, gmem = ix
-    return _walk_ix(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters)
+    if version == 1:
+        return _walk_ix(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters)
+    return _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, version == 3)
 
 
 @njit(cache=True)
@@ -520,17 +698,29 @@ def _walk(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, 
     return _walk_ix(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters)
 
 
-def walk(ix, F, r, target, max_iters, plateau, max_rank, state, counters):
+@njit(cache=True)
+def _walk2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, keep):
+    r = _reduce_all(hk, gval, I, gmem, F, r, counters)
+    return _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, keep)
+
+
+def walk(ix, F, r, target, max_iters, plateau, max_rank, state, counters, version=LATEST):
     """A random walk of flips with reductions, until rank <= target or ``max_iters`` attempts.
 
     Builds the index from F (removing products with a zero factor and applying every reduction
     first), then walks.  ``plateau``: after this many flips without a reduction, one plus
     transition (only while r < max_rank).  ``counters`` (int64, see ``FLIPS`` ...) accumulates
     flips, products removed by reductions, plus transitions, flips since the last reduction,
-    attempts and attempts without any flippable pair.  Returns the new rank; F[:, :r] is the scheme.
+    attempts and attempts without any flippable pair.  ``version`` (see :data:`VERSIONS`): 1 spends
+    an attempt on a scheme with no flippable pair (waiting out the plateau), 2 makes a plus
+    transition at once, so every attempt is a flip or a plus transition.  Returns the new rank;
+    F[:, :r] is the scheme.
     """
+    _check_version(version)
     hk, gval, I, gmem = ix
-    return _walk(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters)
+    if version == 1:
+        return _walk(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters)
+    return _walk2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, version == 3)
 
 
 @njit(cache=True)
@@ -560,6 +750,8 @@ def _check(hk, gval, I, gmem, F, r):
                 continue
             nkeys += 1
             g = I[s, i]
+            if I[s, H + 6 * c + 2 + g] != i:
+                return 9
             l = I[s, H + g]
             if l < 1:
                 return 5

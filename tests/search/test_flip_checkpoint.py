@@ -100,6 +100,19 @@ def test_replay_finds_the_same_scheme(workers):
     assert again and canonical_key(again[-1]) == canonical_key(s)
 
 
+def test_replay_of_a_result_recorded_before_kernel_versions_uses_the_version_1_walk():
+    # results/ files of the flip engine carry no "kernel" option: they were walked by kernel version 1
+    s = next(iter(run_search("flip", (2, 3, 3), 15, seed=3, workers=1, kernel=1, budget=Budget(time_limit=60))))
+    p = dict(s.provenance)
+    assert p["options"]["kernel"] == 1
+    p["options"] = {k: v for k, v in p["options"].items() if k != "kernel"}
+    again = list(flip.replay(p))
+    assert again and canonical_key(again[-1]) == canonical_key(s)
+    new = next(iter(run_search("flip", (2, 3, 3), 15, seed=3, workers=1, kernel=3, budget=Budget(time_limit=60))))
+    assert new.provenance["options"]["kernel"] == 3 and flip.default_kernel(new.shape) in (1, 2, 3)
+    assert canonical_key(list(flip.replay(new.provenance))[-1]) == canonical_key(new)
+
+
 def test_replay_refuses_what_it_cannot_rerun():
     from algodiscover.errors import ReplayError
     with pytest.raises(ReplayError, match="old provenance"):
@@ -153,3 +166,12 @@ def test_option_errors_name_flags():
     assert "--plateau" in msg and "--restart-after" in msg and "pool_size" not in msg
     with pytest.raises(flip.FlipOptionError, match="--plateau"):
         next(iter(run_search("flip", (2, 2, 2), 7, plateau=0)))
+
+
+def test_the_default_kernel_is_chosen_by_shape_and_recorded():
+    from algodiscover.core.shape import Shape
+    assert flip.default_kernel(Shape(5, 5, 5)) == 2 and flip.default_kernel(Shape(4, 4, 4)) == 1
+    assert flip.resolve_options(Shape(5, 5, 5), 93)["kernel"] == 2
+    assert flip.resolve_options(Shape(5, 5, 5), 93, kernel=3)["kernel"] == 3
+    with pytest.raises(flip.FlipOptionError, match="kernel"):
+        flip.resolve_options(Shape(2, 2, 2), 7, kernel=4)

@@ -19,8 +19,9 @@ def _rebuilt(F, r):
     return fk.index_groups(ix, G, r)
 
 
+@pytest.mark.parametrize("version", fk.VERSIONS)
 @pytest.mark.parametrize("shape", [(2, 2, 2), (3, 3, 3), (4, 4, 4), (2, 4, 5), (5, 5, 5)])
-def test_index_equals_a_full_rebuild_after_many_random_steps(shape):
+def test_index_equals_a_full_rebuild_after_many_random_steps(shape, version):
     s = Shape(*shape)
     F, r = gf2.standard_bits(s, cap=s.naive_rank + 16)
     ix = fk.make_index(F.shape[1])
@@ -29,7 +30,7 @@ def test_index_equals_a_full_rebuild_after_many_random_steps(shape):
     r = fk.reduce_all(ix, F, r, c)
     for step in range(200):
         # the index is carried over from call to call: never rebuilt inside this loop
-        r = fk.walk_ix(ix, F, r, 0, 997, 50, r + 2, state, c)
+        r = fk.walk_ix(ix, F, r, 0, 997, 50, r + 2, state, c, version)
         assert fk.check_index(ix, F, r) == 0
         if step % 20 == 0:
             assert fk.index_groups(ix, F, r) == _rebuilt(F, r)
@@ -44,14 +45,14 @@ def test_index_equals_a_full_rebuild_after_many_random_steps(shape):
 @settings(max_examples=30, deadline=None)
 @given(shape=st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)),
        seed=st.integers(1, 2**62), iters=st.integers(1, 5000), plateau=st.integers(1, 300),
-       slack=st.integers(0, 4))
-def test_random_walks_keep_validity_and_the_index(shape, seed, iters, plateau, slack):
+       slack=st.integers(0, 4), version=st.sampled_from(fk.VERSIONS))
+def test_random_walks_keep_validity_and_the_index(shape, seed, iters, plateau, slack, version):
     s = Shape(*shape)
     F, r0 = gf2.standard_bits(s, cap=s.naive_rank + 8)
     ix = fk.make_index(F.shape[1])
     state = np.array([seed], dtype=np.uint64)
     c = fk.new_counters()
-    r = fk.walk(ix, F, r0, 0, iters, plateau, r0 + slack, state, c)
+    r = fk.walk(ix, F, r0, 0, iters, plateau, r0 + slack, state, c, version)
     assert 1 <= r <= r0 + slack
     assert gf2.is_valid_mod2(s, F, r)
     assert fk.check_index(ix, F, r) == 0 and not fk.has_reducible_pair(F, r)
@@ -94,3 +95,27 @@ def test_every_attempt_is_a_flip_when_pairs_exist():
     c = fk.new_counters()
     fk.walk(ix, F, r, 0, 50_000, 10**9, r, np.array([5], dtype=np.uint64), c)
     assert c[fk.ATTEMPTS] == 50_000 and c[fk.FLIPS] == 50_000 - c[fk.NOFLIP]
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 2), (3, 3, 3), (4, 4, 4)])
+def test_version_2_every_attempt_is_a_flip_or_a_plus_transition(shape):
+    # <2,2,2> and <4,4,4> walks reach schemes where no two products share a factor; version 1 spends
+    # attempts there (NOFLIP), version 2 makes a plus transition at once
+    s = Shape(*shape)
+    F, r = gf2.standard_bits(s, cap=s.naive_rank + 8)
+    ix = fk.make_index(F.shape[1])
+    state = np.array([77], dtype=np.uint64)
+    c = fk.new_counters()
+    best = r
+    for _ in range(40):
+        r = fk.walk(ix, F, r, best - 1, 20_000, 1000, best + 1, state, c, 2)
+        best = min(best, r)
+        assert gf2.is_valid_mod2(s, F, r) and fk.check_index(ix, F, r) == 0
+    assert c[fk.ATTEMPTS] == c[fk.FLIPS] + c[fk.PLUS] + c[fk.NOFLIP]
+    assert c[fk.PLUS] > 0
+
+
+def test_unknown_kernel_version_is_refused():
+    F, r = gf2.standard_bits(Shape(2, 2, 2), cap=12)
+    with pytest.raises(ValueError, match="version"):
+        fk.walk(fk.make_index(12), F, r, 0, 10, 5, r, np.array([1], dtype=np.uint64), fk.new_counters(), 4)
