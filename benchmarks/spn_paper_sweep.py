@@ -7,7 +7,11 @@ and seed, one process (``--workers 1``), with the engine the CLI runs.
 
 Every setting changes only constants the issue leaves free (learning rate and schedule, Adam's betas,
 pairs per step, steps, initial scale, the stage schedule, the quantizer and its threshold, how often
-the rounded weights are checked); none adds a penalty, abandoning, ALS, repair or polish.  Rows go to
+the rounded weights are checked, the learning-rate decay within the quantization stage
+``lr_schedule=ste``); none adds a penalty, abandoning, ALS, repair or polish (``ste_balance``, an exact
+rescaling of each product's three factors during the stage, is measured beside them and is not in
+``paper``).  Settings 22 on measure with ``check_every`` = steps: only the ternary weights after the
+last step count.  Rows go to
 ``benchmarks/results/spn-paper-sweep.json`` with the load average (shared 2-core machine).  Column
 ``steps of the hits`` tells in which phase the proven restarts were proven (their first distinct
 scheme's step; the full-precision phase ends at ste_start x steps).
@@ -32,6 +36,7 @@ OUT = HERE / "results" / "spn-paper-sweep.json"
 # the previous default, then one change at a time, then the chosen combination and its neighbours
 OLD = "lr=0.1,beta1=0.9,beta2=0.999,init_scale=0.5,steps=3000,ste_start=0.5,ste_end=0.8,stage_shift=0.1"
 LONG = "steps=6000,ste_start=0.85,ste_end=0.95,stage_shift=0.03"
+NEW = OLD + "," + LONG + ",beta1=0.5,init_scale=0.1,beta2=0.99"   # paper's constants since then
 SETTINGS = [
     OLD,
     OLD + ",check_every=3000",
@@ -52,9 +57,37 @@ SETTINGS = [
     OLD + "," + LONG + ",beta1=0.5,init_scale=0.1,lr=0.15",
     OLD + "," + LONG + ",beta1=0.3,init_scale=0.1",
     OLD + "," + LONG + ",beta1=0.5,init_scale=0.1,samples=128",
-    OLD + "," + LONG + ",beta1=0.5,init_scale=0.1,beta2=0.99",      # = the new default
+    OLD + "," + LONG + ",beta1=0.5,init_scale=0.1,beta2=0.99",      # = the second definition (NEW)
     OLD + "," + LONG + ",beta1=0.5,init_scale=0.1,beta2=0.99,check_every=6000",
     OLD + "," + LONG + ",beta1=0.5,init_scale=0.1,beta2=0.99,quantizer=twn-scaled",
+    # what the quantization stage needs (only the end counts: check_every = steps); paper today =
+    # NEW,check_every=6000,lr_schedule=ste,lr_decay=0.000001 (setting 41)
+    NEW + ",check_every=6000,lr_schedule=ste,lr_decay=0.01",
+    NEW + ",check_every=6000,ste_balance=10",
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=0.01",
+    NEW + ",check_every=6000,ste_balance=1,lr_schedule=ste,lr_decay=0.01",
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=0.01,ste_start=0.7,ste_end=0.9,stage_shift=0.05",
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=0.001",
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=0.01,ste_start=0.5,ste_end=0.8,stage_shift=0.05",
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=0.01,staged=0",
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=0.001,stage_shift=0.01",
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=0.0001",
+    NEW + ",check_every=6000,lr_schedule=ste,lr_decay=0.001",
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=0.001,ste_start=0.9,ste_end=0.95,stage_shift=0.02",
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=0.00001",
+    NEW + ",check_every=6000,ste_balance=1,lr_schedule=ste,lr_decay=0.0001",
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=0.0001,stage_shift=0.01",
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=0.000001",
+    # controls: no STE (the same lr decay and balancing, the full-precision weights rounded at the end) and
+    # a decay so fast that the quantization stage stops moving within ~30 steps
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=0.00001,ste=0",
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=1e-30",
+    NEW + ",check_every=6000,lr_schedule=ste,lr_decay=0.00001",
+    NEW + ",check_every=6000,lr_schedule=ste,lr_decay=0.000001",
+    NEW + ",check_every=6000,ste_balance=10,lr_schedule=ste,lr_decay=0.0001,ste_end=0.9,stage_shift=0.01",
+    # the same two controls for the chosen definition (no rescaling): no STE; the stage frozen at its start
+    NEW + ",check_every=6000,lr_schedule=ste,lr_decay=0.000001,ste=0",
+    NEW + ",check_every=6000,lr_schedule=ste,lr_decay=1e-30",
 ]
 
 
@@ -79,7 +112,7 @@ def report(doc):
     for r in doc["rows"]:
         h = r["hit_steps"]
         hs = f"{h[0]} / {h[len(h) // 2]} / {h[-1]}" if h else "–"
-        short = r["setting"].replace(OLD + ",", "OLD,").replace(LONG, "LONG")
+        short = r["setting"].replace(NEW, "NEW").replace(OLD + ",", "OLD,").replace(LONG, "LONG")
         lines.append(f"| `{short}` | {r['seed']} | {r['restarts_proven']}/{r['restarts_done']} | "
                      f"{100 * r['rate']:.1f} % | {hs} | {r['seconds']} | {r['load_average_end'][0]} |")
     return "\n".join(lines)

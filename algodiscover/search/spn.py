@@ -444,6 +444,9 @@ class _Run:
         if st.lr_schedule == "cosine":
             lo = st.lr * st.lr_decay
             return lo + (st.lr - lo) * 0.5 * (1 + math.cos(math.pi * min(max(frac, 0.0), 1.0)))
+        if st.lr_schedule == "ste":
+            u = min(max((frac - st.ste_start) / max(1.0 - st.ste_start, 1e-9), 0.0), 1.0)
+            return st.lr * st.lr_decay ** u
         return st.lr * st.lr_decay ** frac
 
     @staticmethod
@@ -464,6 +467,14 @@ class _Run:
         """Every product's three factors scaled to the same norm (c_t a_t b_t unchanged): the
         magnitude balancing of the gradient strategies."""
         n = [f.norm(dim=2, keepdim=True).clamp_min(1e-6) for f in F]
+        g = self._cbrt(n[0] * n[1] * n[2])
+        return [f * (g / x) for f, x in zip(F, n)]
+
+    def balance_max(self, F):
+        """Every product's three factors scaled to the same maximum |.| (the geometric mean of the three
+        maxima; c_t a_t b_t unchanged): for a ternary scheme up to scaling, the scaling that makes all three
+        factors ternary."""
+        n = [f.abs().amax(dim=2, keepdim=True).clamp_min(1e-6) for f in F]
         g = self._cbrt(n[0] * n[1] * n[2])
         return [f * (g / x) for f, x in zip(F, n)]
 
@@ -843,6 +854,9 @@ class _Run:
                         elif st.lr_schedule == "cosine":
                             lo = st.lr * st.lr_decay
                             lr = (lo + (st.lr - lo) * 0.5 * (1 + torch.cos(math.pi * frac.clamp(0, 1)))).view(-1, 1, 1)
+                        elif st.lr_schedule == "ste":
+                            u = ((frac - st.ste_start) / max(1.0 - st.ste_start, 1e-9)).clamp(0, 1)
+                            lr = st.lr * (st.lr_decay ** u).view(-1, 1, 1)
                         else:
                             lr = st.lr * (st.lr_decay ** frac).view(-1, 1, 1)
                         bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
@@ -883,6 +897,12 @@ class _Run:
                         m = ((age + 1) % st.balance_every == 0).to(self.device)
                         if bool(m.any()):
                             Fb = self.balance(F)
+                            for f in range(3):
+                                F[f].copy_(torch.where(m.view(-1, 1, 1), Fb[f], F[f]))
+                    if st.ste_balance:  # exact reparametrisation: equal max |.| of a_t, b_t, c_t from ste_start on
+                        m = (((age + 1) % st.ste_balance == 0) & (frac >= st.ste_start)).to(self.device)
+                        if bool(m.any()):
+                            Fb = self.balance_max(F)
                             for f in range(3):
                                 F[f].copy_(torch.where(m.view(-1, 1, 1), Fb[f], F[f]))
                     if st.als_every:  # an exact ALS sweep every als_every steps of each restart

@@ -108,11 +108,15 @@ class Strategy:
     noise: float = 0.0              # adam: std of Gaussian noise added to every coefficient each step ...
     noise_end: float = 0.7          # ... annealed linearly to 0 at this fraction of the steps
     lr_decay: float = 1.0           # adam: learning rate lr * lr_decay**(step/steps) (1 = constant) ...
-    lr_schedule: str = "exp"        # ... "exp" (that geometric decay) or "cosine" (from lr to lr * lr_decay along
-                                    # half a cosine over the restart's steps)
+    lr_schedule: str = "exp"        # ... "exp" (that geometric decay), "cosine" (from lr to lr * lr_decay along
+                                    # half a cosine over the restart's steps) or "ste" (constant lr until ste_start,
+                                    # then geometric to lr * lr_decay at the last step: decay in the quantization stage)
     beta1: float = 0.9              # adam: first-moment decay
     beta2: float = 0.999            # adam: second-moment decay
     clip: float = 0.0               # adam: per restart, clip the gradient's norm to this (0 = no clipping)
+    ste_balance: int = 0            # adam: from ste_start on, every this many steps rescale each product's three
+                                    # factors to equal max |.| (the geometric mean of the three maxima): an exact
+                                    # reparametrisation (c_t a_t b_t unchanged), no penalty (0 = never)
 
     def with_overrides(self, text: str) -> "Strategy":
         if not text:
@@ -140,8 +144,10 @@ class Strategy:
             raise SpnOptionError("strategy steps, batch and check_every must be at least 1")
         if self.quantizer not in ("round", "twn", "twn-scaled"):
             raise SpnOptionError(f"strategy quantizer must be round, twn or twn-scaled, got {self.quantizer!r}")
-        if self.lr_schedule not in ("exp", "cosine"):
-            raise SpnOptionError(f"strategy lr_schedule must be exp or cosine, got {self.lr_schedule!r}")
+        if self.lr_schedule not in ("exp", "cosine", "ste"):
+            raise SpnOptionError(f"strategy lr_schedule must be exp, cosine or ste, got {self.lr_schedule!r}")
+        if self.ste_balance < 0:
+            raise SpnOptionError("strategy ste_balance must be >= 0")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1) or self.twn_factor <= 0:
             raise SpnOptionError("strategy beta1, beta2 must be in [0, 1) and twn_factor > 0")
         if not 0 < self.round_threshold < 1:
@@ -174,21 +180,24 @@ def _convert(key: str, val: str, typ):
 
 STRATEGIES: dict[str, Strategy] = {
     # StrassenNets as published (Tschannen, Khanna, Anandkumar 2018) and nothing else: the loss on the
-    # network's output for Gaussian random pairs (64 per step; or the exhaustive loss), Adam (lr 0.1
-    # constant, betas 0.5/0.99, eps 1e-8), init N(0, 0.1^2), 6000 steps in float32; full precision for
-    # the first 85 %, then the straight-through ternary quantizer (hard rounding to {-1,0,1},
-    # algodiscover.quant) phased in linearly on W_a, W_b over steps 5100-5700 and on W_c 180 steps later
-    # (5280-5880), fully ternary for the last 120 steps.  Every 50 steps the network's weights rounded to
-    # {-1,0,1} are proven exactly (a hit ends the restart: early stopping); nearly every success is such a
-    # check during the full-precision phase, the staged STE phase itself proves almost none (with only
-    # the check at the last step, check_every=6000: see benchmarks/results/spn-gradient.md).  No penalty,
-    # clamp, abandoning (abandon_at 1.0: a restart ends at its last step; abandon_tol 1e30 rather than inf
-    # so that the provenance is plain JSON), ALS, repair or polish.  Every constant was chosen by
-    # measurement (<2,2,2>:7 random data, 64 restarts, seeds 0/1; benchmarks/spn_paper_sweep.py).
+    # network's output for Gaussian random pairs (64 per step; or the exhaustive loss), Adam (betas
+    # 0.5/0.99, eps 1e-8), init N(0, 0.1^2), 6000 steps in float32; full precision for the first 85 % at
+    # the constant learning rate 0.1, then the quantization stage: the straight-through ternary quantizer
+    # (hard rounding to {-1,0,1}, algodiscover.quant) phased in linearly on W_a, W_b over steps 5100-5700
+    # and on W_c 180 steps later (5280-5880), fully ternary for the last 120 steps, while the learning
+    # rate decays geometrically from 0.1 at step 5100 to 0.1 * 1e-6 at step 6000 (lr_schedule "ste": it
+    # halves about every 45 steps, so the weights settle while the quantizer is phased in).  The answer
+    # is the ternary weights after the last step, proven exactly once there (check_every = steps: no
+    # rounding check of the full-precision phase counts).  No penalty, clamp, rescaling, abandoning
+    # (abandon_at 1.0: a restart ends at its last step; abandon_tol 1e30 rather than inf so that the
+    # provenance is plain JSON), ALS, repair or polish.  Every constant was chosen by measurement
+    # (<2,2,2>:7 random data, 64 restarts, seeds 0/1; benchmarks/spn_paper_sweep.py and
+    # benchmarks/results/spn-gradient.md "What the quantization stage needs").
     "paper": Strategy("paper", method="adam", steps=6000, batch=64, lr=0.1, beta1=0.5, beta2=0.99,
                       init_scale=0.1, dtype="float32", repair=False, normalize=False, polish=False,
-                      abandon_at=1.0, abandon_tol=1e30, check_every=50, samples=64, ste=True, staged=True,
-                      ste_start=0.85, ste_end=0.95, stage_shift=0.03, quantizer="round"),
+                      abandon_at=1.0, abandon_tol=1e30, check_every=6000, samples=64, ste=True, staged=True,
+                      ste_start=0.85, ste_end=0.95, stage_shift=0.03, quantizer="round",
+                      lr_schedule="ste", lr_decay=1e-6),
     # the paper's network with penalty annealing toward the coefficient set, clamps, sparsity and
     # the least-squares repair
     "penalty": Strategy("penalty", method="adam", steps=3000, batch=64, lr=0.05, dtype="float32", ste=False,

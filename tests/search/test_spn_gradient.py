@@ -262,16 +262,22 @@ def test_paper_is_defined_by_the_paper_alone():
     assert p.abandon_at == 1.0 and p.give_up == 1.0 and p.frozen_abandon == 0
     # W_a, W_b are quantized first, W_c later, and all three are ternary before the last step
     assert 0 < p.ste_start < p.ste_end and p.stage_shift > 0 and p.ste_end + p.stage_shift <= 1
+    # the answer is the ternary weights after the last step: no rounding check of the full-precision
+    # phase counts; the learning rate is constant until the quantization stage and decays within it
+    assert p.check_every >= p.steps and p.ste_balance == 0
+    assert p.lr_schedule == "ste" and p.lr_decay < 1
 
 
 def test_paper_default_proves_from_random_data_by_gradient_alone():
-    # the default constants on <2,2,2>:7 (random pairs), up to the first proof: it is the rounded
-    # network weights themselves (completed_by gradient), not ALS, repair or polish
-    it = spn.search("2x2x2", 7, seed=0, budget=Budget(restarts=16, count=1, time_limit=60), workers=1,
-                    strategy="paper:batch=16", data="random")
+    # the default constants on <2,2,2>:7 (random pairs), 2 restarts: what is proven is the ternary
+    # network weights after the last quantization step (completed_by gradient, step = steps), not ALS,
+    # repair or polish
+    it = spn.search("2x2x2", 7, seed=0, budget=Budget(restarts=2, count=None, time_limit=120), workers=1,
+                    strategy="paper:batch=2", data="random")
     got = list(it)
     st = it.stats
     assert got and all(s.provenance["completed_by"] == ["gradient"] for s in got)
+    assert all(s.provenance["step"] == STRATEGIES["paper"].steps for s in got)
     assert set(st["by_part"]) == {"gradient"} and st["polished"] == 0
     assert all(verify(s, symbolic=False).ok for s in got)
 
@@ -301,6 +307,9 @@ def test_learning_rate_schedules():
     assert run._lr(0.5) == pytest.approx(0.11)  # half way along the cosine: the mean of the two ends
     run.strat = strat.with_overrides("lr_schedule=exp")
     assert run._lr(0.5) == pytest.approx(0.2 * 0.1 ** 0.5)
+    run.strat = strat.with_overrides("lr_schedule=ste,ste_start=0.8")  # constant, then geometric in the STE stage
+    assert run._lr(0.0) == run._lr(0.8) == pytest.approx(0.2) and run._lr(1.0) == pytest.approx(0.02)
+    assert run._lr(0.9) == pytest.approx(0.2 * 0.1 ** 0.5)
     for bad in ("lr_schedule=step", "beta1=1", "beta2=-0.1", "twn_factor=0", "round_threshold=1.2"):
         with pytest.raises(spn.SpnOptionError):
             spn.search("2x2x2", 7, strategy="paper:" + bad)
@@ -313,8 +322,27 @@ def test_replay_of_a_file_from_before_a_setting_existed_uses_the_old_behaviour()
     opts = {k: v for k, v in asdict(STRATEGIES["paper"]).items() if k != "name"}
     full = spn._replay_strategy("paper", opts)
     assert full == STRATEGIES["paper"]
-    for k in ("beta1", "beta2", "lr_schedule", "twn_factor", "round_threshold"):
+    for k in ("beta1", "beta2", "lr_schedule", "twn_factor", "round_threshold", "ste_balance"):
         opts.pop(k)
     old = spn._replay_strategy("paper", opts)
     assert (old.beta1, old.beta2, old.lr_schedule, old.round_threshold) == (0.9, 0.999, "exp", 0.5)
+    assert old.ste_balance == 0
     assert old.steps == STRATEGIES["paper"].steps  # recorded settings are kept
+
+
+def test_ste_balance_is_an_exact_reparametrisation():
+    # equal max |.| of a_t, b_t, c_t per product: every product c_t (a_t.A)(b_t.B) is unchanged, and a
+    # ternary scheme scaled per product comes back ternary
+    from algodiscover.examples import strassen
+    import torch
+    sch = strassen()
+    F = [torch.tensor(M.astype(float))[None] for M in (sch.W_a, sch.W_b, sch.W_c.T)]
+    lam = torch.tensor([0.4, 2.0, 1.0, 0.7, 3.0, 1.1, 0.5], dtype=torch.float64).view(1, -1, 1)
+    mu = torch.tensor([1.7, 0.3, 1.0, 2.2, 0.6, 0.9, 1.5], dtype=torch.float64).view(1, -1, 1)
+    G = [F[0] * lam, F[1] * mu, F[2] / (lam * mu)]
+    s, strat, sp, data, coefs = spn._prepare("2x2x2", 7, {"strategy": "paper:ste_balance=10"})
+    run = spn._Run(s, 7, 0, Budget(restarts=1), "cpu", None, None, strat, sp, data, spn.COEFFICIENTS[coefs], None)
+    run._setup()
+    H = run.balance_max(G)
+    assert float(run.residual(H)[0]) == pytest.approx(0, abs=1e-20)
+    assert all(torch.allclose(h, f) for h, f in zip(H, F))
