@@ -38,7 +38,7 @@ from .spn_strategies import COEFFICIENTS, SpnOptionError, Strategy, get_strategy
 ENGINE = "spn"
 OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "curves")
 DATA = ("exhaustive", "random")
-RANDOM_DEFAULT = "sgd-penalty"  # --data random without --strategy (measured: <2,2,2>:7 96.5 % vs paper 73.4 %)
+RANDOM_DEFAULT = "sgd-penalty"  # --data random without --strategy (measured: <2,2,2>:7 96.5 % vs paper 79.7 %)
 CURVE_TRACES = 5  # restarts traced in ``curves`` (the first ones the run starts)
 DRAW_CHUNK = 10  # steps of random pairs / noise drawn at once from a restart's stream (part of the stream: fixed)
 from ._workers import PARALLEL_FROM  # noqa: E402,F401  (m*k*n from which ``workers`` defaults to all cores)
