@@ -237,14 +237,16 @@ def test_strategy_keys_are_validated():
 
 
 def test_the_whole_batch_path_of_the_gpu_runs_on_the_cpu_too():
-    # the vectorised path a GPU takes (one generator for the batch, tensor schedules) is exercised here
-    s, strat, spec, data, coefs = spn._prepare("2x2x2", 7, {"strategy": SGD32, "data": "random"})
-    run = spn._Run(s, 7, 0, Budget(restarts=8, count=None), "cpu", None, None, strat, spec, data,
-                   spn.COEFFICIENTS[coefs], None)
-    run.slot_exact = False
-    got = list(run.iterate())
-    assert run.stats["restarts_done"] == 8 and all(verify(x, symbolic=False).ok for x in got)
-    assert run.stats["restarts_proven"] >= 1
+    # the vectorised path a GPU takes (one generator for the batch, tensor schedules) is exercised here,
+    # with paper's learning-rate decay in the quantization stage (lr_schedule=ste) too
+    for spec_, n in ((SGD32, 8), ("paper:steps=150,batch=8", 8)):
+        s, strat, spec, data, coefs = spn._prepare("2x2x2", 7, {"strategy": spec_, "data": "random"})
+        run = spn._Run(s, 7, 0, Budget(restarts=n, count=None), "cpu", None, None, strat, spec, data,
+                       spn.COEFFICIENTS[coefs], None)
+        run.slot_exact = False
+        got = list(run.iterate())
+        assert run.stats["restarts_done"] == n and all(verify(x, symbolic=False).ok for x in got)
+        assert run.stats["restarts_proven"] >= 1, spec_
 
 
 def test_trace_points_with_bad_fields_are_refused():
