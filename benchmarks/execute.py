@@ -156,7 +156,7 @@ def main(argv=None) -> int:
 
 def markdown(data) -> str:
     L = ["# Executors against BLAS (issue 13)", "",
-         f"Command: `{data['command']}`  ", f"Machine: {describe(data['machine'])} (shared by eight engineers: "
+         f"Command: `{data['command']}`  ", f"Machine: {describe(data['machine'])} (shared with other jobs, see the load column: "
          "figures are ratios of paired, interleaved runs in one process)  ",
          f"BLAS: {json.dumps(data['environment_at_start']['blas'])}  ",
          f"OPENBLAS_CORETYPE={data['environment_at_start']['OPENBLAS_CORETYPE']}, "
