@@ -133,9 +133,9 @@ def tex_escape(text: str) -> str:
 
 
 def _shared_words(scheme: Scheme) -> str:
-    from .text import shared_additions_words
-    w = shared_additions_words(scheme)
-    return w.replace("shared ", "with shared subexpressions: ", 1) if w[7:8].isdigit() else w
+    from .text import NOT_COMPUTED, header_additions_shared
+    n = header_additions_shared(scheme)
+    return f"shared {NOT_COMPUTED}" if n is None else f"with shared subexpressions: {n}"
 
 
 def _ring_words(ring: str) -> str:

@@ -60,12 +60,21 @@ def output_lines(scheme: Scheme, naming: str = "compact") -> list[str]:
 HEADER_SHARED_MAX_NNZ = 1500  # above this, a header does not run the greedy CSE pass (seconds to minutes)
 
 
-def shared_additions_words(scheme: Scheme) -> str:
-    """``"shared N"`` for headers: the attached programs' count, or one greedy CSE pass when the scheme is
-    small enough for a header (``algodiscover optimize`` / ``Scheme.additions_shared`` compute it always)."""
+NOT_COMPUTED = "not computed (large scheme: see algodiscover optimize)"
+
+
+def header_additions_shared(scheme: Scheme) -> int | None:
+    """``additions_shared`` for a header: the attached programs' count, or one greedy CSE pass when the
+    scheme is small enough for a header; None above that (``Scheme.additions_shared`` computes it always)."""
     if "programs" in scheme._cache or scheme.nnz <= HEADER_SHARED_MAX_NNZ:
-        return f"shared {scheme.additions_shared}"
-    return "shared not computed (large scheme: see algodiscover optimize)"
+        return scheme.additions_shared
+    return None
+
+
+def shared_additions_words(scheme: Scheme) -> str:
+    """``"shared N"`` or ``"shared not computed (...)"`` for the text and Jupyter headers."""
+    n = header_additions_shared(scheme)
+    return f"shared {NOT_COMPUTED if n is None else n}"
 
 
 def scheme_to_text(scheme: Scheme, *, naming: str = "compact", header: bool = True) -> str:
