@@ -61,6 +61,7 @@ def test_start_catalog_refuses_imported_schemes(tmp_path, monkeypatch):
 
 def test_cli_start_catalog_reads_the_db_it_is_given(tmp_path, monkeypatch):
     """`discover --start catalog:ID --db F` looks ID up in F, not in the default catalogue."""
+    import os
     import subprocess
     import sys
     from algodiscover.catalog import Catalog
@@ -68,7 +69,7 @@ def test_cli_start_catalog_reads_the_db_it_is_given(tmp_path, monkeypatch):
     db = tmp_path / "mine.db"
     with Catalog(db) as cat:
         imported, _ = cat.add(Scheme((3, 3, 3), **LADERMAN).with_provenance(engine="literature"))
-    env = {**__import__("os").environ, "ALGODISCOVER_DB": str(tmp_path / "other.db")}
+    env = {**os.environ, "ALGODISCOVER_DB": str(tmp_path / "other.db")}
     r = subprocess.run([sys.executable, "-m", "algodiscover", "discover", "--engine", "flip", "--shape", "3x3x3",
                         "--rank", "23", "--start", f"catalog:{imported}", "--db", str(db), "--no-catalog"],
                        capture_output=True, text=True, env=env, timeout=120)
