@@ -13,7 +13,9 @@ Step k -> k+1: with the residual E = T - sum a(x)b(x)c = 0 mod 2^k, the correcti
 Jacobian of the Brent map at the scheme mod 2 (the same J at every step).  J is
 eliminated once (bit-packed Gauss-Jordan, numba) together with the identity, so every
 step is one GF(2) matrix-vector product; free variables are set to 0, which keeps
-coefficients small.  After each step the symmetric residues are tried as an integer
+coefficients small, and they are chosen among the scheme's zero coefficients where possible
+(``order="support"``), so the lift keeps the zeros and corrects only nonzero entries: a ternary
+scheme reduced mod 2 then comes back ternary rather than with 1/3 or 3 in it.  After each step the symmetric residues are tried as an integer
 scheme; at the end every coefficient goes through rational reconstruction.  Whatever
 comes out is only a candidate: callers prove it with ``verify``.
 """
@@ -32,6 +34,7 @@ from ..core.tensor import matmul_tensor
 MAX_STEPS = 20  # lift to Z/2^20: residues fit int64 products, reconstruction up to |p|, |q| <= 724
 MAX_STEPS_P = {2: 20, 3: 12}  # Z/3^12: 531441, reconstruction up to |p|, |q| <= 515
 PRIMES = (2, 3)
+LIFT_ORDERS = ("support", "index")  # pivot preference of LiftSolver, tried in this order by hensel_lift
 
 
 # ---------------------------------------------------------------- GF(2) linear algebra
@@ -195,11 +198,16 @@ class LiftSolver:
     returns the full x = M y.  A lift through it keeps whatever structure M describes (orbits).
     """
 
-    def __init__(self, shape: Shape, a, b, c, *, p: int = 2, embed: np.ndarray | None = None):
+    def __init__(self, shape: Shape, a, b, c, *, p: int = 2, embed: np.ndarray | None = None,
+                 order: str = "support"):
         if p not in PRIMES:
             raise ValueError(f"p must be 2 or 3, got {p!r}")
+        if order not in LIFT_ORDERS:
+            raise ValueError(f"order must be one of {', '.join(LIFT_ORDERS)}, got {order!r}")
         self.p = p
+        self.order = order
         J = jacobian_mod(shape, a, b, c, p)
+        x0 = np.concatenate([np.asarray(W, dtype=np.int64).ravel() % p for W in (a, b, c)])
         self.embed = None
         if embed is not None:
             embed = np.asarray(embed, dtype=np.int64)
@@ -209,6 +217,16 @@ class LiftSolver:
             np.add.at(Jr, (slice(None), embed), J.astype(np.int64))
             J = (Jr % p).astype(np.uint8)
             self.embed = embed
+            xr = np.zeros(J.shape[1], dtype=np.int64)
+            xr[embed] = x0  # a reduced variable's value: that of the full variables it stands for
+            x0 = xr
+        # Column order = pivot preference.  "support": the variables of nonzero coefficients first, so
+        # that the free variables (fixed at 0 in every step) are zeros of the scheme: the lift keeps the
+        # scheme's zeros where it can and only corrects its nonzero entries, which is how a scheme with
+        # coefficients in {-1, 0, 1} reduced mod p is found again.  "index": variables in their order.
+        self.perm = (np.argsort(x0 == 0, kind="stable") if order == "support"
+                     else np.arange(J.shape[1], dtype=np.int64))
+        J = np.ascontiguousarray(J[:, self.perm])
         neq, nvar = J.shape
         self.neq, self.nvar = neq, nvar
         jw = (nvar + 63) // 64
@@ -247,7 +265,7 @@ class LiftSolver:
         else:
             y = (self.R @ (np.asarray(e01, dtype=np.int64).reshape(-1) % 3)) % 3
         x = np.zeros(self.nvar, dtype=np.int64)
-        x[self.pivots] = y
+        x[self.perm[self.pivots]] = y
         return x if self.embed is None else x[self.embed]
 
 
@@ -296,7 +314,9 @@ def hensel_lift(shape: Shape, a01, b01, c01, *, steps: int | None = None, solver
 
     Returns (W_a, W_b, W_c) with W_c = c^T (integers, or object arrays of Fractions), or None
     when the linear system mod p is inconsistent or no rational scheme was recognised.
-    The result still has to be proven with ``verify``.
+    The result still has to be proven with ``verify``.  Without ``solver``, the pivot orders of
+    ``LIFT_ORDERS`` are tried in turn ("support": the scheme's zeros stay zero where they can, then
+    "index"); the first that lifts is returned.
     """
     if p not in PRIMES:
         raise ValueError(f"p must be 2 or 3, got {p!r}")
@@ -310,7 +330,16 @@ def hensel_lift(shape: Shape, a01, b01, c01, *, steps: int | None = None, solver
     sa, sb, sc = _symmetric(a, p), _symmetric(b, p), _symmetric(c, p)
     if _exact_integer(shape, sa, sb, sc):
         return sa, sb, sc.T.copy()
-    solver = solver or LiftSolver(shape, a, b, c, p=p)
+    if solver is not None:
+        return _lift(shape, a, b, c, solver, p, steps)
+    for order in LIFT_ORDERS:
+        res = _lift(shape, a, b, c, LiftSolver(shape, a, b, c, p=p, order=order), p, steps)
+        if res is not None:
+            return res
+    return None
+
+
+def _lift(shape: Shape, a, b, c, solver: LiftSolver, p: int, steps: int):
     r = a.shape[0]
     A, B = shape.a_size, shape.b_size
     step = 1

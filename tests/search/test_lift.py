@@ -112,3 +112,31 @@ def test_an_unliftable_alphatensor_mod2_scheme_stays_z2(known_schemes):
 
     res = hensel_lift(shape, *_mod2_factors(s))
     assert res is None
+
+
+@pytest.mark.parametrize("name,data,shape", [("strassen", STRASSEN, (2, 2, 2)), ("laderman", LADERMAN, (3, 3, 3))])
+def test_support_order_lifts_a_ternary_scheme_back_to_ternary_with_its_zeros(name, data, shape):
+    """A {-1,0,1} scheme with its signs lost (mod 2): the default lift keeps every zero of the
+    mod-2 scheme and only re-signs nonzero entries, so the result is ternary again (the scheme we
+    started from shows that such a lift exists)."""
+    s = Scheme(shape, **data)
+    a, b, c = _mod2_factors(s)
+    res = hensel_lift(s.shape, a, b, c, solver=LiftSolver(s.shape, a, b, c, order="support"))
+    assert res is not None
+    lifted = Scheme(shape, *res)
+    assert lifted.verify(symbolic=False).ok
+    for W, W2 in zip((lifted.W_a, lifted.W_b, lifted.W_c), (a, b, c.T)):
+        W = np.asarray(W, dtype=object)
+        assert all(x in (-1, 0, 1) for x in W.ravel())
+        assert np.array_equal(W != 0, np.asarray(W2) != 0)
+
+
+def test_lift_orders_and_bad_order():
+    s = Scheme((2, 2, 2), **STRASSEN)
+    a, b, c = _mod2_factors(s)
+    for order in ("support", "index"):
+        solver = LiftSolver(s.shape, a, b, c, order=order)
+        assert solver.order == order
+        assert sorted(solver.perm.tolist()) == list(range(solver.nvar))
+    with pytest.raises(ValueError, match="order must be one of"):
+        LiftSolver(s.shape, a, b, c, order="random")
