@@ -16,6 +16,11 @@ flip-cpd needs its tensor files (data/tensors/gg-MKN.npy + .meta.json, COO of th
 this script writes them from the definition (alpha = i*k+j, beta = j*n+l, gamma = i*n+l).
 
     python benchmarks/flip_frontier.py --targets 4x4x4:47:Z2 5x5x5:93:Z2 --time 120
+    python benchmarks/flip_frontier.py --targets 2x4x5:32:Z:120:f3 --policies walk   # GF(3) walk, search3
+
+A target's optional ``f3`` walks over GF(3) (ours with --field 3, flip-cpd's search3); policy ``c3`` runs
+our symmetric search (--symmetry c3 --init symmetric) on square shapes; symmetric-flips runs its own
+configuration for <5,5,5> (r5-93-1.txt, C3) and <6,6,6> (r6-153-1.txt, S3).
 
 Writes benchmarks/results/flip-frontier.md and .json: per target and tool, time to each rank level,
 flips/s where the tool reports it, seeds, workers, machine and load.
@@ -41,24 +46,43 @@ sys.path.insert(0, str(HERE))
 from _machine import describe, machine as machine_info  # noqa: E402
 
 
+POLICY_OPTIONS = {  # --policies NAME -> options of our engine (init standard unless named)
+    "walk": {}, "pool": {"policy": "pool"}, "c3": {"symmetry": "c3", "init": "symmetric"},
+}
+
+
 def ours(shape, rank, ring, seed, seconds, options) -> dict:
     from algodiscover.search import Budget, run_search
     t0 = time.monotonic()
-    it = run_search("flip", shape, rank, seed=seed, workers=1, ring=ring, init="standard",
+    options = dict(options)
+    init = options.pop("init", "standard")
+    it = run_search("flip", shape, rank, seed=seed, workers=1, ring=ring, init=init,
                     budget=Budget(time_limit=seconds), **options)
     found = None
     for s in it:
         found = s
         break
     it.close()
-    st = it.stats
-    return {"tool": "algodiscover flip" + (f" ({options['policy']})" if "policy" in options else ""), "seed": seed, "workers": 1, "options": options,
+    st = getattr(it, "stats", None)
+    if st is None:  # the symmetric and GF(3) walks are plain generators: their figures are kept elsewhere
+        from algodiscover.search import flip_sym, gf3
+        fn = flip_sym.search_symmetric if options.get("symmetry") else gf3.search_gf3
+        prov = (found.provenance or {}) if found is not None else {}
+        last = {} if found is not None else dict(getattr(fn, "last", None) or {})
+        st = {"best_rank": found.rank if found is not None else last.get("best_rank"),
+              "levels": prov.get("rank_levels") or last.get("levels"),
+              "flips": prov.get("flips") if found is not None else last.get("flips")}
+    label = ", ".join(str(options[k]) for k in ("policy", "symmetry") if k in options)
+    if options.get("field", 2) != 2:
+        label = ", ".join(x for x in (label, f"GF({options['field']})") if x)
+    return {"tool": "algodiscover flip" + (f" ({label})" if label else ""), "seed": seed, "workers": 1,
+            "options": {**options, "init": init},
             "reached": found is not None, "best_rank": st.get("best_rank"), "best_lifted": st.get("best_lifted"),
             "levels": {str(k): v for k, v in (st.get("levels") or {}).items()},
             "flips": st.get("flips"), "flips_per_s": (st.get("flips") or 0) / max(time.monotonic() - t0, 1e-9),
             "wall_s": round(time.monotonic() - t0, 2),
             "command": f"discover --engine flip --shape {'x'.join(map(str, shape))} --rank {rank} --ring {ring} "
-                       f"--init standard --workers 1 --seed {seed} --time-limit {seconds:g}"
+                       f"--init {init} --workers 1 --seed {seed} --time-limit {seconds:g}"
                        + "".join(f" --{k.replace('_', '-')} {v}" for k, v in options.items())}
 
 
@@ -98,10 +122,10 @@ def _cpd_tensor(d: Path, shape):
     return name
 
 
-def flip_cpd(d: Path, shape, rank, seconds) -> dict:
-    exe = d / "bin" / "search2"
+def flip_cpd(d: Path, shape, rank, seconds, field=2) -> dict:
+    exe = d / "bin" / f"search{field}"
     if not exe.exists():
-        return {"tool": "flip-cpd search2", "error": f"{exe} not built"}
+        return {"tool": f"flip-cpd search{field}", "error": f"{exe} not built"}
     name = _cpd_tensor(d, shape)
     cmd = [str(exe), name, "--plus", "-t", "1", "-r", str(rank)]
     hits, lines, wall = _timed_lines(cmd, d, seconds, r"Searching for rank|rank \d+")
@@ -110,20 +134,25 @@ def flip_cpd(d: Path, shape, rank, seconds) -> dict:
         m = re.search(r"Searching for rank (\d+)", line)
         if m:  # the level above is complete: its pool holds schemes of that rank
             levels.setdefault(str(int(m.group(1)) + 1), t)
-    return {"tool": "flip-cpd search2", "workers": 1, "levels": levels,
+    return {"tool": f"flip-cpd search{field}", "workers": 1, "levels": levels,
             "best_rank": min((int(k) for k in levels), default=None), "wall_s": wall,
             "command": " ".join(cmd), "last_lines": lines[-5:]}
 
 
-def symmetric_flips(d: Path, seconds, solves=10) -> dict:
+SYMMETRIC_FLIPS_CONFIG = {5: "r5-93-1.txt", 6: "r6-153-1.txt"}  # its published configurations
+
+
+def symmetric_flips(d: Path, seconds, solves=10, n=5) -> dict:
     code = d / "code"
     if not (code / "FlipSolver22").exists():
         return {"tool": "symmetric-flips", "error": f"{code / 'FlipSolver22'} not built"}
-    cfg = (code / "r5-93-1.txt").read_text()
+    conf = SYMMETRIC_FLIPS_CONFIG[n]
+    cfg = (code / conf).read_text()
     cfg = re.sub(r"NUMBER_OF_SOLVES:\s*\d+", f"NUMBER_OF_SOLVES: {solves}", cfg)
     cfg = re.sub(r"RANDOM_SEED:\s*\S+", "RANDOM_SEED: 12345", cfg)
-    (code / "fk-r5-93.txt").write_text(cfg)
-    hits, lines, wall = _timed_lines([sys.executable, "MatrixMult22.py", "fk-r5-93.txt"], code, seconds,
+    mine = f"fk-{conf}"
+    (code / mine).write_text(cfg)
+    hits, lines, wall = _timed_lines([sys.executable, "MatrixMult22.py", mine], code, seconds,
                                      r"Best: \d+")
     runs = []
     for t, line in hits:
@@ -131,10 +160,12 @@ def symmetric_flips(d: Path, seconds, solves=10) -> dict:
         if m:
             runs.append({"t": t, "run": int(m.group(1)), "best": int(m.group(2)),
                          "flips_per_s": int(m.group(3)) * 1e6 / 60})
-    return {"tool": "symmetric-flips (C3, r5-93-1.txt)", "workers": 1, "runs": runs,
+    sym = re.search(r"SYMMETRY:\s*(\d)", cfg)
+    group = {"3": "C3", "6": "S3"}.get(sym.group(1) if sym else "3", "C3")
+    return {"tool": f"symmetric-flips ({group}, {conf})", "workers": 1, "runs": runs,
             "best_rank": min((r["best"] for r in runs), default=None), "wall_s": wall,
             "flips_per_s": (sum(r["flips_per_s"] for r in runs) / len(runs)) if runs else None,
-            "command": "python3 MatrixMult22.py fk-r5-93.txt (NUMBER_OF_SOLVES %d, RANDOM_SEED 12345)" % solves}
+            "command": f"python3 MatrixMult22.py {mine} (NUMBER_OF_SOLVES {solves}, RANDOM_SEED 12345)"}
 
 
 def main(argv=None) -> int:
@@ -147,27 +178,34 @@ def main(argv=None) -> int:
     ap.add_argument("--tools", default="/tmp/fk-frontier")
     ap.add_argument("--option", action="append", default=[], metavar="NAME=INT")
     ap.add_argument("--name", default="flip-frontier")
-    ap.add_argument("--policies", nargs="+", default=["walk"], choices=("walk", "pool"),
-                    help="run our engine once per search policy (--policy), then the public tools")
+    ap.add_argument("--policies", nargs="+", default=["walk"], choices=tuple(POLICY_OPTIONS),
+                    help="run our engine once per search policy (walk, pool: --policy; c3: --symmetry c3 "
+                         "--init symmetric, square shapes only), then the public tools")
     args = ap.parse_args(argv)
     tools = Path(args.tools)
     opts = {k: int(v) if v.lstrip("-").isdigit() else v for k, v in (o.split("=", 1) for o in args.option)}
     out = {"machine": machine_info(), "command": "python benchmarks/flip_frontier.py " + " ".join(sys.argv[1:]),
            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "targets": []}
     for t in args.targets:
-        sh, rk, ring, *secs = t.split(":")
+        sh, rk, ring, *rest = t.split(":")
+        field = 3 if "f3" in rest else 2
+        secs = [x for x in rest if x != "f3"]
         ours_s = float(secs[0]) if secs else args.time
         shape = tuple(int(x) for x in sh.split("x"))
         row = {"target": t, "load_1min_before": os.getloadavg()[0], "runs": []}
         for pol in args.policies:
-            row["runs"].append(ours(shape, int(rk), ring, args.seed, ours_s,
-                                    {**opts, "policy": pol} if pol != "walk" else opts))
+            if pol == "c3" and len(set(shape)) != 1:
+                continue  # the cyclic symmetry needs a square shape
+            o = {**opts, **POLICY_OPTIONS[pol]}
+            if field != 2:
+                o["field"] = field
+            row["runs"].append(ours(shape, int(rk), ring, args.seed, ours_s, o))
             print(json.dumps(row["runs"][-1]), flush=True)
         other = args.time_other or args.time
-        row["runs"].append(flip_cpd(tools / "flip-cpd", shape, int(rk), other))
+        row["runs"].append(flip_cpd(tools / "flip-cpd", shape, int(rk), other, field))
         print(json.dumps(row["runs"][-1]), flush=True)
-        if shape == (5, 5, 5):
-            row["runs"].append(symmetric_flips(tools / "symmetric-flips", other))
+        if len(set(shape)) == 1 and shape[0] in SYMMETRIC_FLIPS_CONFIG:
+            row["runs"].append(symmetric_flips(tools / "symmetric-flips", other, n=shape[0]))
             print(json.dumps(row["runs"][-1]), flush=True)
         row["load_1min_after"] = os.getloadavg()[0]
         out["targets"].append(row)
@@ -181,7 +219,7 @@ def markdown(out) -> str:
     m = out["machine"]
     lines = ["# Flip graphs at the frontier: algodiscover beside flip-cpd and symmetric-flips", "",
              f"Machine: {describe(m)}", f"Started {out['started']}. Command: `{out['command']}`", "",
-             "Shared machine (2 cores, eight engineers): every tool ran on one thread under the same load, one after "
+             "Shared machine (2 cores; the load column is the 1-min load average before the row): every tool ran on one thread under the same load, one after "
              "the other for each target (interleaved); wall-clock times, so absolute figures are low, compare within a "
              "row. flip-cpd reports a level when its pool for that rank is complete (its own pool rule); "
              "symmetric-flips runs a C3-symmetric search (not the same search space).", "",
