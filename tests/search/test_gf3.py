@@ -81,3 +81,68 @@ def test_cli_field_3_goal_z3(tmp_path):
 def test_strassen_block_start_is_valid_mod_3(shape, rank):
     P, Q, r = gf3.strassen_block_planes(Shape(*shape), 80)
     assert r == rank and gf3.is_valid_mod3(Shape(*shape), P, Q, r)
+
+
+def test_gf3_checkpoint_keeps_schemes_and_resume_continues(tmp_path):
+    """--checkpoint DIR writes every proven scheme and the walker; --resume DIR yields them again, then walks on."""
+    import json
+    from algodiscover.core.canonical import canonical_key
+    d = tmp_path / "ck"
+    first = list(gf3.search_gf3((2, 2, 2), 7, seed=3, budget=Budget(restarts=2), checkpoint=str(d),
+                                checkpoint_every=0.1, restart_after=20_000))
+    assert first, "Strassen's rank 7 is reached in two walks"
+    m = json.loads((d / "checkpoint.json").read_text())
+    assert m["engine"] == "flip" and m["options"]["field"] == 3 and m["seed"] == 3
+    assert len(list((d / "schemes").glob("*.json"))) == len(first)
+    st = json.loads((d / "walkers" / "walker-000.json").read_text())
+    P, Q = gf3._unhex(st["P"]), gf3._unhex(st["Q"])
+    assert gf3.is_valid_mod3(Shape(2, 2, 2), P, Q, st["r"])  # the saved walker is a scheme mod 3
+    again = list(gf3.search_gf3((2, 2, 2), 7, budget=Budget(restarts=st["restarts"] + 1), resume=str(d)))
+    keys = [canonical_key(x) for x in again]
+    assert {canonical_key(x) for x in first} <= set(keys)  # nothing found is lost
+    assert len(keys) == len(set(keys))  # goal schemes tried before are not yielded twice
+    assert all(x.verify(symbolic=False).ok for x in again)
+    st2 = json.loads((d / "walkers" / "walker-000.json").read_text())
+    assert st2["seconds"] >= st["seconds"] and st2["counters"][0] >= st["counters"][0]
+
+
+def test_gf3_resume_survives_kill_9(tmp_path):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    d = tmp_path / "ck"
+    code = ("from algodiscover.search import Budget, gf3\n"
+            f"for _ in gf3.search_gf3((3, 3, 3), 19, seed=1, checkpoint={str(d)!r}, checkpoint_every=0.2,"
+            " budget=Budget(time_limit=60)): pass\n")
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    p = subprocess.Popen([sys.executable, "-c", code], env=env)
+    wf = d / "walkers" / "walker-000.json"
+    try:
+        t = time.monotonic()
+        while time.monotonic() - t < 40 and not (wf.exists() and json.loads(wf.read_text())["counters"][0] > 0):
+            time.sleep(0.2)
+        time.sleep(0.5)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    st = json.loads(wf.read_text())  # written whole, then renamed: readable after kill -9
+    assert st["counters"][0] > 0 and st["best"] <= 27
+    list(gf3.search_gf3((3, 3, 3), 19, budget=Budget(time_limit=1), resume=str(d)))
+    st2 = json.loads(wf.read_text())
+    assert st2["counters"][0] > st["counters"][0] and st2["best"] <= st["best"]
+    assert gf3.is_valid_mod3(Shape(3, 3, 3), gf3._unhex(st2["P"]), gf3._unhex(st2["Q"]), st2["r"])
+
+
+def test_gf3_resume_refuses_a_gf2_checkpoint(tmp_path):
+    import json
+    from algodiscover.search.flip import FlipOptionError
+    d = tmp_path / "ck"
+    d.mkdir()
+    (d / "checkpoint.json").write_text(json.dumps({"format": "algodiscover.checkpoint/1", "engine": "flip",
+                                                   "shape": [2, 2, 2], "rank": 7, "seed": 0,
+                                                   "options": {"ring": "Z", "init": "standard"}}))
+    with pytest.raises(FlipOptionError, match="not a GF\\(3\\) walk"):
+        next(gf3.search_gf3((2, 2, 2), 7, resume=str(d)))
