@@ -22,10 +22,12 @@ comes out is proven with ``verify``.  With ``ring="Z3"`` the modular scheme itse
 
 from __future__ import annotations
 
-import time
 import hashlib
 import json
+import math
 import os
+import time
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -560,11 +562,17 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
                         res = hensel_lift(s, a, b, c, p=3)
                         sch, completed = (Scheme(s, *res), ["flip", "lift"]) if res is not None else (None, None)
                     v = verify(sch, symbolic=False) if sch is not None else None
+                    normalised = False
+                    if goal != "Z3" and v is not None and v.ok and v.ring not in ("ZT",):
+                        alt = Scheme(s, *normalise_products(sch.W_a, sch.W_b, sch.W_c))
+                        va = verify(alt, symbolic=False)
+                        if va.ok and niceness(alt, va.ring) < niceness(sch, v.ring):
+                            sch, v, normalised = alt, va, True
                     if v is not None and (v.ok or (goal == "Z3" and v.ring == "Z3")):
                         prov = result_record(rec, completed_by=completed, seconds=round(walked(), 3),
                                              flips=int(counters[0]), restart=restarts,
                                              rank_levels={str(k): v for k, v in sorted(levels.items(), reverse=True)},
-                                             compile_seconds=round(compile_s, 3))
+                                             compile_seconds=round(compile_s, 3), normalised=normalised)
                         proven += 1
                         stats["proven"] = stats["restarts_proven"] = proven
                         out = Scheme(s, sch.W_a, sch.W_b, sch.W_c, provenance=prov)
@@ -614,6 +622,69 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         search_gf3.last = {"best_rank": best, "levels": dict(levels), "flips": int(counters[0]),
                            "plus": int(counters[2]), "seconds": walked()}
         report()
+
+
+def _content(v) -> Fraction:
+    """The rational c with v = c * w, w a primitive integer vector whose first nonzero entry is positive."""
+    fr = [Fraction(x) for x in v]
+    den = 1
+    for f in fr:
+        den = math.lcm(den, f.denominator)
+    ints = [int(f * den) for f in fr]
+    g = 0
+    for x in ints:
+        g = math.gcd(g, abs(x))
+    if g == 0:
+        return Fraction(1)
+    first = next(x for x in ints if x)
+    return Fraction(g if first > 0 else -g, den)
+
+
+def normalise_products(W_a, W_b, W_c):
+    """Rescale every product t without changing its term a_t (x) b_t (x) c_t: two of its three factors are
+    made primitive integer vectors (first nonzero entry positive) and the third absorbs the scalars, e.g.
+    (a_t / alpha, b_t / beta, alpha beta c_t); of the three choices the one whose absorbing factor has the
+    smallest denominators (then entries) is kept.  A 3-adic lift lands on one representative of this
+    rescaling freedom (often with denominators such as 4 or 8); the rescaled one is often integral.
+    Returns (W_a, W_b, W_c) as int64 arrays when every entry is an integer, else object arrays of Fractions."""
+    Wa = np.array(W_a, dtype=object)
+    Wb = np.array(W_b, dtype=object)
+    Wc = np.array(W_c, dtype=object).T.copy()  # rows: products
+    mats = [Wa, Wb, Wc]
+    for t in range(Wa.shape[0]):
+        vecs = [[Fraction(x) for x in M[t]] for M in mats]
+        cont = [_content(v) for v in vecs]
+        best = None
+        for absorb in (2, 0, 1):
+            new = []
+            for u in range(3):
+                if u == absorb:
+                    scale = cont[(u + 1) % 3] * cont[(u + 2) % 3]
+                    new.append([f * scale for f in vecs[u]])
+                else:
+                    new.append([f / cont[u] for f in vecs[u]])
+            key = (max(f.denominator for f in new[absorb]), max(abs(f) for f in new[absorb]))
+            if best is None or key < best[0]:
+                best = (key, new)
+        for M, v in zip(mats, best[1]):
+            M[t] = v
+    out = []
+    for W in (Wa, Wb, Wc.T):
+        if all(Fraction(x).denominator == 1 for x in W.flat):
+            out.append(np.array([[int(x) for x in row] for row in W], dtype=np.int64))
+        else:
+            out.append(np.array([[Fraction(x) for x in row] for row in W], dtype=object))
+    return tuple(out)
+
+
+_RING_ORDER = {"ZT": 0, "Z": 1, "Q": 2}
+
+
+def niceness(sch: Scheme, ring: str) -> tuple:
+    """Sort key, smaller is nicer: ring (ZT, Z, Q), then the largest denominator, largest |coefficient|, nonzeros."""
+    vals = [Fraction(x) for W in (sch.W_a, sch.W_b, sch.W_c) for x in np.asarray(W).flat]
+    return (_RING_ORDER.get(ring, 3), max(f.denominator for f in vals), max(abs(f) for f in vals),
+            sum(1 for f in vals if f))
 
 
 def _hex(M: np.ndarray) -> list[str]:

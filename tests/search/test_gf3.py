@@ -46,6 +46,7 @@ def test_gf3_walk_reaches_strassen_rank_7_lifted():
     prov = out.provenance
     assert prov["options"]["field"] == 3 and prov["start"]["kind"] == "standard"
     assert prov["completed_by"] == ["flip", "lift"] or prov["completed_by"] == ["flip"]
+    assert isinstance(prov["normalised"], bool)
 
 
 def test_gf3_walk_z3_goal_reports_the_modular_scheme():
@@ -146,3 +147,40 @@ def test_gf3_resume_refuses_a_gf2_checkpoint(tmp_path):
                                                    "options": {"ring": "Z", "init": "standard"}}))
     with pytest.raises(FlipOptionError, match="not a GF\\(3\\) walk"):
         next(gf3.search_gf3((2, 2, 2), 7, resume=str(d)))
+
+
+def _lifted_half(data, shape):
+    from tests.search.test_lift_p3 import _half_scheme, _mod3
+    from algodiscover.search.lift import hensel_lift
+    h = _half_scheme(data, shape)
+    a, b, c = _mod3(h.W_a), _mod3(h.W_b), _mod3(h.W_c).T
+    return Scheme(shape, *hensel_lift(Shape(*shape), a, b, c, p=3))
+
+
+@pytest.mark.parametrize("name,shape", [("STRASSEN", (2, 2, 2)), ("LADERMAN", (3, 3, 3))])
+def test_normalise_products_keeps_every_term_and_makes_two_factors_primitive(name, shape):
+    from fractions import Fraction
+    from math import gcd
+    import tests.conftest as cf
+    raw = _lifted_half(getattr(cf, name), shape)  # a 3-adic lift of a 1/2 scheme: a Q scheme
+    Wa, Wb, Wc = gf3.normalise_products(raw.W_a, raw.W_b, raw.W_c)
+    for t in range(raw.rank):
+        term = np.einsum("i,j,k->ijk", *(np.array([Fraction(x) for x in v], dtype=object)
+                                         for v in (raw.W_a[t], raw.W_b[t], np.asarray(raw.W_c)[:, t])))
+        new = np.einsum("i,j,k->ijk", *(np.array([Fraction(x) for x in v], dtype=object)
+                                        for v in (Wa[t], Wb[t], np.asarray(Wc)[:, t])))
+        assert (term == new).all()  # the rescaling leaves each product's term unchanged
+        primitive = 0
+        for v in (Wa[t], Wb[t], np.asarray(Wc)[:, t]):
+            ints = [Fraction(x) for x in v]
+            if all(f.denominator == 1 for f in ints):
+                g = 0
+                for f in ints:
+                    g = gcd(g, int(f))
+                primitive += g == 1 and next(f for f in ints if f) > 0  # first nonzero entry positive
+        assert primitive >= 2  # two of the three factors are primitive integer vectors
+    norm = Scheme(shape, Wa, Wb, Wc)
+    vr, vn = raw.verify(symbolic=False), norm.verify(symbolic=True)
+    assert vn.ok and vn.symbolic
+    assert gf3.niceness(norm, vn.ring) <= gf3.niceness(raw, vr.ring) or vr.ring == "ZT"
+
