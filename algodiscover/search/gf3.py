@@ -18,6 +18,22 @@ A scheme at the goal rank is lifted 3-adically (:func:`.lift.hensel_lift` with p
 coefficients reconstructed as rationals with denominators prime to 3 (1/2 among them); whatever
 comes out is proven with ``verify``.  With ``ring="Z3"`` the modular scheme itself (coefficients
 -1, 0, 1) is reported, labelled Z3 by ``verify`` (valid modulo 3 only) unless it holds over Z.
+A lifted scheme is also rescaled product by product (:func:`normalise_products`: two factors primitive
+integer vectors, the third absorbing the scalars, which leaves every term unchanged); the nicer of the two
+(ZT, Z, Q, then smaller denominators and entries) is reported, with ``"normalised"`` in its provenance.
+
+``checkpoint=DIR`` / ``resume=DIR`` (``--checkpoint`` / ``--resume``): the layout of :mod:`.flip`'s
+checkpoints (``DIR/checkpoint.json`` with ``options.field == 3``, ``DIR/schemes/*.json`` for every proven
+scheme when found) with one walker state ``DIR/walkers/walker-000.json`` (``"format":
+"algodiscover.gf3-walker/1"``: the current scheme ``P``/``Q`` as hex, kernel and numpy generator states,
+counters, pools, rank levels, digests of the goal schemes already tried, walking seconds), written
+atomically every ``checkpoint_every`` seconds (5) and when the search ends.  A resumed search first yields
+the schemes already proven, then walks on from the saved state; its seconds and rank levels continue.
+
+Measured (benchmarks/results/gf3-first-reduction.md, flip-targets.md "GF(3) <2,4,5>:32"): reductions
+are far rarer in the GF(3) flip graph than in the GF(2) one, so from the standard algorithm the walk
+gets far on small shapes only (2x2x2:7 within a second; 3x3x3: 24 after 6 s in one probe) and stays at the start
+rank of <2,4,5> for many minutes.
 """
 
 from __future__ import annotations
