@@ -822,6 +822,8 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
            workers: int | None = None, ring: str | None = None, start=None, init: str | None = None,
            **options) -> FlipSearch:
     """Yield schemes of rank <= ``rank`` for ``shape`` that passed exact verification (see the module doc)."""
+    if options.get("resume") is not None and options.get("field") is None:
+        options["field"] = _checkpoint_field(options["resume"])  # a GF(3) checkpoint resumes the GF(3) walk
     for name, asked, module, function in DELEGATES:
         if asked(options.get(name), init):
             import importlib
@@ -865,6 +867,14 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     stop = stop or (lambda: False)
     return FlipSearch(lambda fs: _search_gen(fs, s, rank, seed, budget, on_progress, stop, opts, start,
                                             ck_dir, manifest, every))
+
+
+def _checkpoint_field(d) -> int | None:
+    """The ``field`` option recorded in DIR/checkpoint.json (None when absent or unreadable)."""
+    try:
+        return json.loads((Path(d) / "checkpoint.json").read_text()).get("options", {}).get("field")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _read_manifest(d: Path, s: Shape, rank: int) -> dict:

@@ -18,11 +18,33 @@ A scheme at the goal rank is lifted 3-adically (:func:`.lift.hensel_lift` with p
 coefficients reconstructed as rationals with denominators prime to 3 (1/2 among them); whatever
 comes out is proven with ``verify``.  With ``ring="Z3"`` the modular scheme itself (coefficients
 -1, 0, 1) is reported, labelled Z3 by ``verify`` (valid modulo 3 only) unless it holds over Z.
+A lifted scheme is also rescaled product by product (:func:`normalise_products`: two factors primitive
+integer vectors, the third absorbing the scalars, which leaves every term unchanged); the nicer of the two
+(ZT, Z, Q, then smaller denominators and entries) is reported, with ``"normalised"`` in its provenance.
+
+``checkpoint=DIR`` / ``resume=DIR`` (``--checkpoint`` / ``--resume``): the layout of :mod:`.flip`'s
+checkpoints (``DIR/checkpoint.json`` with ``options.field == 3``, ``DIR/schemes/*.json`` for every proven
+scheme when found) with one walker state ``DIR/walkers/walker-000.json`` (``"format":
+"algodiscover.gf3-walker/1"``: the current scheme ``P``/``Q`` as hex, kernel and numpy generator states,
+counters, pools, rank levels, digests of the goal schemes already tried, walking seconds), written
+atomically every ``checkpoint_every`` seconds (5) and when the search ends.  A resumed search first yields
+the schemes already proven, then walks on from the saved state; its seconds and rank levels continue.
+
+Measured (benchmarks/results/gf3-first-reduction.md, flip-targets.md "GF(3) <2,4,5>:32"): reductions
+are far rarer in the GF(3) flip graph than in the GF(2) one, so from the standard algorithm the walk
+gets far on small shapes only (2x2x2:7 within a second; 3x3x3: 24 after 6 s in one probe) and stays at the start
+rank of <2,4,5> for many minutes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import os
 import time
+from fractions import Fraction
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -38,6 +60,8 @@ from . import Budget, Progress
 ENGINE = "flip"
 CHUNK = 1 << 16
 DEFAULTS = {"plateau": 2_000, "restart_after": 4_000_000, "pool_size": 16, "climb": 2}
+CHECKPOINT_EVERY = 5.0
+WALKER_FORMAT = "algodiscover.gf3-walker/1"
 
 
 # ---------------------------------------------------------------- conversions
@@ -386,6 +410,9 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         raise FlipOptionError(f"the GF(3) walk starts from the standard algorithm or Strassen on 2x2x2 blocks "
                               f"(--init standard|strassen), not {init!r}")
     options = {k: v for k, v in options.items() if v is not None}
+    ck_dir = options.pop("checkpoint", None)
+    resume_dir = options.pop("resume", None)
+    every = float(options.pop("checkpoint_every", None) or CHECKPOINT_EVERY)
     if options.pop("symmetry", "none") != "none":
         raise FlipOptionError("--field 3 does not support --symmetry yet (use --field 2)")
     options.pop("field", None)
@@ -398,6 +425,19 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     goal = "Z" if ring is None else str(ring).upper()
     if goal not in ("Z", "Z3"):
         raise FlipOptionError(f"ring must be Z or Z3 for the flip engine with --field 3, got {ring!r}")
+    manifest = None
+    if ck_dir is not None and resume_dir is not None and Path(ck_dir) != Path(resume_dir):
+        raise FlipOptionError("give --checkpoint DIR to start a run or --resume DIR to continue one, not both")
+    if resume_dir is not None:
+        from .flip import _read_manifest
+        manifest = _read_manifest(Path(resume_dir), s, int(rank))
+        if manifest.get("options", {}).get("field") != 3:
+            raise FlipOptionError(f"the checkpoint in {resume_dir} is not a GF(3) walk; resume it without --field 3")
+        ck_dir = str(resume_dir)
+        seed = int(manifest["seed"])
+        mo = manifest["options"]
+        goal, init = mo["ring"], mo["init"]
+        options = {k: mo[k] for k in DEFAULTS if k in mo}
     params = dict(DEFAULTS)
     for k in DEFAULTS:
         if k in options:
@@ -427,11 +467,75 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     best = r
     pools = {r: [(P[:, :r].copy(), Q[:, :r].copy())]}
     levels = {r: 0.0}
-    tried: set[bytes] = set()
+    tried = _Digests()
     flips_at_best = attempts = attempts_at_best = restarts = proven = lifts_failed = unlifted = 0
+    before_s = 0.0  # walking seconds of the runs this one resumes
     t_report, flips_report = 0.0, 0
     stats = {"restarts_done": 0, "restarts_proven": 0, "proven": 0}
     search_gf3.stats = stats
+    ck = Path(ck_dir) if ck_dir is not None else None
+    resumed: list[Scheme] = []
+    if ck is not None:
+        from .flip import CHECKPOINT_FORMAT, _now, _write_json
+        from ..provenance import jsonable
+        (ck / "walkers").mkdir(parents=True, exist_ok=True)
+        (ck / "schemes").mkdir(exist_ok=True)
+        wf = ck / "walkers" / "walker-000.json"
+        if manifest is not None and wf.exists():
+            st = _read_walker(wf, s, cap)
+            r, best, before_s = st["r"], st["best"], st["seconds"]
+            P[:] = 0
+            Q[:] = 0
+            P[:, :r], Q[:, :r] = st["P"], st["Q"]
+            state[0] = np.uint64(st["kstate"])
+            counters[:] = st["counters"]
+            rng.bit_generator.state = st["rng"]
+            pools, levels, tried = st["pools"], st["levels"], st["tried"]
+            (flips_at_best, attempts, attempts_at_best, restarts, proven, lifts_failed,
+             unlifted) = (st[k] for k in ("flips_at_best", "attempts", "attempts_at_best", "restarts", "proven",
+                                          "lifts_failed", "unlifted"))
+        if manifest is not None:
+            from ..formats import load as load_scheme
+            for f in sorted((ck / "schemes").glob("*.json")):
+                try:
+                    sch = load_scheme(f)
+                except Exception:  # a file that does not read: skip it, never trust it
+                    continue
+                v = verify(sch, symbolic=False)
+                if (v.ok or (goal == "Z3" and v.ring == "Z3")) and sch.rank <= rank:
+                    resumed.append(sch)
+        m = manifest or {"format": CHECKPOINT_FORMAT, "engine": ENGINE, "shape": list(s), "rank": rank,
+                         "seed": int(seed), "options": resolved, "start": start_record(init),
+                         "version": rec.get("version"), "commit": rec.get("commit"), "created": _now(),
+                         "flip": {"walkers": 1, "walker_format": WALKER_FORMAT}}
+        m["updated"] = _now()
+        _write_json(ck / "checkpoint.json", jsonable(m))
+
+    def walked() -> float:
+        return before_s + time.monotonic() - t0
+
+    def save_state():
+        if ck is None:
+            return
+        _write_json(ck / "walkers" / "walker-000.json", {
+            "format": WALKER_FORMAT, "shape": list(s), "rank": rank, "goal": goal, "params": params,
+            "seed": int(seed), "r": int(r), "P": _hex(P[:, :r]), "Q": _hex(Q[:, :r]), "kstate": int(state[0]),
+            "counters": [int(x) for x in counters], "rng": rng.bit_generator.state, "best": int(best),
+            "pools": {str(lv): [[_hex(a), _hex(b)] for a, b in pl] for lv, pl in pools.items()},
+            "levels": {str(k): v for k, v in levels.items()}, "tried": sorted(tried),
+            "flips_at_best": int(flips_at_best), "attempts": int(attempts), "attempts_at_best": int(attempts_at_best),
+            "restarts": int(restarts), "proven": int(proven), "lifts_failed": int(lifts_failed),
+            "unlifted": int(unlifted), "seconds": round(walked(), 3)})
+
+    def keep(sch: Scheme):
+        if ck is None:
+            return
+        from ..formats import save
+        from ..core.canonical import canonical_key
+        key = canonical_key(sch)
+        tmp = ck / "schemes" / f".{key[:16]}.tmp.json"
+        save(sch, tmp)
+        os.replace(tmp, ck / "schemes" / f"{s.m}x{s.k}x{s.n}-r{sch.rank}-{key[:16]}.json")
 
     def load(snap):
         nonlocal r
@@ -448,67 +552,192 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         fl = int(counters[0])
         rate = (fl - flips_report) / max(dt, 1e-9)
         t_report, flips_report = now, fl
+        stats.update({"best_rank": best, "levels": dict(sorted(levels.items(), reverse=True)), "flips": fl,
+                      "flips_per_s": rate})
         if on_progress is not None:
             on_progress(Progress(engine=ENGINE, restarts_done=restarts, unit="walks", proven=proven,
                                  elapsed=budget.elapsed(), best_rank=best,
-                                 extra={"rank": best, "flips/s": f"{rate:.3g}", "field": 3, "unlifted": lifts_failed}))
+                                 extra={"rank": best, "current": r, "flips/s": f"{rate:.3g}", "field": 3,
+                                        "unlifted": lifts_failed}))
 
-    while not (stop() or budget.time_up() or (budget.restarts is not None and restarts >= budget.restarts)):
-        if r <= rank:
-            cp, cq = _canonical_signs(P, Q, r)
-            key = _key(cp, cq, r)
-            if key not in tried:
-                tried.add(key)
-                a, b, c = factors(s, P, Q, r)
-                if goal == "Z3":
-                    sch, completed = Scheme(s, a, b, c.T.copy()), ["flip"]
-                else:
-                    res = hensel_lift(s, a, b, c, p=3)
-                    sch, completed = (Scheme(s, *res), ["flip", "lift"]) if res is not None else (None, None)
-                v = verify(sch, symbolic=False) if sch is not None else None
-                if v is not None and (v.ok or (goal == "Z3" and v.ring == "Z3")):
-                    prov = result_record(rec, completed_by=completed, seconds=time.monotonic() - t0,
-                                         flips=int(counters[0]), restart=restarts,
-                                         rank_levels={str(k): v for k, v in sorted(levels.items(), reverse=True)},
-                                         compile_seconds=round(compile_s, 3))
-                    proven += 1
-                    stats["proven"] = stats["restarts_proven"] = proven
-                    yield Scheme(s, sch.W_a, sch.W_b, sch.W_c, provenance=prov)
-                else:
-                    lifts_failed += 1
-                    unlifted += 1
+    t_saved = time.monotonic()
+    try:
+        for sch in resumed:
+            stats["proven"] = stats["restarts_proven"] = proven
+            yield sch
+        while not (stop() or budget.time_up() or (budget.restarts is not None and restarts >= budget.restarts)):
+            if r <= rank:
+                cp, cq = _canonical_signs(P, Q, r)
+                key = _key(cp, cq, r)
+                if key not in tried:
+                    tried.add(key)
+                    a, b, c = factors(s, P, Q, r)
+                    if goal == "Z3":
+                        sch, completed = Scheme(s, a, b, c.T.copy()), ["flip"]
+                    else:
+                        res = hensel_lift(s, a, b, c, p=3)
+                        sch, completed = (Scheme(s, *res), ["flip", "lift"]) if res is not None else (None, None)
+                    v = verify(sch, symbolic=False) if sch is not None else None
+                    normalised = False
+                    if goal != "Z3" and v is not None and v.ok and v.ring not in ("ZT",):
+                        alt = Scheme(s, *normalise_products(sch.W_a, sch.W_b, sch.W_c))
+                        va = verify(alt, symbolic=False)
+                        if va.ok and niceness(alt, va.ring) < niceness(sch, v.ring):
+                            sch, v, normalised = alt, va, True
+                    if v is not None and (v.ok or (goal == "Z3" and v.ring == "Z3")):
+                        prov = result_record(rec, completed_by=completed, seconds=round(walked(), 3),
+                                             flips=int(counters[0]), restart=restarts,
+                                             rank_levels={str(k): v for k, v in sorted(levels.items(), reverse=True)},
+                                             compile_seconds=round(compile_s, 3), normalised=normalised)
+                        proven += 1
+                        stats["proven"] = stats["restarts_proven"] = proven
+                        out = Scheme(s, sch.W_a, sch.W_b, sch.W_c, provenance=prov)
+                        keep(out)
+                        save_state()
+                        yield out
+                    else:
+                        lifts_failed += 1
+                        unlifted += 1
+                    flips_at_best = int(counters[0])
+                    attempts_at_best = attempts
+            r_before = r
+            r = walk3(P, Q, r, best - 1, CHUNK, params["plateau"], best + params["climb"], state, counters)
+            attempts += CHUNK
+            if r < best:
+                best = r
+                pools[r] = [(P[:, :r].copy(), Q[:, :r].copy())]
+                levels[r] = round(walked(), 3)
                 flips_at_best = int(counters[0])
                 attempts_at_best = attempts
-        r_before = r
-        r = walk3(P, Q, r, best - 1, CHUNK, params["plateau"], best + params["climb"], state, counters)
-        attempts += CHUNK
-        if r < best:
-            best = r
-            pools[r] = [(P[:, :r].copy(), Q[:, :r].copy())]
-            levels[r] = round(time.monotonic() - t0, 3)
-            flips_at_best = int(counters[0])
-            attempts_at_best = attempts
-            report()
-        elif r == best and r_before != best:
-            pool = pools[best]
-            snap = (P[:, :r].copy(), Q[:, :r].copy())
-            if len(pool) < params["pool_size"]:
-                pool.append(snap)
-            else:
-                pool[int(rng.integers(len(pool)))] = snap
-        if (int(counters[0]) - flips_at_best >= params["restart_after"]
-                or attempts - attempts_at_best >= 20 * params["restart_after"] or unlifted >= 4):
-            up = int(rng.integers(1, 3)) if unlifted >= 4 else int(rng.integers(0, 2))
-            level = min((lv for lv in pools if lv >= best + up), default=best)
-            src = pools[level]
-            load(src[int(rng.integers(len(src)))])
-            unlifted = 0
-            flips_at_best = int(counters[0])
-            attempts_at_best = attempts
-            restarts += 1
-            stats["restarts_done"] = restarts
-        if time.monotonic() - t_report >= 0.5:
-            report()
-    search_gf3.last = {"best_rank": best, "levels": dict(levels), "flips": int(counters[0]),
-                       "plus": int(counters[2]), "seconds": time.monotonic() - t0}
-    report()
+                report()
+            elif r == best and r_before != best:
+                pool = pools[best]
+                snap = (P[:, :r].copy(), Q[:, :r].copy())
+                if len(pool) < params["pool_size"]:
+                    pool.append(snap)
+                else:
+                    pool[int(rng.integers(len(pool)))] = snap
+            if (int(counters[0]) - flips_at_best >= params["restart_after"]
+                    or attempts - attempts_at_best >= 20 * params["restart_after"] or unlifted >= 4):
+                up = int(rng.integers(1, 3)) if unlifted >= 4 else int(rng.integers(0, 2))
+                level = min((lv for lv in pools if lv >= best + up), default=best)
+                src = pools[level]
+                load(src[int(rng.integers(len(src)))])
+                unlifted = 0
+                flips_at_best = int(counters[0])
+                attempts_at_best = attempts
+                restarts += 1
+                stats["restarts_done"] = restarts
+            if time.monotonic() - t_report >= 0.5:
+                report()
+            if ck is not None and time.monotonic() - t_saved >= every:
+                save_state()
+                t_saved = time.monotonic()
+    finally:
+        save_state()
+        search_gf3.last = {"best_rank": best, "levels": dict(levels), "flips": int(counters[0]),
+                           "plus": int(counters[2]), "seconds": walked()}
+        report()
+
+
+def _content(v) -> Fraction:
+    """The rational c with v = c * w, w a primitive integer vector whose first nonzero entry is positive."""
+    fr = [Fraction(x) for x in v]
+    den = 1
+    for f in fr:
+        den = math.lcm(den, f.denominator)
+    ints = [int(f * den) for f in fr]
+    g = 0
+    for x in ints:
+        g = math.gcd(g, abs(x))
+    if g == 0:
+        return Fraction(1)
+    first = next(x for x in ints if x)
+    return Fraction(g if first > 0 else -g, den)
+
+
+def normalise_products(W_a, W_b, W_c):
+    """Rescale every product t without changing its term a_t (x) b_t (x) c_t: two of its three factors are
+    made primitive integer vectors (first nonzero entry positive) and the third absorbs the scalars, e.g.
+    (a_t / alpha, b_t / beta, alpha beta c_t); of the three choices the one whose absorbing factor has the
+    smallest denominators (then entries) is kept.  A 3-adic lift lands on one representative of this
+    rescaling freedom (often with denominators such as 4 or 8); the rescaled one is often integral.
+    Returns (W_a, W_b, W_c) as int64 arrays when every entry is an integer, else object arrays of Fractions."""
+    Wa = np.array(W_a, dtype=object)
+    Wb = np.array(W_b, dtype=object)
+    Wc = np.array(W_c, dtype=object).T.copy()  # rows: products
+    mats = [Wa, Wb, Wc]
+    for t in range(Wa.shape[0]):
+        vecs = [[Fraction(x) for x in M[t]] for M in mats]
+        cont = [_content(v) for v in vecs]
+        best = None
+        for absorb in (2, 0, 1):
+            new = []
+            for u in range(3):
+                if u == absorb:
+                    scale = cont[(u + 1) % 3] * cont[(u + 2) % 3]
+                    new.append([f * scale for f in vecs[u]])
+                else:
+                    new.append([f / cont[u] for f in vecs[u]])
+            key = (max(f.denominator for f in new[absorb]), max(abs(f) for f in new[absorb]))
+            if best is None or key < best[0]:
+                best = (key, new)
+        for M, v in zip(mats, best[1]):
+            M[t] = v
+    out = []
+    for W in (Wa, Wb, Wc.T):
+        if all(Fraction(x).denominator == 1 for x in W.flat):
+            out.append(np.array([[int(x) for x in row] for row in W], dtype=np.int64))
+        else:
+            out.append(np.array([[Fraction(x) for x in row] for row in W], dtype=object))
+    return tuple(out)
+
+
+_RING_ORDER = {"ZT": 0, "Z": 1, "Q": 2}
+
+
+def niceness(sch: Scheme, ring: str) -> tuple:
+    """Sort key, smaller is nicer: ring (ZT, Z, Q), then the largest denominator, largest |coefficient|, nonzeros."""
+    vals = [Fraction(x) for W in (sch.W_a, sch.W_b, sch.W_c) for x in np.asarray(W).flat]
+    return (_RING_ORDER.get(ring, 3), max(f.denominator for f in vals), max(abs(f) for f in vals),
+            sum(1 for f in vals if f))
+
+
+def _hex(M: np.ndarray) -> list[str]:
+    """A (3 x r) uint64 plane -> 3 strings of 16 hex digits per product."""
+    return ["".join(f"{int(x):016x}" for x in row) for row in M]
+
+
+def _unhex(rows: list[str]) -> np.ndarray:
+    return np.array([[int(row[i:i + 16], 16) for i in range(0, len(row), 16)] for row in rows], dtype=np.uint64)
+
+
+def _digest(key: bytes) -> str:
+    return hashlib.sha1(key).hexdigest()
+
+
+class _Digests(set):
+    """The set of goal schemes already tried, as read back from a checkpoint (digests of their keys)."""
+
+    def __contains__(self, key) -> bool:
+        return super().__contains__(_digest(key) if isinstance(key, bytes) else key)
+
+    def add(self, key) -> None:
+        super().add(_digest(key) if isinstance(key, bytes) else key)
+
+
+def _read_walker(f: Path, s: Shape, cap: int) -> dict:
+    from .flip import FlipOptionError
+    try:
+        st = json.loads(f.read_text())
+    except (OSError, ValueError) as e:
+        raise FlipOptionError(f"cannot read the GF(3) walker state {f}: {e}") from None
+    if not isinstance(st, dict) or st.get("format") != WALKER_FORMAT or tuple(st.get("shape", ())) != tuple(s):
+        raise FlipOptionError(f"{f} is not a GF(3) walker state for {tuple(s)}")
+    st["P"], st["Q"] = _unhex(st["P"]), _unhex(st["Q"])
+    if st["P"].shape[1] != st["r"] or st["r"] > cap:
+        raise FlipOptionError(f"{f}: walker state inconsistent (rank {st['r']})")
+    st["pools"] = {int(lv): [(_unhex(a), _unhex(b)) for a, b in pl] for lv, pl in st["pools"].items()}
+    st["levels"] = {int(k): float(v) for k, v in st["levels"].items()}
+    st["tried"] = _Digests(st["tried"])
+    return st

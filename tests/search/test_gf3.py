@@ -46,6 +46,7 @@ def test_gf3_walk_reaches_strassen_rank_7_lifted():
     prov = out.provenance
     assert prov["options"]["field"] == 3 and prov["start"]["kind"] == "standard"
     assert prov["completed_by"] == ["flip", "lift"] or prov["completed_by"] == ["flip"]
+    assert isinstance(prov["normalised"], bool)
 
 
 def test_gf3_walk_z3_goal_reports_the_modular_scheme():
@@ -81,3 +82,105 @@ def test_cli_field_3_goal_z3(tmp_path):
 def test_strassen_block_start_is_valid_mod_3(shape, rank):
     P, Q, r = gf3.strassen_block_planes(Shape(*shape), 80)
     assert r == rank and gf3.is_valid_mod3(Shape(*shape), P, Q, r)
+
+
+def test_gf3_checkpoint_keeps_schemes_and_resume_continues(tmp_path):
+    """--checkpoint DIR writes every proven scheme and the walker; --resume DIR yields them again, then walks on."""
+    import json
+    from algodiscover.core.canonical import canonical_key
+    d = tmp_path / "ck"
+    first = list(gf3.search_gf3((2, 2, 2), 7, seed=3, budget=Budget(restarts=2), checkpoint=str(d),
+                                checkpoint_every=0.1, restart_after=20_000))
+    assert first, "Strassen's rank 7 is reached in two walks"
+    m = json.loads((d / "checkpoint.json").read_text())
+    assert m["engine"] == "flip" and m["options"]["field"] == 3 and m["seed"] == 3
+    assert len(list((d / "schemes").glob("*.json"))) == len(first)
+    st = json.loads((d / "walkers" / "walker-000.json").read_text())
+    P, Q = gf3._unhex(st["P"]), gf3._unhex(st["Q"])
+    assert gf3.is_valid_mod3(Shape(2, 2, 2), P, Q, st["r"])  # the saved walker is a scheme mod 3
+    again = list(gf3.search_gf3((2, 2, 2), 7, budget=Budget(restarts=st["restarts"] + 1), resume=str(d)))
+    keys = [canonical_key(x) for x in again]
+    assert {canonical_key(x) for x in first} <= set(keys)  # nothing found is lost
+    assert len(keys) == len(set(keys))  # goal schemes tried before are not yielded twice
+    assert all(x.verify(symbolic=False).ok for x in again)
+    st2 = json.loads((d / "walkers" / "walker-000.json").read_text())
+    assert st2["seconds"] >= st["seconds"] and st2["counters"][0] >= st["counters"][0]
+
+
+def test_gf3_resume_survives_kill_9(tmp_path):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    d = tmp_path / "ck"
+    code = ("from algodiscover.search import Budget, gf3\n"
+            f"for _ in gf3.search_gf3((3, 3, 3), 19, seed=1, checkpoint={str(d)!r}, checkpoint_every=0.2,"
+            " budget=Budget(time_limit=60)): pass\n")
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    p = subprocess.Popen([sys.executable, "-c", code], env=env)
+    wf = d / "walkers" / "walker-000.json"
+    try:
+        t = time.monotonic()
+        while time.monotonic() - t < 40 and not (wf.exists() and json.loads(wf.read_text())["counters"][0] > 0):
+            time.sleep(0.2)
+        time.sleep(0.5)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    st = json.loads(wf.read_text())  # written whole, then renamed: readable after kill -9
+    assert st["counters"][0] > 0 and st["best"] <= 27
+    list(gf3.search_gf3((3, 3, 3), 19, budget=Budget(time_limit=1), resume=str(d)))
+    st2 = json.loads(wf.read_text())
+    assert st2["counters"][0] > st["counters"][0] and st2["best"] <= st["best"]
+    assert gf3.is_valid_mod3(Shape(3, 3, 3), gf3._unhex(st2["P"]), gf3._unhex(st2["Q"]), st2["r"])
+
+
+def test_gf3_resume_refuses_a_gf2_checkpoint(tmp_path):
+    import json
+    from algodiscover.search.flip import FlipOptionError
+    d = tmp_path / "ck"
+    d.mkdir()
+    (d / "checkpoint.json").write_text(json.dumps({"format": "algodiscover.checkpoint/1", "engine": "flip",
+                                                   "shape": [2, 2, 2], "rank": 7, "seed": 0,
+                                                   "options": {"ring": "Z", "init": "standard"}}))
+    with pytest.raises(FlipOptionError, match="not a GF\\(3\\) walk"):
+        next(gf3.search_gf3((2, 2, 2), 7, resume=str(d)))
+
+
+def _lifted_half(data, shape):
+    from tests.search.test_lift_p3 import _half_scheme, _mod3
+    from algodiscover.search.lift import hensel_lift
+    h = _half_scheme(data, shape)
+    a, b, c = _mod3(h.W_a), _mod3(h.W_b), _mod3(h.W_c).T
+    return Scheme(shape, *hensel_lift(Shape(*shape), a, b, c, p=3))
+
+
+@pytest.mark.parametrize("name,shape", [("STRASSEN", (2, 2, 2)), ("LADERMAN", (3, 3, 3))])
+def test_normalise_products_keeps_every_term_and_makes_two_factors_primitive(name, shape):
+    from fractions import Fraction
+    from math import gcd
+    import tests.conftest as cf
+    raw = _lifted_half(getattr(cf, name), shape)  # a 3-adic lift of a 1/2 scheme: a Q scheme
+    Wa, Wb, Wc = gf3.normalise_products(raw.W_a, raw.W_b, raw.W_c)
+    for t in range(raw.rank):
+        term = np.einsum("i,j,k->ijk", *(np.array([Fraction(x) for x in v], dtype=object)
+                                         for v in (raw.W_a[t], raw.W_b[t], np.asarray(raw.W_c)[:, t])))
+        new = np.einsum("i,j,k->ijk", *(np.array([Fraction(x) for x in v], dtype=object)
+                                        for v in (Wa[t], Wb[t], np.asarray(Wc)[:, t])))
+        assert (term == new).all()  # the rescaling leaves each product's term unchanged
+        primitive = 0
+        for v in (Wa[t], Wb[t], np.asarray(Wc)[:, t]):
+            ints = [Fraction(x) for x in v]
+            if all(f.denominator == 1 for f in ints):
+                g = 0
+                for f in ints:
+                    g = gcd(g, int(f))
+                primitive += g == 1 and next(f for f in ints if f) > 0  # first nonzero entry positive
+        assert primitive >= 2  # two of the three factors are primitive integer vectors
+    norm = Scheme(shape, Wa, Wb, Wc)
+    vr, vn = raw.verify(symbolic=False), norm.verify(symbolic=True)
+    assert vn.ok and vn.symbolic
+    assert gf3.niceness(norm, vn.ring) <= gf3.niceness(raw, vr.ring) or vr.ring == "ZT"
+
