@@ -24,7 +24,7 @@ DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most
 # engine-specific options: passed to the engine only when given on the command line
 ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init",
                   "symmetry", "field", "cubes", "plateau", "restart_after", "pool_size", "climb", "nicer", "grow",
-                  "checkpoint", "resume", "policy")
+                  "checkpoint", "resume", "policy", "kernel")
 
 
 DEFAULTS_LINE = ("defaults: --seed: random (drawn, printed and recorded in each scheme's provenance, so the run can "
@@ -103,6 +103,11 @@ def add_arguments(p) -> None:
                    help="flip: walk (one walker at its best level, default) or pool (descent level by level from "
                         "a pool of schemes; unset --plateau/--restart-after/--pool-size then default to "
                         "50000/1000000/64)")
+    g.add_argument("--kernel", type=int, choices=(1, 2, 3, 4), default=None,
+                   help="flip: the kernel walk version (default by shape: 1 below m*k*n = 100, else 2; 2 and 3 "
+                        "make a plus transition at once on a scheme with no flippable pair instead of waiting "
+                        "out --plateau, which matters on rigid schemes such as the Strassen square of <4,4,4>:49; "
+                        "4: plus transitions up to --climb above the best level at once there)")
     add_cluster_arguments(p)
     p.help_hooks = [_help_epilog]  # filled in when --help is formatted (cli.ArgumentParser.format_help)
 

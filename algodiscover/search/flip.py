@@ -25,7 +25,7 @@ Options (``search(..., **options)``; the CLI flag in brackets), all recorded, re
   the best lifted one: ZT over Z over Q, then fewer nonzeros; it stops looking after NICER_CHUNKS chunks
   of attempts (default 0: report every lifted scheme at once);
 - ``checkpoint`` [--checkpoint DIR], ``resume`` [--resume DIR], ``checkpoint_every`` (seconds, 5);
-- ``kernel`` (API only): the walk version of :mod:`.flipkernel` (default by shape, see
+- ``kernel`` [--kernel]: the walk version of :mod:`.flipkernel` (default by shape, see
   :func:`default_kernel`; 1 is the walk before
   versions 2 and 3, which provenance, checkpoints and walker states without the key were made with: replay
   and resume use it for them);
@@ -109,7 +109,7 @@ NICER_CHUNKS = 64  # --nicer stops looking after this many chunks of attempts si
 FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "--init",
          "plateau": "--plateau", "restart_after": "--restart-after", "pool_size": "--pool-size",
          "climb": "--climb", "nicer": "--nicer", "grow": "--grow", "checkpoint": "--checkpoint", "resume": "--resume",
-         "checkpoint_every": "checkpoint_every (API only)", "kernel": "kernel (API only: 1, 2 or 3)",
+         "checkpoint_every": "checkpoint_every (API only)", "kernel": "--kernel",
          "symmetry": "--symmetry", "field": "--field", "policy": "--policy"}
 _KNOWN_OPTIONS = set(FLAGS)
 

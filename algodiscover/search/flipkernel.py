@@ -20,12 +20,17 @@ two other factors is merged; merges cascade), so the walk never holds a reducibl
 transitions (rank + 1) after ``plateau`` flips without a reduction follow Arai, Ichikawa &
 Hukushima (2024), as in :mod:`.gf2`.
 
-Two walk versions (``version`` of :func:`walk`; the engine records it as the option ``kernel``):
+Walk versions (``version`` of :func:`walk`; the engine records it as the option ``kernel``):
 version 1 spends an attempt on a scheme where no two products share a factor (it waits out the
 plateau, one attempt at a time: on <4,4,4> near rank 49 most attempts went there); version 2 (the
 default) makes the plus transition at once, so every attempt is a flip or a plus transition, and
 looks for a reduction partner only where a changed factor's new value is shared.  Both share the
 index code; version 1's sequence of moves is unchanged, so results found with it still replay.
+Version 3 is version 2 ending each call at the last best-level scheme it visited; version 4 is version
+2 where a scheme with no flippable pair (a rigid one: on <4,4,4> every rank-49 scheme the walk reaches
+from the standard algorithm is such a Strassen square) is left by plus transitions up to ``max_rank`` in
+one attempt, because a single plus transition there is undone by the next flip and reduction.  Versions
+1-3 make exactly the moves they made before version 4 existed.
 
 The index is rebuilt from ``F`` at the start of every :func:`walk` call (O(r)), so a call's result
 depends on ``F``, the RNG state and the counters only.  :func:`check_index` compares a maintained
@@ -547,7 +552,7 @@ def _walk_ix(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, stat
 
 
 @njit(cache=True)
-def _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, keep):
+def _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, keep, kick=False):
     """Kernel version 2: every attempt is a move.  An attempt is a flip (uniform among flippable
     pairs, as in version 1) or, after ``plateau`` flips without a reduction *or at once when no two
     products share a factor*, a plus transition; only a scheme with no flippable pair at
@@ -593,6 +598,18 @@ def _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, sta
                     if keep and r == lvl:
                         snap[:, :r] = F[:, :r]
                         have = True
+                    if kick and tot == 0:
+                        # version 4: a scheme with no flippable pair (a rigid one, such as the Strassen
+                        # square of <4,4,4>:49) is left by plus transitions up to max_rank at once, in the
+                        # same attempt; one plus transition alone is undone by the next flip and reduction
+                        while r < max_rank:
+                            state[0] = xs
+                            r2, npend = _plus(hk, gval, I, gmem, F, r, state, pend_t, pend_s)
+                            xs = state[0]
+                            if r2 <= r:
+                                break
+                            counters[PLUS] += 1
+                            r = _reduce(hk, gval, I, gmem, F, r2, pend_t, pend_s, npend, counters)
                     continue
             if tot == 0:
                 # no flip and no plus transition: this scheme is a dead end until the walker restarts
@@ -673,8 +690,9 @@ def _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, sta
 
 #: the kernel versions: 1 = the walk of the first indexed kernel (kept so that results found with it
 #: replay), 2 = every attempt a move, 3 = 2 and a call ends at the last best-level scheme it visited
-#: (the default)
-VERSIONS = (1, 2, 3)
+#: (the default), 4 = 2 and a scheme with no flippable pair is left by plus transitions up to max_rank
+#: in one attempt (the walker's best level + climb; with climb 1 the same moves as version 2)
+VERSIONS = (1, 2, 3, 4)
 LATEST = 3
 
 
@@ -689,7 +707,8 @@ def walk_ix(ix, F, r, target, max_iters, plateau, max_rank, state, counters, ver
     hk, gval, I, gmem = ix
     if version == 1:
         return _walk_ix(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters)
-    return _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, version == 3)
+    return _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, version == 3,
+                     version == 4)
 
 
 @njit(cache=True)
@@ -699,9 +718,9 @@ def _walk(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, 
 
 
 @njit(cache=True)
-def _walk2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, keep):
+def _walk2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, keep, kick=False):
     r = _reduce_all(hk, gval, I, gmem, F, r, counters)
-    return _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, keep)
+    return _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, keep, kick)
 
 
 def walk(ix, F, r, target, max_iters, plateau, max_rank, state, counters, version=LATEST):
@@ -720,7 +739,8 @@ def walk(ix, F, r, target, max_iters, plateau, max_rank, state, counters, versio
     hk, gval, I, gmem = ix
     if version == 1:
         return _walk(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters)
-    return _walk2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, version == 3)
+    return _walk2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, state, counters, version == 3,
+                  version == 4)
 
 
 @njit(cache=True)

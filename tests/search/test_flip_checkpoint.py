@@ -173,5 +173,6 @@ def test_the_default_kernel_is_chosen_by_shape_and_recorded():
     assert flip.default_kernel(Shape(5, 5, 5)) == 2 and flip.default_kernel(Shape(4, 4, 4)) == 1
     assert flip.resolve_options(Shape(5, 5, 5), 93)["kernel"] == 2
     assert flip.resolve_options(Shape(5, 5, 5), 93, kernel=3)["kernel"] == 3
+    assert flip.resolve_options(Shape(4, 4, 4), 47, kernel=4)["kernel"] == 4
     with pytest.raises(flip.FlipOptionError, match="kernel"):
-        flip.resolve_options(Shape(2, 2, 2), 7, kernel=4)
+        flip.resolve_options(Shape(2, 2, 2), 7, kernel=5)

@@ -118,4 +118,4 @@ def test_version_2_every_attempt_is_a_flip_or_a_plus_transition(shape):
 def test_unknown_kernel_version_is_refused():
     F, r = gf2.standard_bits(Shape(2, 2, 2), cap=12)
     with pytest.raises(ValueError, match="version"):
-        fk.walk(fk.make_index(12), F, r, 0, 10, 5, r, np.array([1], dtype=np.uint64), fk.new_counters(), 4)
+        fk.walk(fk.make_index(12), F, r, 0, 10, 5, r, np.array([1], dtype=np.uint64), fk.new_counters(), 5)
