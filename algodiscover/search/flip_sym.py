@@ -1015,21 +1015,28 @@ def lift_symmetric(shape: Shape, group: Group, F: np.ndarray, n_orbits: int, fix
     """Lift the GF(2) scheme (orbits in F, fixed part) to characteristic 0; returns
     ((W_a, W_b, W_c), symmetric_used) or None.  Tries the orbit-preserving lift first."""
     from . import gf2
-    from .lift import LIFT_ORDERS, LiftSolver, hensel_lift
+    from .lift import LIFT_ORDERS, LiftSolver, is_integral, hensel_lift
     G = group.order
     cols = np.concatenate([F[:, :G * n_orbits], fixed], axis=1)
     r = cols.shape[1]
     a, b, c = gf2.bits_to_factors(shape, cols, r)
     embed = _orbit_embedding(shape, group, n_orbits, fixed.shape[1])
+    invariant = None
     for order in LIFT_ORDERS:
         try:
             res = hensel_lift(shape, a, b, c, solver=LiftSolver(shape, a, b, c, embed=embed, order=order))
         except Exception:  # pragma: no cover - a lift that fails is only a missed chance
             res = None
         if res is not None:
-            return res, True
+            if is_integral(res):
+                return res, True
+            invariant = invariant or res
+    # no integral orbit-preserving lift: an integral lift that breaks the symmetry is preferred to a
+    # rational invariant one (the ring is what a user asks for), else the rational invariant one
     res = hensel_lift(shape, a, b, c)
-    return (res, False) if res is not None else None
+    if res is not None and (invariant is None or is_integral(res)):
+        return res, False
+    return (invariant, True) if invariant is not None else None
 
 
 def lifted_is_invariant(group: Group, Wa, Wb, Wc) -> bool:

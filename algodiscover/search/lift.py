@@ -35,6 +35,11 @@ MAX_STEPS = 20  # lift to Z/2^20: residues fit int64 products, reconstruction up
 MAX_STEPS_P = {2: 20, 3: 12}  # Z/3^12: 531441, reconstruction up to |p|, |q| <= 515
 PRIMES = (2, 3)
 LIFT_ORDERS = ("support", "index")  # pivot preference of LiftSolver, tried in this order by hensel_lift
+#: When the lifts in LIFT_ORDERS are rational but not integral, hensel_lift tries this many more pivot
+#: orders drawn at random (seeds 0, 1, ...: alternately a shuffle of all variables and a shuffle that keeps
+#: the nonzero coefficients first) and returns the first integral lift: another choice of free variables
+#: is another point of the scheme's family of lifts, and some are integral where the first was not.
+LIFT_RETRIES = 6
 
 
 # ---------------------------------------------------------------- GF(2) linear algebra
@@ -199,11 +204,11 @@ class LiftSolver:
     """
 
     def __init__(self, shape: Shape, a, b, c, *, p: int = 2, embed: np.ndarray | None = None,
-                 order: str = "support"):
+                 order: str = "support", seed: int = 0):
         if p not in PRIMES:
             raise ValueError(f"p must be 2 or 3, got {p!r}")
-        if order not in LIFT_ORDERS:
-            raise ValueError(f"order must be one of {', '.join(LIFT_ORDERS)}, got {order!r}")
+        if order not in LIFT_ORDERS + ("shuffle",):
+            raise ValueError(f"order must be one of {', '.join(LIFT_ORDERS + ('shuffle',))}, got {order!r}")
         self.p = p
         self.order = order
         J = jacobian_mod(shape, a, b, c, p)
@@ -224,8 +229,14 @@ class LiftSolver:
         # that the free variables (fixed at 0 in every step) are zeros of the scheme: the lift keeps the
         # scheme's zeros where it can and only corrects its nonzero entries, which is how a scheme with
         # coefficients in {-1, 0, 1} reduced mod p is found again.  "index": variables in their order.
-        self.perm = (np.argsort(x0 == 0, kind="stable") if order == "support"
-                     else np.arange(J.shape[1], dtype=np.int64))
+        # "shuffle": a random order from ``seed`` (odd seeds keep the nonzero coefficients first).
+        if order == "support":
+            self.perm = np.argsort(x0 == 0, kind="stable")
+        elif order == "shuffle":
+            key = np.random.default_rng(seed).random(J.shape[1]) + (seed % 2) * (x0 == 0)
+            self.perm = np.argsort(key, kind="stable")
+        else:
+            self.perm = np.arange(J.shape[1], dtype=np.int64)
         J = np.ascontiguousarray(J[:, self.perm])
         neq, nvar = J.shape
         self.neq, self.nvar = neq, nvar
@@ -316,7 +327,9 @@ def hensel_lift(shape: Shape, a01, b01, c01, *, steps: int | None = None, solver
     when the linear system mod p is inconsistent or no rational scheme was recognised.
     The result still has to be proven with ``verify``.  Without ``solver``, the pivot orders of
     ``LIFT_ORDERS`` are tried in turn ("support": the scheme's zeros stay zero where they can, then
-    "index"); the first that lifts is returned.
+    "index"); an integral lift is returned at once, and when they give only rational lifts,
+    ``LIFT_RETRIES`` random pivot orders are tried for an integral one before the first rational
+    lift is returned.
     """
     if p not in PRIMES:
         raise ValueError(f"p must be 2 or 3, got {p!r}")
@@ -332,11 +345,25 @@ def hensel_lift(shape: Shape, a01, b01, c01, *, steps: int | None = None, solver
         return sa, sb, sc.T.copy()
     if solver is not None:
         return _lift(shape, a, b, c, solver, p, steps)
+    rational = None
     for order in LIFT_ORDERS:
         res = _lift(shape, a, b, c, LiftSolver(shape, a, b, c, p=p, order=order), p, steps)
         if res is not None:
+            if is_integral(res):
+                return res
+            rational = rational or res
+    if rational is None:
+        return None  # no order lifts: the scheme mod p has no lift this way (retries are not spent on it)
+    for k in range(LIFT_RETRIES):
+        res = _lift(shape, a, b, c, LiftSolver(shape, a, b, c, p=p, order="shuffle", seed=k), p, steps)
+        if res is not None and is_integral(res):
             return res
-    return None
+    return rational
+
+
+def is_integral(res) -> bool:
+    """Whether every coefficient of a lift (W_a, W_b, W_c) is an integer."""
+    return all(not isinstance(x, Fraction) or x.denominator == 1 for W in res for x in np.asarray(W).ravel())
 
 
 def _lift(shape: Shape, a, b, c, solver: LiftSolver, p: int, steps: int):

@@ -140,3 +140,38 @@ def test_lift_orders_and_bad_order():
         assert sorted(solver.perm.tolist()) == list(range(solver.nvar))
     with pytest.raises(ValueError, match="order must be one of"):
         LiftSolver(s.shape, a, b, c, order="random")
+
+
+def test_rational_lifts_are_retried_for_an_integral_one(monkeypatch):
+    """support/index give only a rational lift: random pivot orders are tried and the first integral
+    lift wins; when no order lifts at all, no retry is spent."""
+    from algodiscover.search import lift as L
+    s = Scheme((2, 2, 2), **STRASSEN)
+    a, b, c = _mod2_factors(s)
+    q = (np.array([[Fraction(1, 3)]], dtype=object),) * 3
+    z = (np.array([[1]]),) * 3
+    calls = []
+
+    def fake(shape, a_, b_, c_, solver, p, steps):
+        calls.append((solver.order, getattr(solver, "seed", None)))
+        return z if (solver.order == "shuffle" and len(calls) == 5) else q
+    monkeypatch.setattr(L, "_lift", fake)
+    assert L.hensel_lift(s.shape, a, b, c) is z
+    assert [o for o, _ in calls] == ["support", "index", "shuffle", "shuffle", "shuffle"]
+    calls.clear()
+    monkeypatch.setattr(L, "_lift", lambda *args: calls.append(1))
+    assert L.hensel_lift(s.shape, a, b, c) is None and len(calls) == len(L.LIFT_ORDERS)
+
+
+def test_shuffled_orders_are_permutations_that_depend_on_the_seed():
+    s = Scheme((3, 3, 3), **LADERMAN)
+    a, b, c = _mod2_factors(s)
+    p0 = LiftSolver(s.shape, a, b, c, order="shuffle", seed=0).perm
+    p1 = LiftSolver(s.shape, a, b, c, order="shuffle", seed=1).perm
+    assert sorted(p0.tolist()) == sorted(p1.tolist()) == list(range(len(p0)))
+    assert not np.array_equal(p0, p1)
+    x0 = np.concatenate([W.ravel() % 2 for W in (a, b, c)])
+    nz = int(np.count_nonzero(x0))
+    assert np.all(x0[p1[:nz]] != 0)  # odd seeds keep the nonzero coefficients first
+    res = hensel_lift(s.shape, a, b, c, solver=LiftSolver(s.shape, a, b, c, order="shuffle", seed=3))
+    assert res is None or Scheme((3, 3, 3), *res).verify(symbolic=False).ok
