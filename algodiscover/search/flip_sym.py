@@ -65,11 +65,11 @@ CHUNK = 1 << 16
 # a plus transition after 50000 flips (16667 orbit flips), plus transitions up to the seed's rank
 # (climb 0), a restart after 10^8 flips (3.3 * 10^7 orbit flips) without a new best rank
 DEFAULTS = {"plateau": 16_667, "restart_after": 33_333_333, "pool_size": 16, "climb": 0}
-RESTART_FROM = ("seed", "pool")
+RESTART_FROM = ("seed", "pool")  # after restart_after orbit flips without a new best: a fresh run, or a pool
 #: kernel versions of the c3 walk (option ``kernel``, recorded in provenance): 1 = :func:`c3_walk` (bucket
 #: scan per draw; what a provenance without ``kernel`` ran), 2 = :func:`c3_walk2` (kept pair lists)
 KERNELS = (1, 2)
-DEFAULT_KERNEL = 1  # after restart_after orbit flips without a new best: a fresh run, or a pool
+DEFAULT_KERNEL = 2  # for new runs: measured faster (benchmarks/results/flip-sym-kernel.md)
 
 
 class SymmetryOptionError(AlgoDiscoverError, ValueError):
@@ -1279,7 +1279,8 @@ def c3_walk2_on(V, no, target, max_iters, plateau, max_no, state, counters, K, I
             since += 1
             continue
         x = _next(state)
-        c = I[tb + 3 * nocc + np.int64((x >> np.uint64(32)) % np.uint64(nm))]
+        # uniform indices by multiply-shift (Lemire) rather than a division
+        c = I[tb + 3 * nocc + np.int64(((x >> np.uint64(32)) * np.uint64(nm)) >> np.uint64(32))]
         o1 = c // 3
         e = I[tb + nocc + c]
         m = I[tb + e]
@@ -1287,7 +1288,7 @@ def c3_walk2_on(V, no, target, max_iters, plateau, max_no, state, counters, K, I
         em = om + 2 + e * nocc
         j = -1
         for _t in range(8):  # a partner uniformly among the other occurrences, not in o1
-            k = np.int64((_next(state) >> np.uint64(33)) % np.uint64(m - 1))
+            k = np.int64(((_next(state) >> np.uint64(32)) * np.uint64(m - 1)) >> np.uint64(32))
             if k >= pc:
                 k += 1
             d = I[em + k]
