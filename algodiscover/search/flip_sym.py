@@ -39,6 +39,12 @@ index, Moosbauer & Poole's choice for <5,5,5>, "10001 01010 00100") and the rest
 T - sum(cubes) mod 2 (standard products and the cubes' off-diagonal terms), which splits into free
 orbits of elementary products.
 
+Kernels of the c3 walk (option ``kernel``, recorded in provenance): 1, :func:`c3_walk` (a random value,
+its hash bucket scanned for a partner: at low rank most draws find none); 2, :func:`c3_walk2` (the
+default for new runs: the occurrences of every value and the list of those whose value occurs twice are
+kept, so every draw is a flip; the orbit values stay the state between kernel calls).  The moves,
+reductions and plus transitions are the same; a provenance without ``kernel`` replays with kernel 1.
+
 Lifting to characteristic 0 (:mod:`.lift`) first tries to keep the symmetry (the Hensel corrections
 are solved for the orbit representatives only, so that every lifted orbit is again an orbit), then
 lifts without it.  Every yielded scheme passed ``verify``; provenance says whether it is invariant.
@@ -1480,7 +1486,8 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     ``pool_size``, ``climb`` as in the flip engine (climb counts orbits; 0: plus transitions up to the
     seed's rank, Moosbauer & Poole's PLUS_TRANSITION_LIMIT 0); ``restart_from``: "seed" (default: after
     ``restart_after`` orbit flips without a new best, a fresh run from the diagonal cubes, as their runs)
-    or "pool" (a scheme kept at the best level or one or two above, as the flip engine).
+    or "pool" (a scheme kept at the best level or one or two above, as the flip engine); ``kernel``: the c3
+    walk's kernel version, 1 (:func:`c3_walk`) or 2 (:func:`c3_walk2`, the default; see the module doc).
     """
     from ..provenance import result_record, search_record, start_record
     from .flip import FlipOptionError
