@@ -73,8 +73,9 @@ CHUNK = 1 << 16
 DEFAULTS = {"plateau": 16_667, "restart_after": 33_333_333, "pool_size": 16, "climb": 0}
 RESTART_FROM = ("seed", "pool")  # after restart_after orbit flips without a new best: a fresh run, or a pool
 #: kernel versions of the c3 walk (option ``kernel``, recorded in provenance): 1 = :func:`c3_walk` (bucket
-#: scan per draw; what a provenance without ``kernel`` ran), 2 = :func:`c3_walk2` (kept pair lists)
-KERNELS = (1, 2)
+#: scan per draw; what a provenance without ``kernel`` ran), 2 = :func:`c3_walk2` (kept pair lists),
+#: 3 = :func:`c3_walk3` (the same lists, symmetric-flips' law of draws: a repeated value uniformly, then a pair)
+KERNELS = (1, 2, 3)
 DEFAULT_KERNEL = 2  # for new runs: measured faster (benchmarks/results/flip-sym-kernel.md)
 
 
@@ -995,7 +996,8 @@ def c3_walk(V, no, target, max_iters, plateau, max_no, state, counters, bits):
 #               ecnt[nocc], ent[nocc] (c's entry), epos[nocc] (c's place in its entry), mocc[nocc] (the
 #               occurrences of values with ecnt >= 2), mpos[nocc] (c's place in mocc, -1 if none),
 #               efree[nocc] (free entry ids), meta[2] (len(mocc), len(efree)), emem[nocc * nocc] (entry e's
-#               occurrences at e * nocc ...).
+#               occurrences at e * nocc ...), then mlist[nocc] (the entries with ecnt >= 2), mlpos[nocc]
+#               (e's place in mlist), len(mlist).
 
 
 @njit(cache=True, inline="always", _nrt=False)
@@ -1010,7 +1012,7 @@ def c3_pairs_alloc(cap_orbits: int):
     while tb < 4 * nocc:
         tb *= 2
     K = np.zeros(tb + nocc, dtype=np.uint64)
-    I = np.full(tb + 6 * nocc + 2 + nocc * nocc, -1, dtype=np.int64)
+    I = np.full(tb + 6 * nocc + 2 + nocc * nocc + 2 * nocc + 1, -1, dtype=np.int64)
     return K, I, tb, nocc
 
 
@@ -1021,7 +1023,7 @@ def _c3_pairs_alloc(cap_orbits):
     while tb < 4 * nocc:
         tb *= 2
     K = np.zeros(tb + nocc, dtype=np.uint64)
-    I = np.full(tb + 6 * nocc + 2 + nocc * nocc, -1, dtype=np.int64)
+    I = np.full(tb + 6 * nocc + 2 + nocc * nocc + 2 * nocc + 1, -1, dtype=np.int64)
     return K, I, tb, nocc
 
 
@@ -1039,6 +1041,7 @@ def c3_pairs_build(V, no, K, I, tb, nocc):
         I[ef + e] = nocc - 1 - e
     I[tb + 6 * nocc] = 0
     I[tb + 6 * nocc + 1] = nocc
+    I[tb + 6 * nocc + 2 + nocc * nocc + 2 * nocc] = 0
     for c in range(3 * no):
         _p_insert(V, c, K, I, tb, nocc)
 
@@ -1099,6 +1102,11 @@ def _p_insert(V, c, K, I, tb, nocc):
             I[mo + nm] = c0
             I[mp + c0] = nm
             nm += 1
+            ml = tb + 6 * nocc + 2 + nocc * nocc  # e joins mlist
+            nl = I[ml + 2 * nocc]
+            I[ml + nl] = e
+            I[ml + nocc + e] = nl
+            I[ml + 2 * nocc] = nl + 1
         I[mo + nm] = c
         I[mp + c] = nm
         I[om] = nm + 1
@@ -1122,6 +1130,15 @@ def _p_remove(c, K, I, tb, nocc):
             I[mp + dd] = q
             I[mp + cc] = -1
             I[om] = last
+        if k == 2:  # e leaves mlist
+            ml = tb + 6 * nocc + 2 + nocc * nocc
+            q = I[ml + nocc + e]
+            last = I[ml + 2 * nocc] - 1
+            f = I[ml + last]
+            I[ml + q] = f
+            I[ml + nocc + f] = q
+            I[ml + nocc + e] = -1
+            I[ml + 2 * nocc] = last
     p = I[tb + 2 * nocc + c]
     d = I[em + k - 1]
     I[em + p] = d
@@ -1257,13 +1274,24 @@ def c3_walk2(V, no, target, max_iters, plateau, max_no, state, counters):
     K, I, tb, nocc = _c3_pairs_alloc(V.shape[1])
     pend = np.empty(64, dtype=np.int64)
     c3_pairs_build(V, no, K, I, tb, nocc)
-    return c3_walk2_on(V, no, target, max_iters, plateau, max_no, state, counters, K, I, tb, nocc, pend)
+    return c3_walk2_on(V, no, target, max_iters, plateau, max_no, state, counters, K, I, tb, nocc, pend, 0)
+
+
+@njit(cache=True)
+def c3_walk3(V, no, target, max_iters, plateau, max_no, state, counters):
+    """:func:`c3_walk2` with symmetric-flips' law of draws: a value uniformly among those occurring at least
+    twice, then an ordered pair of its occurrences uniformly (pairs within one orbit drawn again)."""
+    K, I, tb, nocc = _c3_pairs_alloc(V.shape[1])
+    pend = np.empty(64, dtype=np.int64)
+    c3_pairs_build(V, no, K, I, tb, nocc)
+    return c3_walk2_on(V, no, target, max_iters, plateau, max_no, state, counters, K, I, tb, nocc, pend, 1)
 
 
 @njit(cache=True, _nrt=False)
-def c3_walk2_on(V, no, target, max_iters, plateau, max_no, state, counters, K, I, tb, nocc, pend):
+def c3_walk2_on(V, no, target, max_iters, plateau, max_no, state, counters, K, I, tb, nocc, pend, law):
     """:func:`c3_walk2` on given structures (built for V's first ``no`` orbits; they stay valid for the
-    returned V and orbit count) and a scratch array ``pend`` (int64[64]).  Compiled without reference
+    returned V and orbit count) and a scratch array ``pend`` (int64[64]); ``law`` 0: c3_walk2's draws,
+    1: c3_walk3's.  Compiled without reference
     counting (``_nrt=False``: it allocates nothing), which numba would otherwise do at every helper."""
     since = counters[3]
     draws = 0
@@ -1285,22 +1313,43 @@ def c3_walk2_on(V, no, target, max_iters, plateau, max_no, state, counters, K, I
             since += 1
             continue
         x = _next(state)
-        # uniform indices by multiply-shift (Lemire) rather than a division
-        c = I[tb + 3 * nocc + np.int64(((x >> np.uint64(32)) * np.uint64(nm)) >> np.uint64(32))]
-        o1 = c // 3
-        e = I[tb + nocc + c]
-        m = I[tb + e]
-        pc = I[tb + 2 * nocc + c]
-        em = om + 2 + e * nocc
         j = -1
-        for _t in range(8):  # a partner uniformly among the other occurrences, not in o1
-            k = np.int64(((_next(state) >> np.uint64(32)) * np.uint64(m - 1)) >> np.uint64(32))
-            if k >= pc:
-                k += 1
-            d = I[em + k]
-            if d // 3 != o1:
-                j = d
-                break
+        if law == 0:
+            # uniform indices by multiply-shift (Lemire) rather than a division
+            c = I[tb + 3 * nocc + np.int64(((x >> np.uint64(32)) * np.uint64(nm)) >> np.uint64(32))]
+            o1 = c // 3
+            e = I[tb + nocc + c]
+            m = I[tb + e]
+            pc = I[tb + 2 * nocc + c]
+            em = om + 2 + e * nocc
+            for _t in range(8):  # a partner uniformly among the other occurrences, not in o1
+                k = np.int64(((_next(state) >> np.uint64(32)) * np.uint64(m - 1)) >> np.uint64(32))
+                if k >= pc:
+                    k += 1
+                d = I[em + k]
+                if d // 3 != o1:
+                    j = d
+                    break
+        else:
+            ml = om + 2 + nocc * nocc
+            nl = I[ml + 2 * nocc]
+            c = -1
+            o1 = -1
+            for _t in range(8):  # a repeated value uniformly, then an ordered pair of its occurrences
+                e = I[ml + np.int64(((_next(state) >> np.uint64(32)) * np.uint64(nl)) >> np.uint64(32))]
+                m = I[tb + e]
+                em = om + 2 + e * nocc
+                y = _next(state)
+                ka = np.int64(((y >> np.uint64(32)) * np.uint64(m)) >> np.uint64(32))
+                kb = np.int64(((y & np.uint64(0xFFFFFFFF)) * np.uint64(m - 1)) >> np.uint64(32))
+                if kb >= ka:
+                    kb += 1
+                c = I[em + ka]
+                d = I[em + kb]
+                if d // 3 != c // 3:
+                    o1 = c // 3
+                    j = d
+                    break
         if j < 0:  # (rare: the value's other occurrences lie in c's own orbit)
             since += 1
             continue
@@ -1351,7 +1400,9 @@ def c3_pairs_sets(K, I, tb, nocc) -> dict:
             values[int(ekey[e])] = frozenset(int(c) for c in I[em:em + ecnt[e]])
     table = {int(K[i]): int(I[i]) for i in range(tb) if I[i] >= 0}
     nm = int(I[tb + 6 * nocc])
-    return {"values": values, "mocc": frozenset(int(c) for c in I[tb + 3 * nocc:tb + 3 * nocc + nm]),
+    ml = tb + 6 * nocc + 2 + nocc * nocc
+    multi = frozenset(int(ekey[e]) for e in I[ml:ml + int(I[ml + 2 * nocc])])
+    return {"values": values, "multi": multi, "mocc": frozenset(int(c) for c in I[tb + 3 * nocc:tb + 3 * nocc + nm]),
             "table_ok": len(table) == len(values) and all(table.get(int(ekey[e])) == e
                                                           for e in range(nocc) if ecnt[e] > 0)}
 
@@ -1382,6 +1433,9 @@ def warm_up() -> float:
     V[:] = 0
     V[:, :orb.shape[1] // 3] = c3_values(orb, 2)
     c3_walk2(V, orb.shape[1] // 3, 0, 10, 5, 10, np.array([12345], dtype=np.uint64), np.zeros(6, dtype=np.int64))
+    V[:] = 0
+    V[:, :orb.shape[1] // 3] = c3_values(orb, 2)
+    c3_walk3(V, orb.shape[1] // 3, 0, 10, 5, 10, np.array([12345], dtype=np.uint64), np.zeros(6, dtype=np.int64))
     return time.perf_counter() - t0
 
 
@@ -1562,7 +1616,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     rng = np.random.default_rng(seed)
     state = np.array([rng.integers(1, 2**63 - 1)], dtype=np.uint64)
     counters = np.zeros(6, dtype=np.int64)  # the kernels' five, and draws (c3_walk2)
-    use_v = symmetry == "c3" and kernel == 2  # the orbit values V are the state between kernel calls
+    use_v = symmetry == "c3" and kernel in (2, 3)  # the orbit values V are the state between kernel calls
     V = np.zeros((3, cap_orbits), dtype=np.uint64)
     if use_v:
         V[:, :no] = c3_values(F[:, :no * G], n)
@@ -1639,8 +1693,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
                 attempts_at_best = attempts
         no_before = no
         max_no = no0 if params["climb"] == 0 else best + params["climb"]
-        if use_v:  # c3_walk2 on the values V kept between calls
-            no = c3_walk2(V, no, best - 1, 2 * CHUNK, params["plateau"], max_no, state, counters)
+        if use_v:  # c3_walk2 / c3_walk3 on the values V kept between calls
+            walk = c3_walk2 if kernel == 2 else c3_walk3
+            no = walk(V, no, best - 1, 2 * CHUNK, params["plateau"], max_no, state, counters)
         elif symmetry == "c3":  # three values per orbit (cyclic convention), converted at the chunk's ends
             V = np.zeros((3, cap_orbits), dtype=np.uint64)
             V[:, :no] = c3_values(F[:, :no * G], n)

@@ -267,12 +267,12 @@ def _valid_invariant(grp, fixed, V, no, n):
 def test_c3_walk2_keeps_invariance_and_validity_after_every_step():
     """One draw per call (a flip with its reductions, or a plus transition) on <3,3,3>, then long chunks on
     <5,5,5>: the expanded scheme is c3-invariant and satisfies the Brent equations mod 2 after each call."""
-    for n, calls, iters in ((3, 400, 1), (5, 25, 4000)):
+    for walk, n, calls, iters in ((fs.c3_walk2, 3, 400, 1), (fs.c3_walk2, 5, 25, 4000), (fs.c3_walk3, 5, 25, 4000)):
         grp, fixed, V, no = _c3_start(n)
         state = np.array([3], dtype=np.uint64)
         counters = np.zeros(6, dtype=np.int64)
         for _ in range(calls):
-            no = fs.c3_walk2(V, no, 0, iters, 20, no + 2, state, counters)
+            no = walk(V, no, 0, iters, 20, no + 2, state, counters)
             assert _valid_invariant(grp, fixed, V, no, n)
             assert not np.any(V[:, no:])  # nothing is left behind the live orbits
         assert counters[0] > 0 and counters[1] > 0 and counters[2] > 0  # flips, reductions and plus transitions
@@ -289,11 +289,11 @@ def _expected_pairs(V, no):
             frozenset(c for s in values.values() if len(s) >= 2 for c in s))
 
 
-@pytest.mark.parametrize("plateau", [10**9, 300])
-def test_c3_walk2_pair_lists_equal_a_full_rebuild_after_many_random_steps(plateau):
+@pytest.mark.parametrize("plateau,law", [(10**9, 0), (300, 0), (10**9, 1)])
+def test_c3_walk2_pair_lists_equal_a_full_rebuild_after_many_random_steps(plateau, law):
     """The structures kept across 40 calls (no rebuild in between; with plateau 300 plus transitions rebuild
     them inside) hold exactly the occurrences of every value of V, and mocc exactly those of values occurring
-    at least twice."""
+    at least twice (and the entry list exactly those values); law 1 is c3_walk3's draws."""
     n = 5
     grp, fixed, V, no = _c3_start(n)
     K, I, tb, nocc = fs.c3_pairs_alloc(V.shape[1])
@@ -302,10 +302,11 @@ def test_c3_walk2_pair_lists_equal_a_full_rebuild_after_many_random_steps(platea
     state = np.array([7], dtype=np.uint64)
     counters = np.zeros(6, dtype=np.int64)
     for _ in range(40):
-        no = fs.c3_walk2_on(V, no, 0, 5000, plateau, no + 2, state, counters, K, I, tb, nocc, pend)
+        no = fs.c3_walk2_on(V, no, 0, 5000, plateau, no + 2, state, counters, K, I, tb, nocc, pend, law)
         got = fs.c3_pairs_sets(K, I, tb, nocc)
         values, mocc = _expected_pairs(V, no)
         assert got["values"] == values and got["mocc"] == mocc and got["table_ok"]
+        assert got["multi"] == {v for v, occ in values.items() if len(occ) >= 2}
         assert fs.c3_pairs_check(V, no) == got
     assert _valid_invariant(grp, fixed, V, no, n)
     assert counters[0] >= 40 * 5000 * 0.9 and counters[1] > 0
@@ -313,9 +314,10 @@ def test_c3_walk2_pair_lists_equal_a_full_rebuild_after_many_random_steps(platea
 
 
 def test_c3_walk2_reaches_laderman_rank_23_over_z_and_records_its_kernel():
-    out = next(fs.search_symmetric((3, 3, 3), 23, seed=0, budget=Budget(time_limit=60), symmetry="c3", kernel=2))
-    assert out.rank <= 23 and out.verify(symbolic=False).ok
-    assert out.provenance["options"]["kernel"] == 2
+    for k in (2, 3):
+        out = next(fs.search_symmetric((3, 3, 3), 23, seed=0, budget=Budget(time_limit=60), symmetry="c3", kernel=k))
+        assert out.rank <= 23 and out.verify(symbolic=False).ok
+        assert out.provenance["options"]["kernel"] == k
     new = next(fs.search_symmetric((3, 3, 3), 23, seed=0, budget=Budget(time_limit=60), symmetry="c3"))
     assert new.provenance["options"]["kernel"] == fs.DEFAULT_KERNEL
 
@@ -332,7 +334,7 @@ def test_a_provenance_without_kernel_replays_with_c3_walk():
 
 def test_kernel_option_is_checked():
     with pytest.raises(fs.SymmetryOptionError):
-        next(fs.search_symmetric((3, 3, 3), 23, seed=0, symmetry="c3", kernel=3))
+        next(fs.search_symmetric((3, 3, 3), 23, seed=0, symmetry="c3", kernel=4))
     with pytest.raises(fs.SymmetryOptionError):
         next(fs.search_symmetric((4, 4, 4), 62, seed=0, symmetry="s3", kernel=2))  # c3 only
 
