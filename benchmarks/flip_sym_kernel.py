@@ -69,7 +69,8 @@ def kernel_run(kernel: int, seconds: float, seed: int, n: int = 5) -> dict:
             no = fs.c3_walk(V, no, 0, 2 * fs.CHUNK, fs.DEFAULTS["plateau"], no0, state, c, fs.INDEX_BITS)
             attempts += 2 * fs.CHUNK
         else:
-            no = fs.c3_walk2(V, no, 0, 2 * fs.CHUNK, fs.DEFAULTS["plateau"], no0, state, c)
+            walk = fs.c3_walk2 if kernel == 2 else fs.c3_walk3
+            no = walk(V, no, 0, 2 * fs.CHUNK, fs.DEFAULTS["plateau"], no0, state, c)
         best = min(best, no)
     wall = time.perf_counter() - t0
     cpu = time.process_time() - c0
@@ -85,20 +86,25 @@ def mode_kernel(args) -> dict:
     from algodiscover.search import flip_sym as fs
     fs.warm_up()
     rows = []
+    kernels = sorted(set(args.kernels) | {1})
     for r in range(args.repeats):
-        for k in (1, 2):
+        for k in kernels:
             rows.append(kernel_run(k, args.seconds, args.seed + r))
             print(json.dumps(rows[-1]), flush=True)
     med = {}
-    for k in (1, 2):
+    for k in kernels:
         mine = [x for x in rows if x["kernel"] == k]
         med[k] = {f: statistics.median(x[f] for x in mine)
                   for f in ("flips_per_s", "flips_per_cpu_s", "draws_per_s", "reductions_per_s")}
-    ratios = [b["flips_per_s"] / a["flips_per_s"] for a, b in zip(rows[::2], rows[1::2])]
-    ratios_cpu = [b["flips_per_cpu_s"] / a["flips_per_cpu_s"] for a, b in zip(rows[::2], rows[1::2])]
+    ratios, ratios_cpu = {}, {}
+    for k in kernels[1:]:  # against kernel 1 of the same repeat (same seed, adjacent in time)
+        base = [x for x in rows if x["kernel"] == 1]
+        mine = [x for x in rows if x["kernel"] == k]
+        ratios[str(k)] = [b["flips_per_s"] / a["flips_per_s"] for a, b in zip(base, mine)]
+        ratios_cpu[str(k)] = [b["flips_per_cpu_s"] / a["flips_per_cpu_s"] for a, b in zip(base, mine)]
     return {"rows": rows, "median": {str(k): v for k, v in med.items()}, "paired_ratios": ratios,
-            "median_ratio": statistics.median(ratios), "paired_ratios_cpu": ratios_cpu,
-            "median_ratio_cpu": statistics.median(ratios_cpu), "seconds": args.seconds}
+            "median_ratio": {k: statistics.median(v) for k, v in ratios.items()}, "paired_ratios_cpu": ratios_cpu,
+            "median_ratio_cpu": {k: statistics.median(v) for k, v in ratios_cpu.items()}, "seconds": args.seconds}
 
 
 def ours_search(kernel: int, seed: int, seconds: float, rank: int = 93) -> dict:
@@ -186,7 +192,7 @@ def mode_search(args) -> dict:
     fs.warm_up()
     rows = []
     for i, seed in enumerate(args.seeds):
-        for k in (1, 2):
+        for k in args.kernels:
             rows.append(ours_search(k, seed, args.seconds))
             print(json.dumps(rows[-1]), flush=True)
         if args.theirs is not None and i < args.their_runs:
@@ -215,24 +221,29 @@ def render(res: dict) -> str:
         for kk, m in k["median"].items():
             lines.append(f"| {kk} | {g(m['flips_per_s'])} | {g(m['flips_per_cpu_s'])} | {g(m['draws_per_s'])} | "
                          f"{g(m['reductions_per_s'])} |")
-        lines += ["", f"Paired ratios (kernel 2 / kernel 1, orbit flips/s): "
-                      f"{', '.join(f'{x:.2f}' for x in k['paired_ratios'])}; median {k['median_ratio']:.2f}; "
-                      f"per CPU-second (less sensitive to the other jobs on the machine): "
-                      f"{', '.join(f'{x:.2f}' for x in k['paired_ratios_cpu'])}; median {k['median_ratio_cpu']:.2f}.",
-                  ""]
+        lines.append("")
+        for kk in k["paired_ratios"]:
+            lines.append(f"Paired ratios (kernel {kk} / kernel 1, orbit flips/s): "
+                         f"{', '.join(f'{x:.2f}' for x in k['paired_ratios'][kk])}; median "
+                         f"{k['median_ratio'][kk]:.2f}; per CPU-second (less sensitive to the other jobs on the "
+                         f"machine): {', '.join(f'{x:.2f}' for x in k['paired_ratios_cpu'][kk])}; median "
+                         f"{k['median_ratio_cpu'][kk]:.2f}.")
+        lines.append("")
     s = res.get("search")
     if s:
         lines += [f"## Search: <5,5,5>:93, --symmetry c3, --ring Z, {s['seconds']:g} s each, interleaved", "",
-                  f"`{s['command']}`", "", f"Machine: {s['machine_text']}", "",
-                  "| run | seed | best rank | time to each rank level (s) | proven | orbit flips/s | wall s | load after |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  *[f"`{c}`" for c in s.get("commands", [s.get("command")])], "",
+                  *[f"Machine: {m}" for m in s.get("machine_texts", [s.get("machine_text")])], "",
+                  "| run | seed | best rank | time to each rank level (s) | proven | orbit flips/s (wall) | wall s | CPU s "
+                  "| load after |", "|---|---|---|---|---|---|---|---|---|"]
         for r in s["rows"]:
             lv = ", ".join(f"{a}: {b}" for a, b in r["levels"].items() if int(a) <= 111)
             pr = "-" if not r.get("proven") else f"{r['proven']['rank']} {r['proven']['ring']}"
             fps = g(r.get("flips_per_s")) if r.get("flips_per_s") else \
                 g(r.get("orbit_flips_finished_runs", 0) / max(r["wall_s"], 1e-9)) + " (finished runs)"
+            cpu = r.get("cpu_s", r.get("cpu_s_children"))
             lines.append(f"| {r['who']} | {r['seed']} | {r['best_rank']} | {lv} | {pr} | {fps} | {r['wall_s']} | "
-                         f"{r['load'][0]} |")
+                         f"{cpu} | {r['load'][0]} |")
         lines += ["", "symmetric-flips: levels are the end times of their runs (a run prints its best when it ends), "
                       "so they are upper bounds; its run bests: "
                       + "; ".join(f"seed {r['seed']}: {r['run_bests']}" for r in s["rows"]
@@ -250,9 +261,15 @@ def main(argv=None) -> int:
     ap.add_argument("--theirs", type=Path, default=None, help="symmetric-flips code directory (built)")
     ap.add_argument("--their-seed", type=int, default=12345)
     ap.add_argument("--their-runs", type=int, default=1)
+    ap.add_argument("--kernels", type=int, nargs="+", default=None,
+                    help="c3 kernels (kernel mode: 1 2 3; search mode: 1 2)")
+    ap.add_argument("--append", action="store_true", help="search mode: add rows to the stored section (a row of "
+                                                           "the same run and seed is replaced)")
     args = ap.parse_args(argv)
     if args.seconds is None:
         args.seconds = 10.0 if args.mode == "kernel" else 300.0
+    if args.kernels is None:
+        args.kernels = [1, 2, 3] if args.mode == "kernel" else [1, 2]
     info = machine()
     res = json.loads(OUT.with_suffix(".json").read_text()) if OUT.with_suffix(".json").exists() else {}
     part = mode_kernel(args) if args.mode == "kernel" else mode_search(args)
@@ -260,6 +277,15 @@ def main(argv=None) -> int:
     part["command"] = "nice -n 10 python " + " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:])
     part["machine"] = info
     part["machine_text"] = describe(info) + f", load average at end {info['load_average_at_end']}"
+    if args.mode == "search":
+        old = res.get("search") if args.append else None
+        if old:
+            keep = [r for r in old["rows"] if (r["who"], r["seed"]) not in {(x["who"], x["seed"]) for x in part["rows"]}]
+            part["rows"] = keep + part["rows"]
+            part["commands"] = old.get("commands", [old.get("command")]) + [part["command"]]
+            part["machine_texts"] = old.get("machine_texts", [old.get("machine_text")]) + [part["machine_text"]]
+        else:
+            part["commands"], part["machine_texts"] = [part["command"]], [part["machine_text"]]
     res[args.mode] = part
     OUT.parent.mkdir(exist_ok=True)
     OUT.with_suffix(".json").write_text(json.dumps(res, indent=1) + "\n")
