@@ -118,11 +118,15 @@ def ours_search(kernel: int, seed: int, seconds: float, rank: int = 93) -> dict:
     gen.close()
     wall = time.monotonic() - t0
     cpu = time.process_time() - c0
-    last = getattr(fs.search_symmetric, "last", None) or {}
-    levels = {str(k): v for k, v in sorted(last.get("levels", {}).items(), reverse=True)}
-    best = last.get("best_rank")
-    if found is not None:
-        best = min(best or found.rank, found.rank)
+    if found is None:  # the generator ran out: its summary is fresh
+        last = getattr(fs.search_symmetric, "last", None) or {}
+        levels = {str(k): v for k, v in sorted(last.get("levels", {}).items(), reverse=True)}
+        best = last.get("best_rank")
+    else:  # stopped at the first proven scheme: what the walk did up to it is in the scheme's provenance
+        last = {"flips": found.provenance.get("flips")}
+        levels = dict(found.provenance.get("rank_levels") or {})
+        levels.setdefault(str(found.rank), found.provenance.get("seconds"))
+        best = found.rank
     return {"who": f"ours kernel {kernel}", "seed": seed, "best_rank": best, "levels": levels,
             "proven": None if found is None else {"rank": found.rank, "ring": found.verify(symbolic=False).ring,
                                                   "seconds": found.provenance.get("seconds")},

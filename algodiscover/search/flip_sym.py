@@ -41,9 +41,12 @@ orbits of elementary products.
 
 Kernels of the c3 walk (option ``kernel``, recorded in provenance): 1, :func:`c3_walk` (a random value,
 its hash bucket scanned for a partner: at low rank most draws find none); 2, :func:`c3_walk2` (the
-default for new runs: the occurrences of every value and the list of those whose value occurs twice are
-kept, so every draw is a flip; the orbit values stay the state between kernel calls).  The moves,
-reductions and plus transitions are the same; a provenance without ``kernel`` replays with kernel 1.
+occurrences of every value and the list of those whose value occurs twice are kept, so every draw is a
+flip; the orbit values stay the state between kernel calls); 3, :func:`c3_walk3` (the default for new
+runs: kernel 2's lists, drawing a repeated value uniformly and then a pair of its occurrences, as
+symmetric-flips does; kernel 2 draws an occurrence uniformly, the law of kernel 1's successful draws).
+The moves, reductions and plus transitions are the same; a provenance without ``kernel`` replays with
+kernel 1.
 
 Lifting to characteristic 0 (:mod:`.lift`) first tries to keep the symmetry (the Hensel corrections
 are solved for the orbit representatives only, so that every lifted orbit is again an orbit), then
@@ -76,7 +79,9 @@ RESTART_FROM = ("seed", "pool")  # after restart_after orbit flips without a new
 #: scan per draw; what a provenance without ``kernel`` ran), 2 = :func:`c3_walk2` (kept pair lists),
 #: 3 = :func:`c3_walk3` (the same lists, symmetric-flips' law of draws: a repeated value uniformly, then a pair)
 KERNELS = (1, 2, 3)
-DEFAULT_KERNEL = 2  # for new runs: measured faster (benchmarks/results/flip-sym-kernel.md)
+# for new runs: kernels 2 and 3 run 1.9x and 1.75x kernel 1's orbit flips/s; in 300-s searches for <5,5,5>:93
+# (seeds 1-3) kernel 3 reached 96, 93 (proven), 99 and kernel 2 96, 99, 99 (benchmarks/results/flip-sym-kernel.md)
+DEFAULT_KERNEL = 3
 
 
 class SymmetryOptionError(AlgoDiscoverError, ValueError):
@@ -1541,7 +1546,8 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     seed's rank, Moosbauer & Poole's PLUS_TRANSITION_LIMIT 0); ``restart_from``: "seed" (default: after
     ``restart_after`` orbit flips without a new best, a fresh run from the diagonal cubes, as their runs)
     or "pool" (a scheme kept at the best level or one or two above, as the flip engine); ``kernel``: the c3
-    walk's kernel version, 1 (:func:`c3_walk`) or 2 (:func:`c3_walk2`, the default; see the module doc).
+    walk's kernel version, 1 (:func:`c3_walk`), 2 (:func:`c3_walk2`) or 3 (:func:`c3_walk3`, the default; see
+    the module doc).
     """
     from ..provenance import result_record, search_record, start_record
     from .flip import FlipOptionError
