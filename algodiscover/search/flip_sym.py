@@ -39,6 +39,15 @@ index, Moosbauer & Poole's choice for <5,5,5>, "10001 01010 00100") and the rest
 T - sum(cubes) mod 2 (standard products and the cubes' off-diagonal terms), which splits into free
 orbits of elementary products.
 
+Kernels of the c3 walk (option ``kernel``, recorded in provenance): 1, :func:`c3_walk` (a random value,
+its hash bucket scanned for a partner: at low rank most draws find none); 2, :func:`c3_walk2` (the
+occurrences of every value and the list of those whose value occurs twice are kept, so every draw is a
+flip; the orbit values stay the state between kernel calls); 3, :func:`c3_walk3` (the default for new
+runs: kernel 2's lists, drawing a repeated value uniformly and then a pair of its occurrences, as
+symmetric-flips does; kernel 2 draws an occurrence uniformly, the law of kernel 1's successful draws).
+The moves, reductions and plus transitions are the same; a provenance without ``kernel`` replays with
+kernel 1.
+
 Lifting to characteristic 0 (:mod:`.lift`) first tries to keep the symmetry (the Hensel corrections
 are solved for the orbit representatives only, so that every lifted orbit is again an orbit), then
 lifts without it.  Every yielded scheme passed ``verify``; provenance says whether it is invariant.
@@ -66,6 +75,13 @@ CHUNK = 1 << 16
 # (climb 0), a restart after 10^8 flips (3.3 * 10^7 orbit flips) without a new best rank
 DEFAULTS = {"plateau": 16_667, "restart_after": 33_333_333, "pool_size": 16, "climb": 0}
 RESTART_FROM = ("seed", "pool")  # after restart_after orbit flips without a new best: a fresh run, or a pool
+#: kernel versions of the c3 walk (option ``kernel``, recorded in provenance): 1 = :func:`c3_walk` (bucket
+#: scan per draw; what a provenance without ``kernel`` ran), 2 = :func:`c3_walk2` (kept pair lists),
+#: 3 = :func:`c3_walk3` (the same lists, symmetric-flips' law of draws: a repeated value uniformly, then a pair)
+KERNELS = (1, 2, 3)
+# for new runs: kernels 2 and 3 run 1.9x and 1.75x kernel 1's orbit flips/s; in 300-s searches for <5,5,5>:93
+# (seeds 1-3) kernel 3 reached 96, 93 (proven), 99 and kernel 2 96, 99, 99 (benchmarks/results/flip-sym-kernel.md)
+DEFAULT_KERNEL = 3
 
 
 class SymmetryOptionError(AlgoDiscoverError, ValueError):
@@ -967,6 +983,442 @@ def c3_walk(V, no, target, max_iters, plateau, max_no, state, counters, bits):
     return no
 
 
+# ---------------------------------------------------------------- the c3 kernel, version 2: pairs kept
+# c3_walk draws a random value and scans its hash bucket for a partner; at low rank most values occur
+# once, so most draws find none.  c3_walk2 keeps, for every distinct value, the list of its occurrences
+# (occurrence id c = 3 * orbit + value index) and the list ``mocc`` of the occurrences whose value occurs
+# at least twice (with each one's position), so every draw is an occurrence with a partner.  A draw
+# picks c uniformly from mocc and a partner uniformly among the other occurrences of its value (a
+# partner in c's own orbit is drawn again): the law of c3_walk's successful draws, without its wasted
+# ones.  The flip, the reductions (every pending changed value against the occurrences of the same value)
+# and the plus transition (:func:`_c3_plus`) are c3_walk's.  The structures are a function of V, built
+# at the start of a call (and after a plus transition); the tests check them against a full rebuild.
+#
+# Layout: two flat arrays (few arrays: numba counts references at every helper call), with
+# tb = the table size (a power of two >= 4 * nocc), nocc = 3 * V.shape[1] occurrence ids:
+#   K (uint64): hkey[tb] (the table's keys), ekey[nocc] (entry e's value);
+#   I (int64):  hent[tb] (the table: value -> entry id, -1 empty; linear probing, backward-shift deletion),
+#               ecnt[nocc], ent[nocc] (c's entry), epos[nocc] (c's place in its entry), mocc[nocc] (the
+#               occurrences of values with ecnt >= 2), mpos[nocc] (c's place in mocc, -1 if none),
+#               efree[nocc] (free entry ids), meta[2] (len(mocc), len(efree)), emem[nocc * nocc] (entry e's
+#               occurrences at e * nocc ...), then mlist[nocc] (the entries with ecnt >= 2), mlpos[nocc]
+#               (e's place in mlist), len(mlist).
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _h2(v, mask):
+    return np.int64((v * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+
+
+def c3_pairs_alloc(cap_orbits: int):
+    """(K, I, tb, nocc) for V with ``cap_orbits`` columns (to be filled by :func:`c3_pairs_build`)."""
+    nocc = 3 * int(cap_orbits)
+    tb = 16
+    while tb < 4 * nocc:
+        tb *= 2
+    K = np.zeros(tb + nocc, dtype=np.uint64)
+    I = np.full(tb + 6 * nocc + 2 + nocc * nocc + 2 * nocc + 1, -1, dtype=np.int64)
+    return K, I, tb, nocc
+
+
+@njit(cache=True)
+def _c3_pairs_alloc(cap_orbits):
+    nocc = 3 * cap_orbits
+    tb = 16
+    while tb < 4 * nocc:
+        tb *= 2
+    K = np.zeros(tb + nocc, dtype=np.uint64)
+    I = np.full(tb + 6 * nocc + 2 + nocc * nocc + 2 * nocc + 1, -1, dtype=np.int64)
+    return K, I, tb, nocc
+
+
+@njit(cache=True, _nrt=False)
+def c3_pairs_build(V, no, K, I, tb, nocc):
+    """(Re)build the structures for the first ``no`` orbits of V, in occurrence order."""
+    for i in range(tb):
+        I[i] = -1
+    for i in range(tb, tb + nocc):
+        I[i] = 0  # ecnt
+    for i in range(tb + nocc, tb + 6 * nocc):
+        I[i] = -1
+    ef = tb + 5 * nocc
+    for e in range(nocc):
+        I[ef + e] = nocc - 1 - e
+    I[tb + 6 * nocc] = 0
+    I[tb + 6 * nocc + 1] = nocc
+    I[tb + 6 * nocc + 2 + nocc * nocc + 2 * nocc] = 0
+    for c in range(3 * no):
+        _p_insert(V, c, K, I, tb, nocc)
+
+
+@njit(cache=True, inline="always")
+def _m_add(c, I, tb, nocc):
+    om = tb + 6 * nocc
+    k = I[om]
+    I[tb + 3 * nocc + k] = c
+    I[tb + 4 * nocc + c] = k
+    I[om] = k + 1
+
+
+@njit(cache=True, inline="always")
+def _m_del(c, I, tb, nocc):
+    om = tb + 6 * nocc
+    k = I[tb + 4 * nocc + c]
+    last = I[om] - 1
+    d = I[tb + 3 * nocc + last]
+    I[tb + 3 * nocc + k] = d
+    I[tb + 4 * nocc + d] = k
+    I[tb + 4 * nocc + c] = -1
+    I[om] = last
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _p_insert(V, c, K, I, tb, nocc):
+    v = V[c % 3, c // 3]
+    mask = tb - 1
+    i = _h2(v, mask)
+    e = -1
+    while I[i] >= 0:
+        if K[i] == v:
+            e = I[i]
+            break
+        i = (i + 1) & mask
+    if e < 0:  # a new value: an entry from the free list, the empty slot i of the table
+        nf = I[tb + 6 * nocc + 1] - 1
+        e = I[tb + 5 * nocc + nf]
+        I[tb + 6 * nocc + 1] = nf
+        K[i] = v
+        I[i] = e
+        K[tb + e] = v
+        I[tb + e] = 0
+    k = I[tb + e]
+    em = tb + 6 * nocc + 2 + e * nocc
+    I[em + k] = c
+    I[tb + 2 * nocc + c] = k
+    I[tb + nocc + c] = e
+    I[tb + e] = k + 1
+    if k >= 1:  # c joins mocc (and the value's first occurrence with it)
+        om = tb + 6 * nocc
+        mo = tb + 3 * nocc
+        mp = tb + 4 * nocc
+        nm = I[om]
+        if k == 1:
+            c0 = I[em]
+            I[mo + nm] = c0
+            I[mp + c0] = nm
+            nm += 1
+            ml = tb + 6 * nocc + 2 + nocc * nocc  # e joins mlist
+            nl = I[ml + 2 * nocc]
+            I[ml + nl] = e
+            I[ml + nocc + e] = nl
+            I[ml + 2 * nocc] = nl + 1
+        I[mo + nm] = c
+        I[mp + c] = nm
+        I[om] = nm + 1
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _p_remove(c, K, I, tb, nocc):
+    e = I[tb + nocc + c]
+    k = I[tb + e]
+    em = tb + 6 * nocc + 2 + e * nocc
+    if k >= 2:  # c leaves mocc (and the value's other occurrence with it when k == 2)
+        om = tb + 6 * nocc
+        mo = tb + 3 * nocc
+        mp = tb + 4 * nocc
+        for r in range(2 if k == 2 else 1):
+            cc = I[em + r] if k == 2 else c
+            q = I[mp + cc]
+            last = I[om] - 1
+            dd = I[mo + last]
+            I[mo + q] = dd
+            I[mp + dd] = q
+            I[mp + cc] = -1
+            I[om] = last
+        if k == 2:  # e leaves mlist
+            ml = tb + 6 * nocc + 2 + nocc * nocc
+            q = I[ml + nocc + e]
+            last = I[ml + 2 * nocc] - 1
+            f = I[ml + last]
+            I[ml + q] = f
+            I[ml + nocc + f] = q
+            I[ml + nocc + e] = -1
+            I[ml + 2 * nocc] = last
+    p = I[tb + 2 * nocc + c]
+    d = I[em + k - 1]
+    I[em + p] = d
+    I[tb + 2 * nocc + d] = p
+    I[tb + e] = k - 1
+    I[tb + nocc + c] = -1
+    I[tb + 2 * nocc + c] = -1
+    if k == 1:  # the value is gone: free the entry, delete the key (backward shift)
+        mask = tb - 1
+        i = _h2(K[tb + e], mask)
+        while I[i] != e:
+            i = (i + 1) & mask
+        j = i
+        while True:
+            j = (j + 1) & mask
+            if I[j] < 0:
+                break
+            h = _h2(K[j], mask)
+            # move j back into the hole i unless its home h lies cyclically in (i, j]
+            if (i < j and (h <= i or h > j)) or (i > j and (h <= i and h > j)):
+                K[i] = K[j]
+                I[i] = I[j]
+                i = j
+        I[i] = -1
+        nf = I[tb + 6 * nocc + 1]
+        I[tb + 5 * nocc + nf] = e
+        I[tb + 6 * nocc + 1] = nf + 1
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _p_rename(c, d, I, tb, nocc):
+    """Occurrence c takes the id d (d unused): same value, same places."""
+    e = I[tb + nocc + c]
+    p = I[tb + 2 * nocc + c]
+    I[tb + 6 * nocc + 2 + e * nocc + p] = d
+    I[tb + nocc + d] = e
+    I[tb + 2 * nocc + d] = p
+    I[tb + nocc + c] = -1
+    I[tb + 2 * nocc + c] = -1
+    k = I[tb + 4 * nocc + c]
+    I[tb + 4 * nocc + d] = k
+    if k >= 0:
+        I[tb + 3 * nocc + k] = d
+    I[tb + 4 * nocc + c] = -1
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _p_xor(V, q, o, w, K, I, tb, nocc):
+    c = 3 * o + q
+    _p_remove(c, K, I, tb, nocc)
+    V[q, o] ^= w
+    _p_insert(V, c, K, I, tb, nocc)
+
+
+@njit(cache=True, _nrt=False)
+def _p_remove_orbit(V, no, o, pend, npend, K, I, tb, nocc):
+    """Delete orbit o, the last orbit moves into its place (as :func:`_c3_remove_orbit`). Returns no - 1."""
+    last = no - 1
+    for t in range(npend):
+        if pend[t] >= 0 and pend[t] // 3 == o:
+            pend[t] = -1
+    for q in range(3):
+        _p_remove(3 * o + q, K, I, tb, nocc)
+    if last != o:
+        for q in range(3):
+            _p_rename(3 * last + q, 3 * o + q, I, tb, nocc)
+            V[q, o] = V[q, last]
+        for t in range(npend):
+            if pend[t] >= 0 and pend[t] // 3 == last:
+                pend[t] = 3 * o + pend[t] % 3
+    for q in range(3):
+        V[q, last] = 0
+    return last
+
+
+@njit(cache=True, _nrt=False)
+def _p_reduce(V, no, pend, npend, counters, K, I, tb, nocc):
+    """:func:`_c3_reduce` with the occurrence lists: the same reductions, partners in list order."""
+    while npend > 0:
+        npend -= 1
+        c = pend[npend]
+        if c < 0 or c // 3 >= no:
+            continue
+        o1, u = c // 3, c % 3
+        w = V[u, o1]
+        if w == np.uint64(0):
+            no = _p_remove_orbit(V, no, o1, pend, npend, K, I, tb, nocc)
+            counters[1] += 1
+            continue
+        e = I[tb + nocc + c]
+        m = I[tb + e]
+        em = tb + 6 * nocc + 2 + e * nocc
+        u1 = (u + 1) % 3
+        u2 = (u + 2) % 3
+        for t in range(m):
+            d = I[em + t]
+            o3, q3 = d // 3, d % 3
+            if o3 == o1:
+                continue
+            k3 = (q3 - u + 3) % 3
+            z = -1
+            if V[u1, o1] == V[(k3 + u1) % 3, o3]:
+                z = u2
+            elif V[u2, o1] == V[(k3 + u2) % 3, o3]:
+                z = u1
+            if z < 0:
+                continue
+            qz = (k3 + z) % 3
+            wz = V[z, o1]
+            _p_xor(V, qz, o3, wz, K, I, tb, nocc)
+            if V[qz, o3] != np.uint64(0) and _c3_degenerate(V, o3):
+                _p_xor(V, qz, o3, wz, K, I, tb, nocc)
+                continue  # (the undo restored the lists' members, possibly in another order: t goes on)
+            no = _p_remove_orbit(V, no, o1, pend, npend, K, I, tb, nocc)
+            if o3 == no:
+                o3 = o1
+            counters[1] += 1
+            if V[qz, o3] == np.uint64(0):
+                no = _p_remove_orbit(V, no, o3, pend, npend, K, I, tb, nocc)
+                counters[1] += 1
+            elif npend < pend.shape[0]:
+                pend[npend] = 3 * o3 + qz
+                npend += 1
+            break
+    return no
+
+
+@njit(cache=True)
+def c3_walk2(V, no, target, max_iters, plateau, max_no, state, counters):
+    """The c3 walk on orbit values with kept pair lists (see above): same moves, reductions, plus
+    transitions and counters as :func:`c3_walk`; ``max_iters`` counts draws, and every draw whose
+    occurrence has a partner in another orbit is a flip attempt.  counters[5], when present, counts draws."""
+    K, I, tb, nocc = _c3_pairs_alloc(V.shape[1])
+    pend = np.empty(64, dtype=np.int64)
+    c3_pairs_build(V, no, K, I, tb, nocc)
+    return c3_walk2_on(V, no, target, max_iters, plateau, max_no, state, counters, K, I, tb, nocc, pend, 0)
+
+
+@njit(cache=True)
+def c3_walk3(V, no, target, max_iters, plateau, max_no, state, counters):
+    """:func:`c3_walk2` with symmetric-flips' law of draws: a value uniformly among those occurring at least
+    twice, then an ordered pair of its occurrences uniformly (pairs within one orbit drawn again)."""
+    K, I, tb, nocc = _c3_pairs_alloc(V.shape[1])
+    pend = np.empty(64, dtype=np.int64)
+    c3_pairs_build(V, no, K, I, tb, nocc)
+    return c3_walk2_on(V, no, target, max_iters, plateau, max_no, state, counters, K, I, tb, nocc, pend, 1)
+
+
+@njit(cache=True, _nrt=False)
+def c3_walk2_on(V, no, target, max_iters, plateau, max_no, state, counters, K, I, tb, nocc, pend, law):
+    """:func:`c3_walk2` on given structures (built for V's first ``no`` orbits; they stay valid for the
+    returned V and orbit count) and a scratch array ``pend`` (int64[64]); ``law`` 0: c3_walk2's draws,
+    1: c3_walk3's.  Compiled without reference
+    counting (``_nrt=False``: it allocates nothing), which numba would otherwise do at every helper."""
+    since = counters[3]
+    draws = 0
+    om = tb + 6 * nocc
+    for _ in range(max_iters):
+        if no <= target or no < 2:
+            break
+        if since >= plateau:
+            since = 0
+            if no < max_no:
+                n2 = _c3_plus(V, no, state)
+                if n2 > no:
+                    counters[2] += 1
+                    no = n2
+                    c3_pairs_build(V, no, K, I, tb, nocc)
+        draws += 1
+        nm = I[om]
+        if nm == 0:  # no value occurs twice: nothing to flip until a plus transition
+            since += 1
+            continue
+        x = _next(state)
+        j = -1
+        if law == 0:
+            # uniform indices by multiply-shift (Lemire) rather than a division
+            c = I[tb + 3 * nocc + np.int64(((x >> np.uint64(32)) * np.uint64(nm)) >> np.uint64(32))]
+            o1 = c // 3
+            e = I[tb + nocc + c]
+            m = I[tb + e]
+            pc = I[tb + 2 * nocc + c]
+            em = om + 2 + e * nocc
+            for _t in range(8):  # a partner uniformly among the other occurrences, not in o1
+                k = np.int64(((_next(state) >> np.uint64(32)) * np.uint64(m - 1)) >> np.uint64(32))
+                if k >= pc:
+                    k += 1
+                d = I[em + k]
+                if d // 3 != o1:
+                    j = d
+                    break
+        else:
+            ml = om + 2 + nocc * nocc
+            nl = I[ml + 2 * nocc]
+            c = -1
+            o1 = -1
+            for _t in range(8):  # a repeated value uniformly, then an ordered pair of its occurrences
+                e = I[ml + np.int64(((_next(state) >> np.uint64(32)) * np.uint64(nl)) >> np.uint64(32))]
+                m = I[tb + e]
+                em = om + 2 + e * nocc
+                y = _next(state)
+                ka = np.int64(((y >> np.uint64(32)) * np.uint64(m)) >> np.uint64(32))
+                kb = np.int64(((y & np.uint64(0xFFFFFFFF)) * np.uint64(m - 1)) >> np.uint64(32))
+                if kb >= ka:
+                    kb += 1
+                c = I[em + ka]
+                d = I[em + kb]
+                if d // 3 != c // 3:
+                    o1 = c // 3
+                    j = d
+                    break
+        if j < 0:  # (rare: the value's other occurrences lie in c's own orbit)
+            since += 1
+            continue
+        s = c % 3
+        o2 = j // 3
+        k2 = (j % 3 - s + 3) % 3
+        if x & np.uint64(1):
+            t1 = (s + 1) % 3
+            t2 = (s + 2) % 3
+        else:
+            t1 = (s + 2) % 3
+            t2 = (s + 1) % 3
+        a = (k2 + t1) % 3
+        b = (k2 + t2) % 3
+        w1 = V[a, o2]
+        _p_xor(V, t1, o1, w1, K, I, tb, nocc)
+        w2 = V[t2, o1]
+        _p_xor(V, b, o2, w2, K, I, tb, nocc)
+        if (V[t1, o1] != np.uint64(0) and _c3_degenerate(V, o1)) or \
+                (V[b, o2] != np.uint64(0) and _c3_degenerate(V, o2)):
+            _p_xor(V, b, o2, w2, K, I, tb, nocc)
+            _p_xor(V, t1, o1, w1, K, I, tb, nocc)
+            counters[4] += 1
+            continue
+        since += 1
+        counters[0] += 1
+        before = counters[1]
+        pend[0] = 3 * o1 + t1
+        pend[1] = 3 * o2 + b
+        no = _p_reduce(V, no, pend, 2, counters, K, I, tb, nocc)
+        if counters[1] != before:
+            since = 0
+    counters[3] = since
+    if counters.shape[0] > 5:
+        counters[5] += draws
+    return no
+
+
+def c3_pairs_sets(K, I, tb, nocc) -> dict:
+    """The structures as sets (for tests): value -> its occurrences, the occurrences in mocc, and whether
+    the table holds exactly the live values, each pointing at its entry."""
+    ecnt = I[tb:tb + nocc]
+    ekey = K[tb:tb + nocc]
+    values = {}
+    for e in range(nocc):
+        if ecnt[e] > 0:
+            em = tb + 6 * nocc + 2 + e * nocc
+            values[int(ekey[e])] = frozenset(int(c) for c in I[em:em + ecnt[e]])
+    table = {int(K[i]): int(I[i]) for i in range(tb) if I[i] >= 0}
+    nm = int(I[tb + 6 * nocc])
+    ml = tb + 6 * nocc + 2 + nocc * nocc
+    multi = frozenset(int(ekey[e]) for e in I[ml:ml + int(I[ml + 2 * nocc])])
+    return {"values": values, "multi": multi, "mocc": frozenset(int(c) for c in I[tb + 3 * nocc:tb + 3 * nocc + nm]),
+            "table_ok": len(table) == len(values) and all(table.get(int(ekey[e])) == e
+                                                          for e in range(nocc) if ecnt[e] > 0)}
+
+
+def c3_pairs_check(V, no) -> dict:
+    """:func:`c3_pairs_sets` of structures built afresh for V's first ``no`` orbits."""
+    K, I, tb, nocc = c3_pairs_alloc(V.shape[1])
+    c3_pairs_build(V, no, K, I, tb, nocc)
+    return c3_pairs_sets(K, I, tb, nocc)
+
+
 def warm_up() -> float:
     t0 = time.perf_counter()
     grp = Group("c3", 2)
@@ -983,6 +1435,12 @@ def warm_up() -> float:
     V[:, :orb.shape[1] // 3] = c3_values(orb, 2)
     c3_walk(V, orb.shape[1] // 3, 0, 10, 5, 10, np.array([12345], dtype=np.uint64), np.zeros(5, dtype=np.int64),
             INDEX_BITS)
+    V[:] = 0
+    V[:, :orb.shape[1] // 3] = c3_values(orb, 2)
+    c3_walk2(V, orb.shape[1] // 3, 0, 10, 5, 10, np.array([12345], dtype=np.uint64), np.zeros(6, dtype=np.int64))
+    V[:] = 0
+    V[:, :orb.shape[1] // 3] = c3_values(orb, 2)
+    c3_walk3(V, orb.shape[1] // 3, 0, 10, 5, 10, np.array([12345], dtype=np.uint64), np.zeros(6, dtype=np.int64))
     return time.perf_counter() - t0
 
 
@@ -1094,7 +1552,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     ``pool_size``, ``climb`` as in the flip engine (climb counts orbits; 0: plus transitions up to the
     seed's rank, Moosbauer & Poole's PLUS_TRANSITION_LIMIT 0); ``restart_from``: "seed" (default: after
     ``restart_after`` orbit flips without a new best, a fresh run from the diagonal cubes, as their runs)
-    or "pool" (a scheme kept at the best level or one or two above, as the flip engine).
+    or "pool" (a scheme kept at the best level or one or two above, as the flip engine); ``kernel``: the c3
+    walk's kernel version, 1 (:func:`c3_walk`), 2 (:func:`c3_walk2`) or 3 (:func:`c3_walk3`, the default; see
+    the module doc).
     """
     from ..provenance import result_record, search_record, start_record
     from .flip import FlipOptionError
@@ -1115,6 +1575,13 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     if init not in (None, "symmetric"):
         raise SymmetryOptionError(f"--symmetry {symmetry} starts from diagonal cubes (--init symmetric), not {init!r}")
     restart_from = options.pop("restart_from", None) or "seed"
+    kernel = options.pop("kernel", None)
+    if kernel is None:
+        kernel = DEFAULT_KERNEL if symmetry == "c3" else 1
+    if isinstance(kernel, bool) or kernel not in KERNELS or (kernel != 1 and symmetry != "c3"):
+        raise SymmetryOptionError(f"kernel must be one of {', '.join(map(str, KERNELS))} for --symmetry c3 "
+                                  f"(1 for s3, z6), got {kernel!r}")
+    kernel = int(kernel)
     if restart_from not in RESTART_FROM:
         raise FlipOptionError(f"restart_from must be seed or pool, got {restart_from!r}")
     unknown = set(options) - set(DEFAULTS) - {"start"}
@@ -1149,7 +1616,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     compile_s = warm_up()
     cube_text = ",".join("".join("1" if i in S else "0" for i in range(n)) for S in cube_sets)
     resolved = {"symmetry": symmetry, "field": 2, "ring": goal, "cubes": cube_text, "init": "symmetric",
-                "workers": 1, **params}
+                "workers": 1, "kernel": kernel, **params}
     rec = search_record(ENGINE, strategy=f"symmetric-{symmetry}", options=resolved, seed=int(seed), workers=1,
                         device="cpu", start=start_record("symmetric", f"diagonal cubes {cube_text}"))
     t0 = budget.started
@@ -1161,7 +1628,11 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     no = no0
     rng = np.random.default_rng(seed)
     state = np.array([rng.integers(1, 2**63 - 1)], dtype=np.uint64)
-    counters = np.zeros(5, dtype=np.int64)
+    counters = np.zeros(6, dtype=np.int64)  # the kernels' five, and draws (c3_walk2)
+    use_v = symmetry == "c3" and kernel in (2, 3)  # the orbit values V are the state between kernel calls
+    V = np.zeros((3, cap_orbits), dtype=np.uint64)
+    if use_v:
+        V[:, :no] = c3_values(F[:, :no * G], n)
     target_no = (rank - nf) // G  # walk until G * no + nf <= rank
     if target_no < 1:
         raise RankError(f"rank {rank} is below what a {symmetry}-invariant scheme with {nf} cubes can have here")
@@ -1199,11 +1670,21 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         no = snap.shape[1] // G
         F[:, :no * G] = snap
         counters[3] = 0
+        if use_v:
+            V[:] = 0
+            V[:, :no] = c3_values(snap, n)
+
+    def cols_now():
+        """The orbit columns of the current scheme (kernel 2: expanded from V on demand, also into F)."""
+        if use_v:
+            F[:] = 0
+            F[:, :no * G] = c3_expand(V, no, n)
+        return F[:, :no * G]
 
     unlifted_since_restart = 0
     while not (stop() or budget.time_up() or (budget.restarts is not None and restarts >= budget.restarts)):
         if no <= target_no:
-            cols = F[:, :no * G]
+            cols = cols_now()
             key = _key(np.concatenate([cols, fixed], axis=1))
             if key not in tried:
                 tried.add(key)
@@ -1225,7 +1706,10 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
                 attempts_at_best = attempts
         no_before = no
         max_no = no0 if params["climb"] == 0 else best + params["climb"]
-        if symmetry == "c3":  # three values per orbit (cyclic convention), converted at the chunk's ends
+        if use_v:  # c3_walk2 / c3_walk3 on the values V kept between calls
+            walk = c3_walk2 if kernel == 2 else c3_walk3
+            no = walk(V, no, best - 1, 2 * CHUNK, params["plateau"], max_no, state, counters)
+        elif symmetry == "c3":  # three values per orbit (cyclic convention), converted at the chunk's ends
             V = np.zeros((3, cap_orbits), dtype=np.uint64)
             V[:, :no] = c3_values(F[:, :no * G], n)
             no = c3_walk(V, no, best - 1, 2 * CHUNK, params["plateau"], max_no, state, counters, INDEX_BITS)
@@ -1238,7 +1722,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         if no < best:
             best = no
             overall = min(overall, best)
-            pools[no] = [F[:, :no * G].copy()]
+            pools[no] = [cols_now().copy()]
             levels.setdefault(G * no + nf, round(time.monotonic() - t0, 3))
             flips_at_best = int(counters[0])
             attempts_at_best = attempts
@@ -1246,9 +1730,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         elif no == best and no_before != best:
             pool = pools[best]
             if len(pool) < params["pool_size"]:
-                pool.append(F[:, :no * G].copy())
+                pool.append(cols_now().copy())
             else:
-                pool[int(rng.integers(len(pool)))] = F[:, :no * G].copy()
+                pool[int(rng.integers(len(pool)))] = cols_now().copy()
         if (int(counters[0]) - flips_at_best >= params["restart_after"]
                 or attempts - attempts_at_best >= 20 * params["restart_after"] or unlifted_since_restart >= 4):
             if params["restart_from"] == "seed" and unlifted_since_restart < 4:
@@ -1269,6 +1753,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         if time.monotonic() - t_report >= 0.5:
             report()
     search_symmetric.last = {"best_rank": G * overall + nf, "levels": dict(levels), "flips": int(counters[0]),
+                             "draws": int(counters[5]), "kernel": kernel,
                              "undone": int(counters[4]), "plus": int(counters[2]), "seconds": time.monotonic() - t0}
     report()
 
@@ -1289,6 +1774,7 @@ def replay_symmetric(provenance: dict, shape=None, rank=None) -> Iterator[Scheme
     if opts.get("symmetry") in (None, "none"):
         raise ReplayError("the provenance names no symmetry")
     kw = {k: v for k, v in opts.items() if k not in ("workers", "field", "init")}
+    kw.setdefault("kernel", 1)  # recorded before kernel versions: c3_walk (version 1)
     budget = Budget(restarts=int(p["restart"]) + 1, count=None)
     yield from search_symmetric(tuple(shape), int(rank), seed=int(p["seed"]), budget=budget, init="symmetric",
                                 **kw)

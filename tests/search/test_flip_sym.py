@@ -246,3 +246,115 @@ def test_a_symmetric_result_replays_to_the_same_scheme():
         raise AssertionError("the replayed walk did not reach the recorded scheme")
     with pytest.raises(ReplayError, match="restart"):
         next(iter(replay({**s.provenance, "restart": None}, shape=s.shape, rank=s.rank)))
+
+
+# ---------------------------------------------------------------- the c3 kernel, version 2 (c3_walk2)
+def _c3_start(n, extra=10):
+    grp = fs.Group("c3", n)
+    fixed, orb = fs.symmetric_seed(n, grp)
+    no = orb.shape[1] // 3
+    V = np.zeros((3, no + extra), dtype=np.uint64)
+    V[:, :no] = fs.c3_values(orb, n)
+    return grp, fixed, V, no
+
+
+def _valid_invariant(grp, fixed, V, no, n):
+    F = fs.c3_expand(V, no, n)
+    cols = np.concatenate([F, fixed], axis=1)
+    return fs.is_invariant(grp, fixed, F, no) and gf2.is_valid_mod2(Shape(n, n, n), cols, cols.shape[1])
+
+
+def test_c3_walk2_keeps_invariance_and_validity_after_every_step():
+    """One draw per call (a flip with its reductions, or a plus transition) on <3,3,3>, then long chunks on
+    <5,5,5>: the expanded scheme is c3-invariant and satisfies the Brent equations mod 2 after each call."""
+    for walk, n, calls, iters in ((fs.c3_walk2, 3, 400, 1), (fs.c3_walk2, 5, 25, 4000), (fs.c3_walk3, 5, 25, 4000)):
+        grp, fixed, V, no = _c3_start(n)
+        state = np.array([3], dtype=np.uint64)
+        counters = np.zeros(6, dtype=np.int64)
+        for _ in range(calls):
+            no = walk(V, no, 0, iters, 20, no + 2, state, counters)
+            assert _valid_invariant(grp, fixed, V, no, n)
+            assert not np.any(V[:, no:])  # nothing is left behind the live orbits
+        assert counters[0] > 0 and counters[1] > 0 and counters[2] > 0  # flips, reductions and plus transitions
+        assert counters[5] >= counters[0]
+
+
+def _expected_pairs(V, no):
+    """From V alone: value -> occurrence ids 3 * orbit + slot, and the occurrences whose value occurs twice."""
+    values = {}
+    for o in range(no):
+        for q in range(3):
+            values.setdefault(int(V[q, o]), set()).add(3 * o + q)
+    return ({v: frozenset(s) for v, s in values.items()},
+            frozenset(c for s in values.values() if len(s) >= 2 for c in s))
+
+
+@pytest.mark.parametrize("plateau,law", [(10**9, 0), (300, 0), (10**9, 1)])
+def test_c3_walk2_pair_lists_equal_a_full_rebuild_after_many_random_steps(plateau, law):
+    """The structures kept across 40 calls (no rebuild in between; with plateau 300 plus transitions rebuild
+    them inside) hold exactly the occurrences of every value of V, and mocc exactly those of values occurring
+    at least twice (and the entry list exactly those values); law 1 is c3_walk3's draws."""
+    n = 5
+    grp, fixed, V, no = _c3_start(n)
+    K, I, tb, nocc = fs.c3_pairs_alloc(V.shape[1])
+    fs.c3_pairs_build(V, no, K, I, tb, nocc)
+    pend = np.empty(64, dtype=np.int64)
+    state = np.array([7], dtype=np.uint64)
+    counters = np.zeros(6, dtype=np.int64)
+    for _ in range(40):
+        no = fs.c3_walk2_on(V, no, 0, 5000, plateau, no + 2, state, counters, K, I, tb, nocc, pend, law)
+        got = fs.c3_pairs_sets(K, I, tb, nocc)
+        values, mocc = _expected_pairs(V, no)
+        assert got["values"] == values and got["mocc"] == mocc and got["table_ok"]
+        assert got["multi"] == {v for v, occ in values.items() if len(occ) >= 2}
+        assert fs.c3_pairs_check(V, no) == got
+    assert _valid_invariant(grp, fixed, V, no, n)
+    assert counters[0] >= 40 * 5000 * 0.9 and counters[1] > 0
+    assert (counters[2] > 0) == (plateau < 10**9)
+
+
+def test_c3_walk2_reaches_laderman_rank_23_over_z_and_records_its_kernel():
+    for k in (2, 3):
+        out = next(fs.search_symmetric((3, 3, 3), 23, seed=0, budget=Budget(time_limit=60), symmetry="c3", kernel=k))
+        assert out.rank <= 23 and out.verify(symbolic=False).ok
+        assert out.provenance["options"]["kernel"] == k
+    new = next(fs.search_symmetric((3, 3, 3), 23, seed=0, budget=Budget(time_limit=60), symmetry="c3"))
+    assert new.provenance["options"]["kernel"] == fs.DEFAULT_KERNEL
+
+
+def test_a_provenance_without_kernel_replays_with_c3_walk():
+    from algodiscover.search.flip import replay
+    s = next(fs.search_symmetric((3, 3, 3), 23, seed=4, budget=Budget(time_limit=60), symmetry="c3", kernel=1))
+    prov = dict(s.provenance)
+    prov["options"] = {k: v for k, v in prov["options"].items() if k != "kernel"}  # as recorded before versions
+    again = next(iter(replay(prov, shape=s.shape, rank=s.rank)))
+    assert again.provenance["options"]["kernel"] == 1
+    assert again.provenance["flips"] == s.provenance["flips"] and again.provenance["restart"] == s.provenance["restart"]
+
+
+def test_kernel_option_is_checked():
+    with pytest.raises(fs.SymmetryOptionError):
+        next(fs.search_symmetric((3, 3, 3), 23, seed=0, symmetry="c3", kernel=4))
+    with pytest.raises(fs.SymmetryOptionError):
+        next(fs.search_symmetric((4, 4, 4), 62, seed=0, symmetry="s3", kernel=2))  # c3 only
+
+
+@pytest.mark.slow
+def test_results_5x5x5_r93_replays_bit_exact_with_c3_walk():
+    """results/5x5x5-r93.json (recorded before kernel versions: c3_walk) replays to the same scheme after the
+    same number of orbit flips (about 4 minutes on an idle core)."""
+    import json
+    from pathlib import Path
+    from algodiscover.core.canonical import canonical_key
+    from algodiscover.formats import load
+    from algodiscover.search.flip import replay
+    path = Path(__file__).resolve().parents[2] / "results" / "5x5x5-r93.json"
+    prov = json.loads(path.read_text())["provenance"]
+    assert "kernel" not in prov["options"]
+    rec = load(path)
+    for again in replay(prov, shape=(5, 5, 5), rank=93):
+        if canonical_key(again) == canonical_key(rec):
+            assert again.provenance["flips"] == prov["flips"] and again.provenance["restart"] == prov["restart"]
+            break
+    else:
+        raise AssertionError("the replayed walk did not reach the recorded scheme")
