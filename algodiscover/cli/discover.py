@@ -502,7 +502,7 @@ def _best_effort(search, args, shape, rank) -> str | None:
     above = getattr(search, "best_above_target", None)
     modular = getattr(search, "best_modular", None)
     levels = stats.get("levels") or {}
-    text = f"best rank reached {stats['best_rank']} mod 2"
+    text = f"best rank reached {stats['best_rank']} mod {stats.get('field', 2)}"
     if above is not None:
         text += f", best proven {above.rank} ({above.verify(symbolic=False).ring})"
     if levels:

@@ -122,6 +122,27 @@ DELEGATES = (("symmetry", lambda v, init: v not in (None, "none") or init == "sy
              ("field", lambda v, init: v not in (None, 2, "2"), "algodiscover.search.gf3", "search_gf3"))
 
 
+class _Delegated:
+    """The iterator of a delegated walk (symmetric, GF(3)) with the ``stats`` its function keeps (the CLI's
+    final message reads best rank and time to each level from it, as from a GF(2) search)."""
+
+    def __init__(self, fn, it):
+        self._fn, self._it = fn, it
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._it)
+
+    def close(self):
+        self._it.close()
+
+    @property
+    def stats(self) -> dict:
+        return getattr(self._fn, "stats", None) or {}
+
+
 class FlipOptionError(AlgoDiscoverError, ValueError):
     """An option the flip engine does not understand or cannot use."""
 
@@ -832,8 +853,8 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
             except (ImportError, AttributeError):
                 raise FlipOptionError(f"{FLAGS[name]} {options.get(name)}: not available in this version "
                                       f"({module}.{function} is missing)") from None
-            return fn(shape, rank, seed=seed, budget=budget, device=device, on_progress=on_progress, stop=stop,
-                      workers=workers, ring=ring, start=start, init=init, **options)
+            return _Delegated(fn, fn(shape, rank, seed=seed, budget=budget, device=device, on_progress=on_progress,
+                                     stop=stop, workers=workers, ring=ring, start=start, init=init, **options))
     for name, *_ in DELEGATES:  # their default values select this module: nothing to pass on
         options.pop(name, None)
     if device is not None and str(device).strip().lower() != "cpu":

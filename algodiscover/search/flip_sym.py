@@ -1658,6 +1658,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         fl = int(counters[0])
         rate = (fl - flips_report) / max(dt, 1e-9)
         t_report, flips_report = now, fl
+        # what the CLI's final message reads (best rank mod p, time to each level, orbit flips/s overall)
+        self_stats.update({"best_rank": G * overall + nf, "levels": dict(sorted(levels.items(), reverse=True)),
+                           "flips": fl, "flips_per_s": fl / max(now - t0, 1e-9)})
         if on_progress is not None:
             on_progress(Progress(engine=ENGINE, restarts_done=restarts, unit="walks", proven=proven,
                                  elapsed=budget.elapsed(), best_rank=G * overall + nf, rate=None,

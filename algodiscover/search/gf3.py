@@ -553,7 +553,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         rate = (fl - flips_report) / max(dt, 1e-9)
         t_report, flips_report = now, fl
         stats.update({"best_rank": best, "levels": dict(sorted(levels.items(), reverse=True)), "flips": fl,
-                      "flips_per_s": rate})
+                      "flips_per_s": rate, "field": 3})
         if on_progress is not None:
             on_progress(Progress(engine=ENGINE, restarts_done=restarts, unit="walks", proven=proven,
                                  elapsed=budget.elapsed(), best_rank=best,

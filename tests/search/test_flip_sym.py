@@ -1,5 +1,6 @@
 """Symmetric flip-graph search (issue 12 point 3): invariance, seeds, orbit flips, lifting."""
 
+import re
 import numpy as np
 import pytest
 
@@ -358,3 +359,17 @@ def test_results_5x5x5_r93_replays_bit_exact_with_c3_walk():
             break
     else:
         raise AssertionError("the replayed walk did not reach the recorded scheme")
+
+
+def test_cli_missed_symmetric_target_reports_best_rank_and_levels(tmp_path):
+    """Issue 12 point 7 for the symmetric walk: the final message of a missed target names the best rank
+    mod 2 and the time to each level (they were missing: the delegated walk exposed no stats)."""
+    from tests.conftest import run_cli_here
+    r = run_cli_here("discover", "--engine", "flip", "--shape", "3x3x3", "--rank", "20", "--symmetry", "c3",
+                     "--ring", "Z2", "--seed", "1", "--time-limit", "3", "--no-catalog")
+    assert r.returncode == 1, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    m = re.search(r"best rank reached (\d+) mod 2; time to each rank: (.*?); ([\d.e+]+) flips/s", last)
+    assert m, last
+    assert int(m.group(1)) >= 23  # no scheme for <3,3,3> of rank below 23 is known
+    assert f"{int(m.group(1))}: " in m.group(2)
