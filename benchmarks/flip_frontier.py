@@ -181,6 +181,8 @@ def main(argv=None) -> int:
     ap.add_argument("--policies", nargs="+", default=["walk"], choices=tuple(POLICY_OPTIONS),
                     help="run our engine once per search policy (walk, pool: --policy; c3: --symmetry c3 "
                          "--init symmetric, square shapes only), then the public tools")
+    ap.add_argument("--append", action="store_true",
+                    help="add these targets' rows to the existing results file of --name (its first command kept)")
     args = ap.parse_args(argv)
     tools = Path(args.tools)
     opts = {k: int(v) if v.lstrip("-").isdigit() else v for k, v in (o.split("=", 1) for o in args.option)}
@@ -210,15 +212,30 @@ def main(argv=None) -> int:
         row["load_1min_after"] = os.getloadavg()[0]
         out["targets"].append(row)
     res = HERE / "results"
+    prev_file = res / f"{args.name}.json"
+    if args.append and prev_file.exists():
+        prev = json.loads(prev_file.read_text())
+        for row in out["targets"]:
+            row["command"], row["started"] = out["command"], out["started"]
+        out = {**prev, "targets": prev["targets"] + out["targets"],
+               "appended": prev.get("appended", []) + [{"command": out["command"], "started": out["started"]}]}
     (res / f"{args.name}.json").write_text(json.dumps(out, indent=1, default=float) + "\n")
     (res / f"{args.name}.md").write_text(markdown(out))
     return 0
 
 
+def _load(row) -> str:
+    v = row.get("load_1min_before")
+    return "-" if v is None else f"{v:.1f}"
+
+
 def markdown(out) -> str:
     m = out["machine"]
     lines = ["# Flip graphs at the frontier: algodiscover beside flip-cpd and symmetric-flips", "",
-             f"Machine: {describe(m)}", f"Started {out['started']}. Command: `{out['command']}`", "",
+             f"Machine: {describe(m)}", f"Started {out['started']}. Command: `{out['command']}`", ""]
+    for a in out.get("appended", []):
+        lines += [f"Rows appended (started {a['started']}): `{a['command']}`", ""]
+    lines += [
              "Shared machine (2 cores; the load column is the 1-min load average before the row): every tool ran on one thread under the same load, one after "
              "the other for each target (interleaved); wall-clock times, so absolute figures are low, compare within a "
              "row. flip-cpd reports a level when its pool for that rank is complete (its own pool rule); "
@@ -236,7 +253,7 @@ def markdown(out) -> str:
                 lv = "; ".join(f"run {x['run']}: best {x['best']} at {x['t']:.0f}s" for x in r["runs"][:8])
             fps = f"{r['flips_per_s']:.3g}" if r.get("flips_per_s") else "not reported"
             lines.append(f"| {row['target']} | {r['tool']} | {r.get('best_rank')} | {lv} | {fps} | {r.get('wall_s')} | "
-                         f"{row['load_1min_before']:.1f} | `{r['command']}` |")
+                         f"{_load(row)} | `{r['command']}` |")
     return "\n".join(lines) + "\n"
 
 

@@ -1093,6 +1093,14 @@ def _raise_worker_error(ev):
     raise InternalError(f"a flip-engine worker failed: {ev[1]}")
 
 
+FINISH_LIFT_SECONDS = 30.0  # end-of-run lifting of pool schemes above the target (see _finish)
+
+
+def _finish_lift_budget(elapsed: float) -> float:
+    """Seconds the end-of-run lift may take after a run of ``elapsed`` seconds."""
+    return max(FINISH_LIFT_SECONDS, 0.1 * elapsed)
+
+
 def _finish(fs: FlipSearch, s: Shape, rank: int, goal: str, rec: dict, walkers, state, t0):
     """After the walks: the best mod-2 scheme, and (no scheme at the goal) the best proven one above it."""
     from .gf2 import bits_to_factors
@@ -1110,11 +1118,16 @@ def _finish(fs: FlipSearch, s: Shape, rank: int, goal: str, rec: dict, walkers, 
     fs.best_modular = mod
     if fs.stats["proven"] or goal == "Z2" and F.shape[1] <= rank:
         return
-    # the lowest level whose pool schemes lift: try every pool scheme, from the best level up
+    # the lowest level whose pool schemes lift: try every pool scheme, from the best level up, for at most
+    # FINISH_LIFT_SECONDS (or a tenth of the run, if longer): on <6,6,6> one lift takes minutes
     levels = sorted({lv for w in live for lv in w.pools})
+    deadline = time.monotonic() + _finish_lift_budget(time.monotonic() - t0)
     for lv in levels:
         for w in live:
             for snap in w.pools.get(lv, []):
+                if goal == "Z" and time.monotonic() > deadline:
+                    fs.stats["finish_lift_cut"] = True
+                    return
                 a, b, c = bits_to_factors(s, snap, lv)
                 res = hensel_lift(s, a, b, c) if goal == "Z" else (a, b, c.T.copy())
                 if res is None:

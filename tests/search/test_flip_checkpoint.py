@@ -176,3 +176,22 @@ def test_the_default_kernel_is_chosen_by_shape_and_recorded():
     assert flip.resolve_options(Shape(4, 4, 4), 47, kernel=4)["kernel"] == 4
     with pytest.raises(flip.FlipOptionError, match="kernel"):
         flip.resolve_options(Shape(2, 2, 2), 7, kernel=5)
+
+
+def test_end_of_run_lift_has_a_time_budget(monkeypatch):
+    """A missed target: the pool schemes above it are lifted for at most _finish_lift_budget seconds (one
+    lift of a <6,6,6> scheme takes minutes); with no budget left the search ends without lifting them and
+    says so in stats, and with the default it proves one."""
+    def missed():
+        it = run_search("flip", (3, 3, 3), 20, seed=0, workers=1, budget=Budget(time_limit=2, count=None))
+        assert list(it) == []
+        return it
+    monkeypatch.setattr(flip, "_finish_lift_budget", lambda elapsed: -1.0)
+    it = missed()
+    assert it.stats.get("finish_lift_cut") is True and it.best_above_target is None
+    assert it.best_modular is not None  # the mod-2 best is kept whatever the lift budget
+    monkeypatch.undo()
+    assert flip._finish_lift_budget(0.0) == flip.FINISH_LIFT_SECONDS and flip._finish_lift_budget(1000.0) == 100.0
+    it = missed()
+    assert "finish_lift_cut" not in it.stats and it.best_above_target is not None
+    assert it.best_above_target.rank > 20 and it.best_above_target.verify(symbolic=False).ok
