@@ -63,15 +63,7 @@ def ours(shape, rank, ring, seed, seconds, options) -> dict:
         found = s
         break
     it.close()
-    st = getattr(it, "stats", None)
-    if st is None:  # the symmetric and GF(3) walks are plain generators: their figures are kept elsewhere
-        from algodiscover.search import flip_sym, gf3
-        fn = flip_sym.search_symmetric if options.get("symmetry") else gf3.search_gf3
-        prov = (found.provenance or {}) if found is not None else {}
-        last = {} if found is not None else dict(getattr(fn, "last", None) or {})
-        st = {"best_rank": found.rank if found is not None else last.get("best_rank"),
-              "levels": prov.get("rank_levels") or last.get("levels"),
-              "flips": prov.get("flips") if found is not None else last.get("flips")}
+    st = it.stats  # the symmetric and GF(3) walks keep theirs too (flip._Delegated)
     label = ", ".join(str(options[k]) for k in ("policy", "symmetry") if k in options)
     if options.get("field", 2) != 2:
         label = ", ".join(x for x in (label, f"GF({options['field']})") if x)

@@ -22,15 +22,17 @@ Hukushima (2024), as in :mod:`.gf2`.
 
 Walk versions (``version`` of :func:`walk`; the engine records it as the option ``kernel``):
 version 1 spends an attempt on a scheme where no two products share a factor (it waits out the
-plateau, one attempt at a time: on <4,4,4> near rank 49 most attempts went there); version 2 (the
-default) makes the plus transition at once, so every attempt is a flip or a plus transition, and
+plateau, one attempt at a time: on <4,4,4> near rank 49 most attempts went there); version 2 makes
+the plus transition at once, so every attempt is a flip or a plus transition, and
 looks for a reduction partner only where a changed factor's new value is shared.  Both share the
 index code; version 1's sequence of moves is unchanged, so results found with it still replay.
 Version 3 is version 2 ending each call at the last best-level scheme it visited; version 4 is version
 2 where a scheme with no flippable pair (a rigid one: on <4,4,4> every rank-49 scheme the walk reaches
 from the standard algorithm is such a Strassen square) is left by plus transitions up to ``max_rank`` in
 one attempt, because a single plus transition there is undone by the next flip and reduction.  Versions
-1-3 make exactly the moves they made before version 4 existed.
+1-3 make exactly the moves they made before version 4 existed.  The engine's default is by shape
+(:func:`.flip.default_kernel`: 1 below m*k*n = 100, else 2); ``LATEST`` is only the default argument
+of :func:`walk` here.
 
 The index is rebuilt from ``F`` at the start of every :func:`walk` call (O(r)), so a call's result
 depends on ``F``, the RNG state and the counters only.  :func:`check_index` compares a maintained
@@ -690,7 +692,7 @@ def _walk_ix2(hk, gval, I, gmem, F, r, target, max_iters, plateau, max_rank, sta
 
 #: the kernel versions: 1 = the walk of the first indexed kernel (kept so that results found with it
 #: replay), 2 = every attempt a move, 3 = 2 and a call ends at the last best-level scheme it visited
-#: (the default), 4 = 2 and a scheme with no flippable pair is left by plus transitions up to max_rank
+#: (walk()'s default argument; the engine chooses by shape, flip.default_kernel), 4 = 2 and a scheme with no flippable pair is left by plus transitions up to max_rank
 #: in one attempt (the walker's best level + climb; with climb 1 the same moves as version 2)
 VERSIONS = (1, 2, 3, 4)
 LATEST = 3

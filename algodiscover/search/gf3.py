@@ -476,7 +476,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     ck = Path(ck_dir) if ck_dir is not None else None
     resumed: list[Scheme] = []
     if ck is not None:
-        from .flip import CHECKPOINT_FORMAT, _now, _write_json
+        from .flip import CHECKPOINT_FORMAT, _hex_rows as _hex, _now, _write_json
         from ..provenance import jsonable
         (ck / "walkers").mkdir(parents=True, exist_ok=True)
         (ck / "schemes").mkdir(exist_ok=True)
@@ -693,23 +693,12 @@ def normalise_products(W_a, W_b, W_c):
     return tuple(out)
 
 
-_RING_ORDER = {"ZT": 0, "Z": 1, "Q": 2}
-
-
 def niceness(sch: Scheme, ring: str) -> tuple:
     """Sort key, smaller is nicer: ring (ZT, Z, Q), then the largest denominator, largest |coefficient|, nonzeros."""
+    from .flip import _RING_ORDER
     vals = [Fraction(x) for W in (sch.W_a, sch.W_b, sch.W_c) for x in np.asarray(W).flat]
     return (_RING_ORDER.get(ring, 3), max(f.denominator for f in vals), max(abs(f) for f in vals),
             sum(1 for f in vals if f))
-
-
-def _hex(M: np.ndarray) -> list[str]:
-    """A (3 x r) uint64 plane -> 3 strings of 16 hex digits per product."""
-    return ["".join(f"{int(x):016x}" for x in row) for row in M]
-
-
-def _unhex(rows: list[str]) -> np.ndarray:
-    return np.array([[int(row[i:i + 16], 16) for i in range(0, len(row), 16)] for row in rows], dtype=np.uint64)
 
 
 def _digest(key: bytes) -> str:
@@ -727,7 +716,7 @@ class _Digests(set):
 
 
 def _read_walker(f: Path, s: Shape, cap: int) -> dict:
-    from .flip import FlipOptionError
+    from .flip import FlipOptionError, _unhex_rows as _unhex
     try:
         st = json.loads(f.read_text())
     except (OSError, ValueError) as e:

@@ -15,8 +15,9 @@ eliminated once (bit-packed Gauss-Jordan, numba) together with the identity, so 
 step is one GF(2) matrix-vector product; free variables are set to 0, which keeps
 coefficients small, and they are chosen among the scheme's zero coefficients where possible
 (``order="support"``), so the lift keeps the zeros and corrects only nonzero entries: a ternary
-scheme reduced mod 2 then comes back ternary rather than with 1/3 or 3 in it.  After each step the symmetric residues are tried as an integer
-scheme; at the end every coefficient goes through rational reconstruction.  Whatever
+scheme reduced mod 2 then comes back ternary rather than with 1/3 or 3 in it.  After each step
+the symmetric residues are tried as an integer scheme; at the end every coefficient goes through
+rational reconstruction.  Whatever
 comes out is only a candidate: callers prove it with ``verify``.
 """
 
@@ -363,7 +364,8 @@ def hensel_lift(shape: Shape, a01, b01, c01, *, steps: int | None = None, solver
 
 def is_integral(res) -> bool:
     """Whether every coefficient of a lift (W_a, W_b, W_c) is an integer."""
-    return all(not isinstance(x, Fraction) or x.denominator == 1 for W in res for x in np.asarray(W).ravel())
+    from ..core.arith import is_integral as integral
+    return all(integral(np.asarray(W)) for W in res)
 
 
 def _lift(shape: Shape, a, b, c, solver: LiftSolver, p: int, steps: int):

@@ -7,6 +7,7 @@ from algodiscover import Scheme
 from algodiscover.core.shape import Shape
 from algodiscover.core.verify import verify
 from algodiscover.search import Budget, gf3
+from algodiscover.search.flip import _unhex_rows  # the checkpoint's hex layout (shared with the GF(2) walk)
 
 
 def test_gf3_arithmetic_is_the_field():
@@ -96,7 +97,7 @@ def test_gf3_checkpoint_keeps_schemes_and_resume_continues(tmp_path):
     assert m["engine"] == "flip" and m["options"]["field"] == 3 and m["seed"] == 3
     assert len(list((d / "schemes").glob("*.json"))) == len(first)
     st = json.loads((d / "walkers" / "walker-000.json").read_text())
-    P, Q = gf3._unhex(st["P"]), gf3._unhex(st["Q"])
+    P, Q = _unhex_rows(st["P"]), _unhex_rows(st["Q"])
     assert gf3.is_valid_mod3(Shape(2, 2, 2), P, Q, st["r"])  # the saved walker is a scheme mod 3
     again = list(gf3.search_gf3((2, 2, 2), 7, budget=Budget(restarts=st["restarts"] + 1), resume=str(d)))
     keys = [canonical_key(x) for x in again]
@@ -134,7 +135,7 @@ def test_gf3_resume_survives_kill_9(tmp_path):
     list(gf3.search_gf3((3, 3, 3), 19, budget=Budget(time_limit=1), resume=str(d)))
     st2 = json.loads(wf.read_text())
     assert st2["counters"][0] > st["counters"][0] and st2["best"] <= st["best"]
-    assert gf3.is_valid_mod3(Shape(3, 3, 3), gf3._unhex(st2["P"]), gf3._unhex(st2["Q"]), st2["r"])
+    assert gf3.is_valid_mod3(Shape(3, 3, 3), _unhex_rows(st2["P"]), _unhex_rows(st2["Q"]), st2["r"])
 
 
 def test_gf3_resume_refuses_a_gf2_checkpoint(tmp_path):
