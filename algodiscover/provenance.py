@@ -99,6 +99,26 @@ def start_record(kind: str, source: str | None = None, *, published: bool = Fals
     return {"kind": kind, "source": source, "published": bool(published)}
 
 
+ORIGIN_KEYS = ("engine", "command", "seed", "seconds", "shape", "rank_asked")
+
+
+def origin_record(prov: Mapping[str, Any] | None, rank: int | None = None) -> dict | None:
+    """What produced a start scheme, from its own provenance: engine, command, seed, seconds, shape, the
+    commit, its rank and its own ``start`` (which carries its origin in turn), so a search begun from an
+    earlier result records the whole chain back to a standard start.  None when there is no provenance."""
+    if not prov:
+        return None
+    rec = {k: jsonable(prov[k]) for k in ORIGIN_KEYS if k in prov}
+    commit = prov.get("commit")
+    if isinstance(commit, Mapping):
+        rec["commit"] = commit.get("hash")
+    if rank is not None:
+        rec["rank"] = int(rank)
+    if prov.get("start") is not None:
+        rec["start"] = jsonable(prov["start"])
+    return rec
+
+
 def search_record(engine: str, *, strategy: str | None = None, options: Mapping[str, Any] | None = None,
                   seed: int | None = None, workers: int | None = None, device: str = "cpu",
                   start: Mapping[str, Any] | None = None, **extra) -> dict:

@@ -580,15 +580,27 @@ def _resolve_start(start, shape: Shape):
                 raise SchemeError(f"the start scheme is for {scheme.shape.angle()}, not {shape.angle()} "
                                   f"(nor a neighbouring shape: one dimension one more or one less)")
             published = not _found_by_toolkit(scheme)
+            src_rank = scheme.rank
             scheme, move = moved
             v = verify(scheme, symbolic=False)
             if not (v.ok or v.ring == "Z2"):  # pragma: no cover - the moves are exact
                 raise SchemeError(f"the move {move} gave an invalid scheme")
             rec = start_record(kind, source, published=published)
             rec["move"] = move
-            return scheme, rec
+            return scheme, _with_origin(rec, scheme, src_rank)
         scheme = to_shape(scheme, shape)
-    return scheme, start_record(kind, source, published=not _found_by_toolkit(scheme))
+    return scheme, _with_origin(start_record(kind, source, published=not _found_by_toolkit(scheme)), scheme)
+
+
+def _with_origin(rec: dict, scheme: Scheme, rank: int | None = None) -> dict:
+    """The start record plus ``origin`` (what produced the start scheme: provenance.origin_record) when
+    this toolkit found it, so the chain of searches behind a result can be read from the result alone."""
+    from ..provenance import origin_record
+    if not rec.get("published"):
+        o = origin_record(scheme.provenance, rank=scheme.rank if rank is None else rank)
+        if o:
+            rec["origin"] = o
+    return rec
 
 
 def _from_catalog(start: str, shape: Shape):

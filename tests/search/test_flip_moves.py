@@ -38,6 +38,7 @@ def test_engine_starts_from_a_neighbouring_shape():
     assert tuple(s.shape) == (2, 2, 3) and s.rank <= 11 and s.verify(symbolic=False).ok
     st = s.provenance["start"]
     assert st["kind"] == "file" and st["move"] == "extend <2,2,2> -> <2,2,3>" and st["published"] is True
+    assert "origin" not in st   # a scheme without this toolkit's provenance has no chain to record
 
 
 def test_start_catalog_refuses_imported_schemes(tmp_path, monkeypatch):
@@ -57,6 +58,11 @@ def test_start_catalog_refuses_imported_schemes(tmp_path, monkeypatch):
     s = next(iter(run_search("flip", (3, 3, 3), 23, seed=0, workers=1, start="catalog", budget=Budget(time_limit=60))))
     assert s.provenance["start"]["kind"] == "catalog" and s.provenance["start"]["source"].endswith(f"#{own}")
     assert s.provenance["start"]["move"].startswith("extend") and s.verify(symbolic=False).ok
+    # the chain back to the first search: what produced the start (rank before the move, its own start)
+    origin = s.provenance["start"]["origin"]
+    assert origin["engine"] == "flip" and origin["seed"] == 0 and origin["shape"] == [2, 3, 3]
+    assert origin["rank"] == found.rank and origin["start"]["kind"] == found.provenance["start"]["kind"]
+    assert "origin" not in found.provenance["start"]
 
 
 def test_cli_start_catalog_reads_the_db_it_is_given(tmp_path, monkeypatch):
