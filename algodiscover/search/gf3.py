@@ -382,12 +382,60 @@ def _canonical_signs(P, Q, r):
     return P, Q
 
 
+def mod3_rows(W) -> np.ndarray:
+    """An exact matrix (integers or Fractions whose denominators 3 does not divide) reduced mod 3, as
+    integers 0..2; raises SchemeError for a denominator divisible by 3."""
+    from fractions import Fraction
+    from ..errors import SchemeError
+    W = np.asarray(W)
+    out = np.zeros(W.shape, dtype=np.int64)
+    for idx, x in np.ndenumerate(W):
+        if isinstance(x, Fraction):
+            if x.denominator % 3 == 0:
+                raise SchemeError(f"the start scheme has the coefficient {x}, whose denominator 3 divides: "
+                                  f"it has no reduction modulo 3")
+            out[idx] = (x.numerator * pow(x.denominator, -1, 3)) % 3
+        else:
+            out[idx] = int(x) % 3
+    return out
+
+
+def _start_planes(start, s: Shape):
+    """``--start FILE|catalog[:ID]`` (or a Scheme) for a GF(3) walk: the start is resolved as for the
+    GF(2) walk (same file, catalogue and neighbouring-shape rules, search.flip._resolve_start), must be
+    valid over Z or Q (a mod-2-only scheme says nothing modulo 3), and is reduced mod 3; products that
+    vanish mod 3 are dropped.  Returns ((P, Q, r), start_record)."""
+    from ..errors import SchemeError
+    from .flip import _resolve_start
+    scheme, srec = _resolve_start(start, s)
+    v = verify(scheme, symbolic=False)
+    if not v.ok:
+        raise SchemeError(f"the start scheme is valid modulo 2 only ({v.ring}): a GF(3) walk needs a scheme "
+                          f"valid over Z or Q")
+    a = mod3_rows(scheme.W_a)
+    b = mod3_rows(scheme.W_b)
+    c = mod3_rows(np.asarray(scheme.W_c).T)
+    live = [t for t in range(scheme.rank) if a[t].any() and b[t].any() and c[t].any()]
+    r = len(live)
+    P = np.zeros((3, r), dtype=np.uint64)
+    Q = np.zeros_like(P)
+    for slot, M in enumerate((a, b, c)):
+        P[slot], Q[slot] = to_planes(M[live])
+    if not is_valid_mod3(s, P, Q, r):  # pragma: no cover - a valid scheme stays valid mod 3
+        raise SchemeError("the start scheme reduced modulo 3 is not a valid scheme modulo 3")
+    if r != scheme.rank:
+        srec = {**srec, "dropped_mod3": scheme.rank - r}
+    return (P, Q, r), srec
+
+
 # ---------------------------------------------------------------- the search
 def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | None = None, ring: str | None = None,
                on_progress: Callable[[Progress], None] | None = None, stop: Callable[[], bool] | None = None,
                init: str | None = None, device: str = "cpu", workers: int | None = None,
                **options) -> Iterator[Scheme]:
-    """Yield verified schemes of rank <= ``rank`` found by a GF(3) flip-graph walk from the standard algorithm.
+    """Yield verified schemes of rank <= ``rank`` found by a GF(3) flip-graph walk from the standard algorithm
+    (``init``), or from ``start`` (a scheme file, ``catalog[:ID]`` or a Scheme valid over Z or Q, of this
+    shape or a neighbouring one, reduced mod 3: :func:`_start_planes`).
 
     ``ring``: "Z" (default; 3-adic lifting, rational reconstruction, exact proof over ZT/Z/Q) or "Z3"
     (the modular scheme, labelled Z3).  Options ``plateau``, ``restart_after``, ``pool_size``, ``climb``.
@@ -416,9 +464,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     if options.pop("symmetry", "none") != "none":
         raise FlipOptionError("--field 3 does not support --symmetry yet (use --field 2)")
     options.pop("field", None)
-    if options.get("start") is not None:
-        raise FlipOptionError("--field 3 starts from the standard algorithm; --start is not supported")
-    options.pop("start", None)
+    start = options.pop("start", None)
     unknown = set(options) - set(DEFAULTS)
     if unknown:
         raise FlipOptionError(f"unknown option(s) for the GF(3) flip walk: {', '.join(sorted(unknown))}")
@@ -438,6 +484,8 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         mo = manifest["options"]
         goal, init = mo["ring"], mo["init"]
         options = {k: mo[k] for k in DEFAULTS if k in mo}
+        srec0 = manifest.get("start") or {}
+        start = srec0.get("source") if srec0.get("kind") in ("file", "catalog") else None
     params = dict(DEFAULTS)
     for k in DEFAULTS:
         if k in options:
@@ -453,12 +501,23 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     rank = int(rank)
     compile_s = warm_up()
     resolved = {"field": 3, "ring": goal, "init": init, "workers": 1, "symmetry": "none", **params}
+    start_planes = None
+    if start is not None:
+        start_planes, srec = _start_planes(start, s)
+    else:
+        srec = start_record(init)
     rec = search_record(ENGINE, strategy="gf3", options=resolved, seed=int(seed), workers=1, device="cpu",
-                        start=start_record(init))
+                        start=srec)
     t0 = budget.started
     r0 = s.m * s.k * s.n
-    cap = r0 + params["climb"] + 32
-    P, Q, r = standard_planes(s, cap) if init == "standard" else strassen_block_planes(s, cap)
+    cap = max(r0, start_planes[2] if start_planes else 0) + params["climb"] + 32
+    if start_planes is not None:
+        P = np.zeros((3, cap), dtype=np.uint64)
+        Q = np.zeros_like(P)
+        r = start_planes[2]
+        P[:, :r], Q[:, :r] = start_planes[0], start_planes[1]
+    else:
+        P, Q, r = standard_planes(s, cap) if init == "standard" else strassen_block_planes(s, cap)
     if not is_valid_mod3(s, P, Q, r):  # pragma: no cover - a wrong start is a bug
         raise AssertionError("the GF(3) start scheme is not valid mod 3")
     rng = np.random.default_rng(seed)
@@ -505,7 +564,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
                 if (v.ok or (goal == "Z3" and v.ring == "Z3")) and sch.rank <= rank:
                     resumed.append(sch)
         m = manifest or {"format": CHECKPOINT_FORMAT, "engine": ENGINE, "shape": list(s), "rank": rank,
-                         "seed": int(seed), "options": resolved, "start": start_record(init),
+                         "seed": int(seed), "options": resolved, "start": srec,
                          "version": rec.get("version"), "commit": rec.get("commit"), "created": _now(),
                          "flip": {"walkers": 1, "walker_format": WALKER_FORMAT}}
         m["updated"] = _now()

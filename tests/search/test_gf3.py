@@ -185,3 +185,31 @@ def test_normalise_products_keeps_every_term_and_makes_two_factors_primitive(nam
     assert vn.ok and vn.symbolic
     assert gf3.niceness(norm, vn.ring) <= gf3.niceness(raw, vr.ring) or vr.ring == "ZT"
 
+
+
+def test_mod3_reduction_of_exact_coefficients():
+    from fractions import Fraction
+    from algodiscover.errors import SchemeError
+    got = gf3.mod3_rows(np.array([[Fraction(1, 2), Fraction(-1, 2), -1, 4, Fraction(5, 1)]], dtype=object))
+    assert got.tolist() == [[2, 1, 2, 1, 2]]   # 1/2 = 2 and -1/2 = 1 since 2*2 = 4 = 1 mod 3
+    with pytest.raises(SchemeError, match="denominator"):
+        gf3.mod3_rows(np.array([[Fraction(1, 3)]], dtype=object))
+
+
+def test_gf3_walk_starts_from_a_scheme_of_a_neighbouring_shape():
+    """--start with --field 3: Strassen extended to <2,2,3> (rank 7 + 4 = 11), reduced mod 3, walked, lifted."""
+    from tests.conftest import STRASSEN
+    out = next(gf3.search_gf3((2, 2, 3), 11, seed=0, start=Scheme((2, 2, 2), **STRASSEN),
+                              budget=Budget(time_limit=60)))
+    assert tuple(out.shape) == (2, 2, 3) and out.rank <= 11 and out.verify(symbolic=False).ok
+    st = out.provenance["start"]
+    assert st["kind"] == "file" and st["move"] == "extend <2,2,2> -> <2,2,3>" and st["published"] is True
+
+
+def test_gf3_start_refuses_a_mod_2_only_scheme():
+    from algodiscover.errors import SchemeError
+    from tests.conftest import STRASSEN
+    mod2 = Scheme((2, 2, 2), **{k: np.abs(np.asarray(v)) for k, v in STRASSEN.items()})  # signs dropped
+    assert verify(mod2, symbolic=False).ring == "Z2"
+    with pytest.raises(SchemeError, match="modulo 2 only"):
+        next(gf3.search_gf3((2, 2, 2), 7, seed=0, start=mod2, budget=Budget(time_limit=10)))
