@@ -18,7 +18,10 @@ this script writes them from the definition (alpha = i*k+j, beta = j*n+l, gamma 
     python benchmarks/flip_frontier.py --targets 4x4x4:47:Z2 5x5x5:93:Z2 --time 120
     python benchmarks/flip_frontier.py --targets 2x4x5:32:Z:120:f3 --policies walk   # GF(3) walk, search3
 
-A target's optional ``f3`` walks over GF(3) (ours with --field 3, flip-cpd's search3); policy ``c3`` runs
+A target's optional ``f3`` walks over GF(3) (ours with --field 3, flip-cpd's search3); its optional
+``start=FILE`` starts our walk from that scheme file (`--start FILE`; a scheme of a neighbouring shape is
+moved first, Kauers & Wood's meta flip graph; the public tools still start from their own trivial
+decomposition, and the row says so), e.g. ``3x5x5:58:Z:60:start=results/3x4x5-r47.json``; policy ``c3`` runs
 our symmetric search (--symmetry c3 --init symmetric) on square shapes; symmetric-flips runs its own
 configuration for <5,5,5> (r5-93-1.txt, C3) and <6,6,6> (r6-153-1.txt, S3).
 
@@ -56,7 +59,8 @@ def ours(shape, rank, ring, seed, seconds, options) -> dict:
     t0 = time.monotonic()
     options = dict(options)
     init = options.pop("init", "standard")
-    it = run_search("flip", shape, rank, seed=seed, workers=1, ring=ring, init=init,
+    start = options.pop("start", None)
+    it = run_search("flip", shape, rank, seed=seed, workers=1, ring=ring, init=init, start=start,
                     budget=Budget(time_limit=seconds), **options)
     found = None
     for s in it:
@@ -67,14 +71,23 @@ def ours(shape, rank, ring, seed, seconds, options) -> dict:
     label = ", ".join(str(options[k]) for k in ("policy", "symmetry") if k in options)
     if options.get("field", 2) != 2:
         label = ", ".join(x for x in (label, f"GF({options['field']})") if x)
+    if start is not None:
+        label = ", ".join(x for x in (label, f"from {Path(start).name}") if x)
+    first = None
+    if start is not None:  # the start record as the engine resolves it (its move and origin)
+        from algodiscover.core.shape import parse_shape
+        from algodiscover.search.flip import _resolve_start
+        first = _resolve_start(start, parse_shape(shape))[1]
     return {"tool": "algodiscover flip" + (f" ({label})" if label else ""), "seed": seed, "workers": 1,
-            "options": {**options, "init": init},
+            "options": {**options, "init": init, **({"start": start} if start else {})},
+            "start_record": first,
             "reached": found is not None, "best_rank": st.get("best_rank"), "best_lifted": st.get("best_lifted"),
             "levels": {str(k): v for k, v in (st.get("levels") or {}).items()},
             "flips": st.get("flips"), "flips_per_s": (st.get("flips") or 0) / max(time.monotonic() - t0, 1e-9),
             "wall_s": round(time.monotonic() - t0, 2),
             "command": f"discover --engine flip --shape {'x'.join(map(str, shape))} --rank {rank} --ring {ring} "
-                       f"--init {init} --workers 1 --seed {seed} --time-limit {seconds:g}"
+                       + (f"--start {start} " if start else f"--init {init} ")
+                       + f"--workers 1 --seed {seed} --time-limit {seconds:g}"
                        + "".join(f" --{k.replace('_', '-')} {v}" for k, v in options.items())}
 
 
@@ -183,7 +196,8 @@ def main(argv=None) -> int:
     for t in args.targets:
         sh, rk, ring, *rest = t.split(":")
         field = 3 if "f3" in rest else 2
-        secs = [x for x in rest if x != "f3"]
+        start = next((x.split("=", 1)[1] for x in rest if x.startswith("start=")), None)
+        secs = [x for x in rest if x != "f3" and not x.startswith("start=")]
         ours_s = float(secs[0]) if secs else args.time
         shape = tuple(int(x) for x in sh.split("x"))
         row = {"target": t, "load_1min_before": os.getloadavg()[0], "runs": []}
@@ -193,6 +207,10 @@ def main(argv=None) -> int:
             o = {**opts, **POLICY_OPTIONS[pol]}
             if field != 2:
                 o["field"] = field
+            if start is not None:
+                if pol == "c3":
+                    continue  # the symmetric search starts from diagonal cubes only
+                o["start"] = start
             row["runs"].append(ours(shape, int(rk), ring, args.seed, ours_s, o))
             print(json.dumps(row["runs"][-1]), flush=True)
         other = args.time_other or args.time
@@ -231,7 +249,10 @@ def markdown(out) -> str:
              "Shared machine (2 cores; the load column is the 1-min load average before the row): every tool ran on one thread under the same load, one after "
              "the other for each target (interleaved); wall-clock times, so absolute figures are low, compare within a "
              "row. flip-cpd reports a level when its pool for that rank is complete (its own pool rule); "
-             "symmetric-flips runs a C3-symmetric search (not the same search space).", "",
+             "symmetric-flips runs a C3-symmetric search (not the same search space). A row of ours marked "
+             "\"from FILE\" started from that committed result of this toolkit (moved to the target's shape when "
+             "it is a neighbour's: see the move and origin in the JSON); the public tools ran from their own "
+             "trivial decomposition.", "",
              "| target | tool | best rank | time to each rank level (s) | flips/s | wall s | load | command |",
              "|---|---|---|---|---|---|---|---|"]
     for row in out["targets"]:

@@ -2,10 +2,11 @@
 
 - :func:`extend`: a scheme for <m,k,n> plus the m*k schoolbook products of the new column of B and C
   is a scheme for <m,k,n+1> (rank r + m*k), exact over every ring;
-- :func:`project`: setting the last column of B to zero and dropping the last column of C turns a
-  scheme for <m,k,n+1> into one for <m,k,n>; products that become zero are removed (rank <= r), exact;
+- :func:`project`: setting a column of B to zero and dropping that column of C turns a scheme for
+  <m,k,n+1> into one for <m,k,n>; products that become zero are removed (rank <= r), exact;
+  :func:`best_projection` drops the index that removes the most products;
 - :func:`move_to`: the move that turns a scheme of a neighbouring shape (one dimension one more or one
-  less, in any order of the dimensions) into a scheme for the shape asked.
+  less, in any order of the dimensions) into a scheme for the shape asked (a projection: the best one).
 
 Every result is a candidate: callers prove it with ``verify`` (the flip engine does, for ``--start``).
 Any dimension can move: the scheme is first re-indexed (transpose / cycle, :func:`core.transform.to_shape`)
@@ -45,13 +46,19 @@ def _extend_last(s: Scheme) -> Scheme:
     return Scheme((m, k, n + 1), Wa, Wb, Wc, provenance=dict(s.provenance or {}))
 
 
-def _project_last(s: Scheme) -> Scheme:
+def _project_last(s: Scheme, drop: int | None = None) -> Scheme:
+    """Drop index ``drop`` (default the last) of the last dimension: that column of B is set to zero and
+    that column of C is dropped."""
     m, k, n1 = s.shape
     n = n1 - 1
     if n < 1:
         raise ShapeError(f"cannot project {s.shape.angle()}: its last dimension is 1")
-    keep_b = [j * n1 + l for j in range(k) for l in range(n)]
-    keep_c = [i * n1 + l for i in range(m) for l in range(n)]
+    drop = n if drop is None else int(drop)
+    if not 0 <= drop <= n:
+        raise ShapeError(f"cannot drop index {drop} of a dimension of size {n1}")
+    cols = [l for l in range(n1) if l != drop]
+    keep_b = [j * n1 + l for j in range(k) for l in cols]
+    keep_c = [i * n1 + l for i in range(m) for l in cols]
     Wa, Wb, Wc = s.W_a, s.W_b[:, keep_b], s.W_c[keep_c, :]
     live = [t for t in range(s.rank)
             if np.any(Wa[t] != 0) and np.any(Wb[t] != 0) and np.any(Wc[:, t] != 0)]
@@ -72,13 +79,25 @@ def extend(scheme: Scheme, axis: int = 2) -> Scheme:
     return to_shape(moved, tuple(t))
 
 
-def project(scheme: Scheme, axis: int = 2) -> Scheme:
-    """One less along ``axis`` (0: m, 1: k, 2: n); rank never grows."""
+def project(scheme: Scheme, axis: int = 2, index: int | None = None) -> Scheme:
+    """One less along ``axis`` (0: m, 1: k, 2: n) by dropping ``index`` of that dimension (default the
+    last); rank never grows.  :func:`best_projection` picks the index."""
     s = scheme.shape
     t = list(s)
     t[axis] -= 1
-    moved = _project_last(to_shape(scheme, _last_first(s, axis)))
+    moved = _project_last(to_shape(scheme, _last_first(s, axis)), index)
     return to_shape(moved, tuple(t))
+
+
+def best_projection(scheme: Scheme, axis: int = 2) -> tuple[Scheme, int]:
+    """(the projection along ``axis`` with the fewest products, the index it drops): every index of the
+    dimension is tried (the products whose factor lives only on that index vanish); ties go to the last."""
+    best = None
+    for index in range(scheme.shape[axis] - 1, -1, -1):
+        p = project(scheme, axis, index)
+        if best is None or p.rank < best[0].rank:
+            best = (p, index)
+    return best
 
 
 def move_to(scheme: Scheme, target) -> tuple[Scheme, str] | None:
@@ -93,6 +112,8 @@ def move_to(scheme: Scheme, target) -> tuple[Scheme, str] | None:
             s2[axis] += delta
             if min(s2) < 1 or sorted(s2) != sorted(src):
                 continue
-            moved = fn(to_shape(scheme, tuple(s2)), axis)
-            return moved, f"{word} {Shape(*s2).angle()} -> {t.angle()}"
+            if fn is extend:
+                return extend(to_shape(scheme, tuple(s2)), axis), f"extend {Shape(*s2).angle()} -> {t.angle()}"
+            moved, index = best_projection(to_shape(scheme, tuple(s2)), axis)
+            return moved, f"project {Shape(*s2).angle()} -> {t.angle()} (index {index} of {'mkn'[axis]} dropped)"
     return None

@@ -5,7 +5,7 @@ import pytest
 from algodiscover import Scheme
 from algodiscover.core.shape import Shape
 from algodiscover.search import Budget, run_search
-from algodiscover.search.flip_moves import extend, move_to, project
+from algodiscover.search.flip_moves import best_projection, extend, move_to, project
 from tests.conftest import LADERMAN, STRASSEN
 
 
@@ -21,6 +21,18 @@ def test_extend_and_project_are_exact_along_every_axis(axis):
     lad = Scheme((3, 3, 3), **LADERMAN)
     q = project(lad, axis)
     assert q.rank <= 23 and q.verify(symbolic=False).ok and sorted(q.shape) == [2, 3, 3]
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_best_projection_drops_the_index_that_removes_most_products(axis):
+    """Extending Strassen adds 4 products that live only on the new index (2): dropping it gives back rank 7;
+    dropping an old index removes only the Strassen products confined to it, so every other choice is worse."""
+    e = extend(Scheme((2, 2, 2), **STRASSEN), axis)
+    p, index = best_projection(e, axis)
+    assert index == 2 and p.rank == 7 and p.verify(symbolic=False).ok
+    for other in (0, 1):
+        q = project(e, axis, other)
+        assert 7 < q.rank < 11 and q.verify(symbolic=False).ok
 
 
 def test_move_to_finds_the_neighbour_in_any_order():
@@ -81,3 +93,25 @@ def test_cli_start_catalog_reads_the_db_it_is_given(tmp_path, monkeypatch):
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "imported" in r.stderr   # found in --db (mine.db) and refused as imported; other.db has no entry
+
+
+@pytest.mark.slow
+def test_results_3x5x5_r58_replays_from_its_extended_start(monkeypatch):
+    """results/3x5x5-r58.json (issue 12 target) began from results/3x4x5-r47.json extended to <3,5,5>
+    (rank 47 + 15 = 62); its provenance names the move and the start's origin (a walk from the standard
+    algorithm), and the walk replays to the same scheme (about 40 s on an idle core)."""
+    import json
+    from pathlib import Path
+    from algodiscover.core.canonical import canonical_key
+    from algodiscover.formats import load
+    from algodiscover.search.flip import replay
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)   # the start is recorded relative to the repository root
+    path = root / "results" / "3x5x5-r58.json"
+    prov = json.loads(path.read_text())["provenance"]
+    st = prov["start"]
+    assert st["source"] == "results/3x4x5-r47.json" and st["move"] == "extend <3,4,5> -> <3,5,5>"
+    assert st["published"] is False and st["origin"]["rank"] == 47 and st["origin"]["start"]["kind"] == "standard"
+    rec = load(path)
+    assert rec.rank == 58 and rec.verify(symbolic=False).ok
+    assert any(canonical_key(s) == canonical_key(rec) for s in replay(prov, shape=(3, 5, 5), rank=58))
