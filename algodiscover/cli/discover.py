@@ -364,6 +364,13 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     elif args.plot:
         print(f"--plot: the {args.engine} engine records no training curves; no plot written", file=sys.stderr)
     seed = args.seed
+    recorded = _checkpoint_seed(getattr(args, "resume", None))
+    if recorded is not None:  # a resumed run continues with the seed it started with
+        if seed is not None and seed != recorded:
+            from ..cluster import CheckpointError
+            raise CheckpointError(f"--resume {args.resume}: that run's seed is {recorded}, not {seed}; resume it "
+                                  f"without --seed (or with --seed {recorded})")
+        seed = recorded
     if seed is None:  # drawn here, passed to the engine, printed and recorded: every run can be repeated
         seed = secrets.randbelow(2**31)
     budget = Budget(restarts=args.restarts, time_limit=args.time_limit, count=args.count)
@@ -461,6 +468,19 @@ def _run(args, shape, rank, device, writer, catalog, out) -> int:
     print(f"no proven scheme for {shape.angle()} of rank {rank}: {why} after {elapsed:.1f} s; best residual {best_s}; "
           f"seed {seed}", file=sys.stderr)
     return 1
+
+
+def _checkpoint_seed(d) -> int | None:
+    """The seed recorded in DIR/checkpoint.json (None when there is no readable one: the engine then says
+    what is wrong with DIR)."""
+    if d is None:
+        return None
+    import json
+    try:
+        seed = json.loads((Path(d) / "checkpoint.json").read_text()).get("seed")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
 
 def _cluster_search(args, shape, rank, seed, budget, device, on_progress, stop, options):

@@ -157,6 +157,17 @@ def test_cli_checkpoint_and_resume(tmp_path):
     r = run_cli("discover!", "--engine", "flip", "--shape", "2x2x3", "--rank", "11", "--resume", str(ck),
                 "--quiet", "--no-catalog")
     assert r.returncode == 0, r.stderr
+    assert "seed 0" in r.stderr   # the run's own seed, read from the checkpoint (not a new random one)
+
+
+def test_cli_resume_refuses_another_seed(tmp_path):
+    ck = tmp_path / "ck"
+    ck.mkdir()
+    (ck / "checkpoint.json").write_text(json.dumps({"seed": 3}))
+    r = run_cli("discover!", "--engine", "flip", "--shape", "2x2x3", "--rank", "11", "--resume", str(ck),
+                "--seed", "4", "--no-catalog")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "seed is 3, not 4" in r.stderr
 
 
 def test_option_errors_name_flags():
