@@ -186,6 +186,8 @@ def main(argv=None) -> int:
     ap.add_argument("--policies", nargs="+", default=["walk"], choices=tuple(POLICY_OPTIONS),
                     help="run our engine once per search policy (walk, pool: --policy; c3: --symmetry c3 "
                          "--init symmetric, square shapes only), then the public tools")
+    ap.add_argument("--note", action="append", default=[], metavar="TEXT",
+                    help="a paragraph for the Notes under the table (kept in the JSON; --append keeps the old ones)")
     ap.add_argument("--append", action="store_true",
                     help="add these targets' rows to the existing results file of --name (its first command kept)")
     args = ap.parse_args(argv)
@@ -229,6 +231,7 @@ def main(argv=None) -> int:
             row["command"], row["started"] = out["command"], out["started"]
         out = {**prev, "targets": prev["targets"] + out["targets"],
                "appended": prev.get("appended", []) + [{"command": out["command"], "started": out["started"]}]}
+    out["notes"] = list(out.get("notes", [])) + list(args.note)
     (res / f"{args.name}.json").write_text(json.dumps(out, indent=1, default=float) + "\n")
     (res / f"{args.name}.md").write_text(markdown(out))
     return 0
@@ -267,6 +270,8 @@ def markdown(out) -> str:
             fps = f"{r['flips_per_s']:.3g}" if r.get("flips_per_s") else "not reported"
             lines.append(f"| {row['target']} | {r['tool']} | {r.get('best_rank')} | {lv} | {fps} | {r.get('wall_s')} | "
                          f"{_load(row)} | `{r['command']}` |")
+    for note in out.get("notes", []):
+        lines += ["", note]
     return "\n".join(lines) + "\n"
 
 
