@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core.scheme import Scheme
 from ..core.shape import Shape, parse_shape
-from ..core.transform import to_shape
+from ..core.transform import cycle, to_shape
 from ..errors import ShapeError
 
 
@@ -65,38 +65,54 @@ def _project_last(s: Scheme, drop: int | None = None) -> Scheme:
     return Scheme((m, k, n), Wa[live], Wb[live], Wc[:, live], provenance=dict(s.provenance or {}))
 
 
-def _last_first(shape: Shape, axis: int) -> tuple[int, int, int]:
-    m, k, n = shape
-    return ((k, n, m), (n, m, k), (m, k, n))[axis]
+def _cycles(scheme: Scheme, times: int) -> Scheme:
+    for _ in range(times % 3):
+        scheme = cycle(scheme)
+    return scheme
+
+
+# cyclic re-indexings that bring dimension ``axis`` last: <m,k,n> -> <k,n,m> (axis 0: one cycle),
+# -> <n,m,k> (axis 1: two cycles); three cycles are the identity, so 3 - c cycles bring it back.  Explicit
+# cycles, not core.transform.to_shape: with two equal dimensions a shape does not say which one is last.
+_TO_LAST = (1, 2, 0)
+
+
+def _extend_by_shapes(scheme: Scheme, axis: int) -> Scheme:
+    """The extension :func:`move_to` makes (and has made for every result started from a smaller shape, so
+    their walks replay): the re-indexing is chosen by shape (core.transform.to_shape), so with two equal
+    dimensions it may extend the other one of them; the result is a valid scheme of the shape asked either
+    way.  :func:`extend` grows exactly the dimension named."""
+    s = scheme.shape
+    t = list(s)
+    t[axis] += 1
+    m, k, n = s
+    moved = _extend_last(to_shape(scheme, ((k, n, m), (n, m, k), (m, k, n))[axis]))
+    return to_shape(moved, tuple(t))
 
 
 def extend(scheme: Scheme, axis: int = 2) -> Scheme:
     """<m,k,n> -> one more along ``axis`` (0: m, 1: k, 2: n), rank + (product of the other two)."""
-    s = scheme.shape
-    t = list(s)
-    t[axis] += 1
-    moved = _extend_last(to_shape(scheme, _last_first(s, axis)))
-    return to_shape(moved, tuple(t))
+    c = _TO_LAST[axis]
+    return _cycles(_extend_last(_cycles(scheme, c)), 3 - c)
 
 
 def project(scheme: Scheme, axis: int = 2, index: int | None = None) -> Scheme:
     """One less along ``axis`` (0: m, 1: k, 2: n) by dropping ``index`` of that dimension (default the
-    last); rank never grows.  :func:`best_projection` picks the index."""
-    s = scheme.shape
-    t = list(s)
-    t[axis] -= 1
-    moved = _project_last(to_shape(scheme, _last_first(s, axis)), index)
-    return to_shape(moved, tuple(t))
+    last); rank never grows.  :func:`best_projection` picks the axis and the index."""
+    c = _TO_LAST[axis]
+    return _cycles(_project_last(_cycles(scheme, c), index), 3 - c)
 
 
-def best_projection(scheme: Scheme, axis: int = 2) -> tuple[Scheme, int]:
-    """(the projection along ``axis`` with the fewest products, the index it drops): every index of the
-    dimension is tried (the products whose factor lives only on that index vanish); ties go to the last."""
+def best_projection(scheme: Scheme, axis: int | None = 2) -> tuple[Scheme, int]:
+    """(the projection with the fewest products, the index it drops): every index of dimension ``axis`` is
+    tried (the products whose factor lives only on that index vanish); ties go to the last index.
+    ``axis=None`` tries every axis and returns (scheme, axis * 100 + index) for the best."""
     best = None
-    for index in range(scheme.shape[axis] - 1, -1, -1):
-        p = project(scheme, axis, index)
-        if best is None or p.rank < best[0].rank:
-            best = (p, index)
+    for ax in ((0, 1, 2) if axis is None else (axis,)):
+        for index in range(scheme.shape[ax] - 1, -1, -1):
+            p = project(scheme, ax, index)
+            if best is None or p.rank < best[0].rank:
+                best = (p, index if axis is not None else ax * 100 + index)
     return best
 
 
@@ -105,15 +121,22 @@ def move_to(scheme: Scheme, target) -> tuple[Scheme, str] | None:
     (the moved scheme, "extend <a,b,c> -> ..." / "project ..."), or None when the shapes are not
     neighbours."""
     t = parse_shape(target)
-    src = tuple(scheme.shape)
+    src = Shape(*scheme.shape)
     for axis in range(3):
-        for delta, fn, word in ((-1, extend, "extend"), (1, project, "project")):
-            s2 = list(t)
-            s2[axis] += delta
-            if min(s2) < 1 or sorted(s2) != sorted(src):
-                continue
-            if fn is extend:
-                return extend(to_shape(scheme, tuple(s2)), axis), f"extend {Shape(*s2).angle()} -> {t.angle()}"
-            moved, index = best_projection(to_shape(scheme, tuple(s2)), axis)
-            return moved, f"project {Shape(*s2).angle()} -> {t.angle()} (index {index} of {'mkn'[axis]} dropped)"
-    return None
+        s2 = list(t)
+        s2[axis] -= 1
+        if min(s2) >= 1 and sorted(s2) == sorted(src):
+            return _extend_by_shapes(to_shape(scheme, tuple(s2)), axis), f"extend {Shape(*s2).angle()} -> {t.angle()}"
+    best = None
+    for axis in range(3):  # every dimension of the source whose reduction gives the target, every index
+        s2 = list(src)
+        s2[axis] -= 1
+        if min(s2) < 1 or sorted(s2) != sorted(t):
+            continue
+        p, index = best_projection(scheme, axis)
+        if best is None or p.rank < best[0].rank:
+            best = (p, axis, index)
+    if best is None:
+        return None
+    p, axis, index = best
+    return to_shape(p, t), f"project {src.angle()} -> {t.angle()} (index {index} of {'mkn'[axis]} dropped)"

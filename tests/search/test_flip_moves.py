@@ -35,6 +35,33 @@ def test_best_projection_drops_the_index_that_removes_most_products(axis):
         assert 7 < q.rank < 11 and q.verify(symbolic=False).ok
 
 
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_extend_grows_the_dimension_named_even_when_dimensions_are_equal(axis):
+    """On <2,2,2> every dimension has the same size, so only the factors tell which one grew: the 4 new
+    products are the schoolbook products of the new index (A row 2 for m, A column 2 for k, B column 2 for n)."""
+    import numpy as np
+    e = extend(Scheme((2, 2, 2), **STRASSEN), axis)
+    m, k, n = e.shape
+    new = range(7, 11)
+    if axis == 0:
+        assert all(np.flatnonzero(e.W_a[t]).tolist() == [2 * k + j] for t, j in zip(new, (0, 0, 1, 1)))
+    elif axis == 1:
+        assert {int(np.flatnonzero(e.W_a[t])[0]) % k for t in new} == {2}
+        assert all(np.flatnonzero(e.W_b[t])[0] // n == 2 for t in new)
+    else:
+        assert all(np.flatnonzero(e.W_b[t])[0] % n == 2 for t in new)
+    assert e.verify(symbolic=False).ok
+
+
+def test_move_to_projects_along_every_dimension_that_fits():
+    """<2,3,3> -> <2,2,3> can drop an index of k or of n (after re-indexing); move_to tries both."""
+    lad = Scheme((3, 3, 3), **LADERMAN)
+    src = project(lad, 0)                      # a <2,3,3> scheme
+    moved, how = move_to(src, (2, 2, 3))
+    tries = [project(src, ax, i).rank for ax in (1, 2) for i in range(3)]
+    assert moved.rank == min(tries) and moved.verify(symbolic=False).ok and how.startswith("project <2,3,3>")
+
+
 def test_move_to_finds_the_neighbour_in_any_order():
     lad = Scheme((3, 3, 3), **LADERMAN)
     moved, how = move_to(lad, (3, 2, 3))
