@@ -475,11 +475,8 @@ def _checkpoint_seed(d) -> int | None:
     what is wrong with DIR)."""
     if d is None:
         return None
-    import json
-    try:
-        seed = json.loads((Path(d) / "checkpoint.json").read_text()).get("seed")
-    except (OSError, ValueError, AttributeError):
-        return None
+    from ..search.flip import checkpoint_manifest
+    seed = checkpoint_manifest(d).get("seed")
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
 

@@ -902,12 +902,20 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
                                             ck_dir, manifest, every))
 
 
+def checkpoint_manifest(d) -> dict:
+    """DIR/checkpoint.json as a dict, or {} when it is absent or unreadable (for peeking at a recorded
+    option before the run; :func:`_read_manifest` is the checked read that says what is wrong)."""
+    try:
+        m = json.loads((Path(d) / "checkpoint.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return m if isinstance(m, dict) else {}
+
+
 def _checkpoint_field(d) -> int | None:
     """The ``field`` option recorded in DIR/checkpoint.json (None when absent or unreadable)."""
-    try:
-        return json.loads((Path(d) / "checkpoint.json").read_text()).get("options", {}).get("field")
-    except (OSError, ValueError, AttributeError):
-        return None
+    opts = checkpoint_manifest(d).get("options")
+    return opts.get("field") if isinstance(opts, dict) else None
 
 
 def _read_manifest(d: Path, s: Shape, rank: int) -> dict:

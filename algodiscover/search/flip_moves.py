@@ -9,8 +9,8 @@
   less, in any order of the dimensions) into a scheme for the shape asked (a projection: the best one).
 
 Every result is a candidate: callers prove it with ``verify`` (the flip engine does, for ``--start``).
-Any dimension can move: the scheme is first re-indexed (transpose / cycle, :func:`core.transform.to_shape`)
-so that the moving dimension comes last.
+Any dimension can move: the scheme is first cycled (:func:`core.transform.cycle`) so that the moving
+dimension comes last, then cycled back.
 """
 
 from __future__ import annotations
@@ -103,16 +103,14 @@ def project(scheme: Scheme, axis: int = 2, index: int | None = None) -> Scheme:
     return _cycles(_project_last(_cycles(scheme, c), index), 3 - c)
 
 
-def best_projection(scheme: Scheme, axis: int | None = 2) -> tuple[Scheme, int]:
-    """(the projection with the fewest products, the index it drops): every index of dimension ``axis`` is
-    tried (the products whose factor lives only on that index vanish); ties go to the last index.
-    ``axis=None`` tries every axis and returns (scheme, axis * 100 + index) for the best."""
+def best_projection(scheme: Scheme, axis: int = 2) -> tuple[Scheme, int]:
+    """(the projection along ``axis`` with the fewest products, the index it drops): every index of the
+    dimension is tried (the products whose factor lives only on that index vanish); ties go to the last."""
     best = None
-    for ax in ((0, 1, 2) if axis is None else (axis,)):
-        for index in range(scheme.shape[ax] - 1, -1, -1):
-            p = project(scheme, ax, index)
-            if best is None or p.rank < best[0].rank:
-                best = (p, index if axis is not None else ax * 100 + index)
+    for index in range(scheme.shape[axis] - 1, -1, -1):
+        p = project(scheme, axis, index)
+        if best is None or p.rank < best[0].rank:
+            best = (p, index)
     return best
 
 
