@@ -81,6 +81,28 @@ def replayer(prov: dict, scheme):
     return fn(prov, **kw)
 
 
+def locate_start(prov: dict, path) -> dict:
+    """The provenance with a relative start file found again.  A walk started from ``--start FILE`` records
+    FILE as given, usually relative to the directory the search ran in (for the committed results: the
+    repository root).  When that path does not exist from here, the result file's directory and each directory
+    above it are tried in turn; the first where the start file exists is used (its absolute path replaces the
+    recorded one in the returned copy).  Otherwise the provenance is returned unchanged (the engine then says
+    the start is not available)."""
+    from pathlib import Path
+    srec = prov.get("start")
+    if not isinstance(srec, dict) or srec.get("kind") != "file":
+        return prov
+    src = srec.get("source")
+    if not isinstance(src, str) or not src or Path(src).is_absolute() or Path(src).exists():
+        return prov
+    here = Path(path).resolve().parent
+    for d in (here, *here.parents):
+        cand = d / src
+        if cand.is_file():
+            return {**prov, "start": {**srec, "source": str(cand)}}
+    return prov
+
+
 def run_replay(args) -> int:
     from ..core.canonical import canonical_key, normalize_signs
     from ..formats import load_all
@@ -94,7 +116,7 @@ def run_replay(args) -> int:
         if not (v.ok or v.ring in ("Z2", "Z3")):
             raise ReplayError(f"it fails exact verification ({v.summary()}); see 'algodiscover verify {path}'")
         key = canonical_key(scheme)
-        prov = dict(scheme.provenance)
+        prov = locate_start(dict(scheme.provenance), path)
         t0 = time.monotonic()
         found = []
         for s in replayer(prov, scheme):
