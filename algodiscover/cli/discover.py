@@ -522,6 +522,9 @@ def _best_effort(search, args, shape, rank) -> str | None:
     text = f"best rank reached {stats['best_rank']} mod {stats.get('field', 2)}"
     if above is not None:
         text += f", best proven {above.rank} ({above.verify(symbolic=False).ring})"
+    elif isinstance(stats.get("start_proven"), dict):
+        sp = stats["start_proven"]
+        text += f", best proven: the start scheme ({sp['rank']}, {sp['ring']}; not a new result)"
     if levels:
         text += "; time to each rank: " + ", ".join(f"{k}: {v:.1f}s" for k, v in list(levels.items())[-6:])
     if stats.get("flips_per_s"):

@@ -1103,7 +1103,7 @@ def _search_gen(fs: FlipSearch, s: Shape, rank: int, seed: int, budget: Budget, 
             m = json.loads((ck / "checkpoint.json").read_text())
             m["updated"] = _now()
             _write_json(ck / "checkpoint.json", m)
-        _finish(fs, s, rank, goal, rec, walkers, state, t0)
+        _finish(fs, s, rank, goal, rec, walkers, state, t0, start_scheme)
     finally:
         totals()
 
@@ -1121,8 +1121,13 @@ def _finish_lift_budget(elapsed: float) -> float:
     return max(FINISH_LIFT_SECONDS, 0.1 * elapsed)
 
 
-def _finish(fs: FlipSearch, s: Shape, rank: int, goal: str, rec: dict, walkers, state, t0):
-    """After the walks: the best mod-2 scheme, and (no scheme at the goal) the best proven one above it."""
+def _finish(fs: FlipSearch, s: Shape, rank: int, goal: str, rec: dict, walkers, state, t0, start_scheme=None):
+    """After the walks: the best mod-2 scheme, and (no scheme at the goal) the best proven one above it.
+
+    When the walks never went below the rank of a proven start scheme (``--start``), nothing is lifted: the
+    best proven scheme is the start itself, which is not a result of this run; ``stats["start_proven"]`` says
+    so (rank, ring) for the final message.  Lifting the pool schemes at that rank again took minutes on
+    <6,6,6> and could only give a scheme no better than the start."""
     from .gf2 import bits_to_factors
     from .lift import hensel_lift
     live = [w for w in walkers if w is not None]
@@ -1138,6 +1143,11 @@ def _finish(fs: FlipSearch, s: Shape, rank: int, goal: str, rec: dict, walkers, 
     fs.best_modular = mod
     if fs.stats["proven"] or goal == "Z2" and F.shape[1] <= rank:
         return
+    if goal == "Z" and start_scheme is not None and F.shape[1] >= start_scheme.rank:
+        sv = verify(start_scheme, symbolic=False)
+        if sv.ok:
+            fs.stats["start_proven"] = {"rank": int(start_scheme.rank), "ring": sv.ring}
+            return
     # the lowest level whose pool schemes lift: try every pool scheme, from the best level up, for at most
     # FINISH_LIFT_SECONDS (or a tenth of the run, if longer): on <6,6,6> one lift takes minutes
     levels = sorted({lv for w in live for lv in w.pools})

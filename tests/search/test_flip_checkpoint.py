@@ -146,6 +146,20 @@ def test_cli_missed_target_writes_the_best_above_it(tmp_path):
     assert mod.verify(symbolic=False).ring in ("Z2", "ZT", "Z")
 
 
+def test_cli_stuck_at_a_proven_start_says_so_and_lifts_nothing(tmp_path):
+    """A walk that never goes below its proven start: the final message names the start as the best proven
+    scheme (not a new result); no best-above-target file is written for it, the mod-2 file is."""
+    from tests.conftest import REPO
+    out = tmp_path / "out"
+    r = run_cli("discover!", "--engine", "flip", "--shape", "2x2x3", "--rank", "10", "--force", "--workers", "1",
+                "--seed", "0", "--start", str(REPO / "results" / "2x2x3-r11.json"), "--time-limit", "2",
+                "--out", f"{out}/", "--quiet", "--no-catalog")
+    assert r.returncode == 1, r.stderr
+    assert "best proven: the start scheme (11, " in r.stderr and "not a new result" in r.stderr
+    assert not (out / "best-above-target.json").exists()
+    assert load(out / "best-modular-z2.json").rank == 11
+
+
 @pytest.mark.slow
 def test_cli_checkpoint_and_resume(tmp_path):
     ck = tmp_path / "ck"
