@@ -81,7 +81,9 @@ def ours(shape, rank, ring, seed, seconds, options) -> dict:
     return {"tool": "algodiscover flip" + (f" ({label})" if label else ""), "seed": seed, "workers": 1,
             "options": {**options, "init": init, **({"start": start} if start else {})},
             "start_record": first,
-            "reached": found is not None, "best_rank": st.get("best_rank"), "best_lifted": st.get("best_lifted"),
+            "reached": found is not None, "best_rank": st.get("best_rank"),
+            # proven during the walk, else the end-of-run lift of the pools above the target
+            "best_lifted": st.get("best_lifted") if st.get("best_lifted") is not None else st.get("best_lifted_above"),
             "levels": {str(k): v for k, v in (st.get("levels") or {}).items()},
             "flips": st.get("flips"), "flips_per_s": (st.get("flips") or 0) / max(time.monotonic() - t0, 1e-9),
             "wall_s": round(time.monotonic() - t0, 2),
