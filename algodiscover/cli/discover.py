@@ -24,7 +24,7 @@ DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most
 # engine-specific options: passed to the engine only when given on the command line
 ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init",
                   "symmetry", "field", "cubes", "plateau", "restart_after", "pool_size", "climb", "nicer", "grow",
-                  "checkpoint", "resume", "policy", "kernel")
+                  "checkpoint", "resume", "policy", "kernel", "max_weight", "weight_bias")
 
 
 DEFAULTS_LINE = ("defaults: --seed: random (drawn, printed and recorded in each scheme's provenance, so the run can "
@@ -83,6 +83,12 @@ def add_arguments(p) -> None:
                         "group with transposition (s3; even n) or cyclic x reversal (z6); default none")
     g.add_argument("--field", type=int, choices=[2, 3], default=None,
                    help="where the walk runs: GF(2) (default) or GF(3) (reaches schemes with 1/2)")
+    g.add_argument("--max-weight", type=_int_arg("max-weight", minimum=0), default=None, metavar="N",
+                   help="--field 3: refuse a flip that gives a factor more than N nonzero entries (default 0: no "
+                        "limit); sparse factors coincide more often, so the walk finds more reductions")
+    g.add_argument("--weight-bias", type=float, default=None, metavar="B",
+                   help="--field 3: accept a flip that adds d > 0 nonzero entries to the two factors it changes "
+                        "with probability exp(-B*d) only (default 0: always)")
     g.add_argument("--cubes", default=None, metavar="BITS",
                    help="diagonal cubes of --symmetry, e.g. 10001,01010,00100 (default: index pairs i, n-1-i)")
     g.add_argument("--plateau", type=_int_arg("plateau", minimum=1), default=None,

@@ -110,7 +110,8 @@ FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "
          "plateau": "--plateau", "restart_after": "--restart-after", "pool_size": "--pool-size",
          "climb": "--climb", "nicer": "--nicer", "grow": "--grow", "checkpoint": "--checkpoint", "resume": "--resume",
          "checkpoint_every": "checkpoint_every (API only)", "kernel": "--kernel",
-         "symmetry": "--symmetry", "field": "--field", "policy": "--policy"}
+         "symmetry": "--symmetry", "field": "--field", "policy": "--policy",
+         "max_weight": "--max-weight", "weight_bias": "--weight-bias"}
 _KNOWN_OPTIONS = set(FLAGS)
 
 #: where searches that are not plain GF(2) walks live: (option, "is it asked for?" given the option's value
@@ -857,6 +858,13 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     """Yield schemes of rank <= ``rank`` for ``shape`` that passed exact verification (see the module doc)."""
     if options.get("resume") is not None and options.get("field") is None:
         options["field"] = _checkpoint_field(options["resume"])  # a GF(3) checkpoint resumes the GF(3) walk
+    weights = [FLAGS[k] for k in ("max_weight", "weight_bias") if options.get(k) not in (None, 0, 0.0)]
+    if weights and options.get("field") in (None, 2, "2"):
+        raise FlipOptionError(f"{' and '.join(weights)} {'apply' if len(weights) > 1 else 'applies'} to the GF(3) "
+                              f"walk only (add --field 3)")
+    if options.get("field") in (None, 2, "2"):
+        for k in ("max_weight", "weight_bias"):
+            options.pop(k, None)
     for name, asked, module, function in DELEGATES:
         if asked(options.get(name), init):
             import importlib
@@ -869,6 +877,8 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
                                      stop=stop, workers=workers, ring=ring, start=start, init=init, **options))
     for name, *_ in DELEGATES:  # their default values select this module: nothing to pass on
         options.pop(name, None)
+    for k in ("max_weight", "weight_bias"):
+        options.pop(k, None)  # checked above: off
     if device is not None and str(device).strip().lower() != "cpu":
         raise DeviceError(f"the flip engine runs on the CPU only; got device {device!r} (use --device cpu)")
     s = parse_shape(shape)

@@ -31,9 +31,20 @@ atomically every ``checkpoint_every`` seconds (5) and when the search ends.  A r
 the schemes already proven, then walks on from the saved state; its seconds and rank levels continue.
 
 Measured (benchmarks/results/gf3-first-reduction.md, flip-targets.md "GF(3) <2,4,5>:32"): reductions
-are far rarer in the GF(3) flip graph than in the GF(2) one, so from the standard algorithm the walk
+are far rarer in the GF(3) flip graph than in the GF(2) one, so from the standard algorithm the plain walk
 gets far on small shapes only (2x2x2:7 within a second; 3x3x3: 24 after 6 s in one probe) and stays at the start
 rank of <2,4,5> for many minutes.
+
+*Weight rules* (``max_weight`` / ``--max-weight``, ``weight_bias`` / ``--weight-bias``; off by default, so the
+walks recorded before them replay): a flip adds +-1 times one factor to another, and over GF(3) repeated flips
+fill the factors with nonzero entries (over GF(2) a second flip of the same pair undoes the first), so two
+factors rarely coincide and reductions become rare.  ``max_weight`` W refuses a flip that would give one of the
+two factors it changes more than W nonzero entries; ``weight_bias`` B accepts a flip that adds d > 0 nonzero
+entries with probability exp(-B d) only.  Sparse factors coincide far more often: on <2,3,4> the plain walk
+found no reduction within 3,000,000 flips for any of eight seeds, with W = 3 each reduced within 400,000 flips
+(benchmarks/results/gf3-first-reduction.md; on the small <2,2,3> the cap is slower), and on <2,4,5> the walk
+reached 34-35 in 60 s where it stayed at 40 without (benchmarks/results/gf3-weight.md).  Reductions themselves
+are never refused, so a merged factor may exceed W.
 """
 
 from __future__ import annotations
@@ -60,6 +71,8 @@ from . import Budget, Progress
 ENGINE = "flip"
 CHUNK = 1 << 16
 DEFAULTS = {"plateau": 2_000, "restart_after": 4_000_000, "pool_size": 16, "climb": 2}
+#: the weight rules of :func:`walk3` (``--max-weight``, ``--weight-bias``); off by default
+WEIGHT_DEFAULTS = {"max_weight": 0, "weight_bias": 0.0}
 CHECKPOINT_EVERY = 5.0
 WALKER_FORMAT = "algodiscover.gf3-walker/1"
 
@@ -287,13 +300,30 @@ def _plus(P, Q, r, state):
     return r
 
 
+@njit(cache=True, inline="always")
+def _weight(p, q):
+    """Nonzero entries of a GF(3) factor (popcount of p | q)."""
+    x = p | q
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
 @njit(cache=True)
-def walk3(P, Q, r, target, max_iters, plateau, max_rank, state, counters):
-    """GF(3) flips with reductions until r <= target or max_iters attempts; counters as in gf2.walk."""
+def walk3(P, Q, r, target, max_iters, plateau, max_rank, state, counters, max_weight=0, weight_bias=0.0):
+    """GF(3) flips with reductions until r <= target or max_iters attempts; counters as in gf2.walk
+    (counters[4], when present, counts the flips refused by the weight rules).
+
+    ``max_weight`` > 0 refuses a flip that would give one of the two changed factors more than that many
+    nonzero entries; ``weight_bias`` > 0 accepts a flip that adds d > 0 nonzero entries to the two changed
+    factors with probability exp(-weight_bias * d) only.  A refused flip changes nothing and counts as an
+    attempt.  Both off (0, the default): the moves of the walk before these rules existed."""
     pend_idx = np.empty(32, dtype=np.int64)
     pend_slot = np.empty(32, dtype=np.int64)
     since = counters[3]
     fails = 0
+    weigh = max_weight > 0 or weight_bias > 0.0
     for _ in range(max_iters):
         if r <= target:
             break
@@ -329,22 +359,41 @@ def walk3(P, Q, r, target, max_iters, plateau, max_rank, state, counters):
                 fails = 0
             continue
         fails = 0
-        since += 1
         if x & np.uint64(1):
             t1 = (s + 1) % 3
             t2 = (s + 2) % 3
         else:
             t1 = (s + 2) % 3
             t2 = (s + 1) % 3
-        if lam == -1:  # j = (-u, v', w'): write it as (u, -v', w')
+        if lam == -1:  # j = (-u, v', w'): write it as (u, -v', w') (the same product)
             _neg(P, Q, s, j)
             _neg(P, Q, t1, j)
         if x & np.uint64(2):  # mu = 1: i_t1 += j_t1, j_t2 -= i_t2
-            P[t1, i], Q[t1, i] = _add(P[t1, i], Q[t1, i], P[t1, j], Q[t1, j])
-            P[t2, j], Q[t2, j] = _add(P[t2, j], Q[t2, j], Q[t2, i], P[t2, i])
+            p1, q1 = _add(P[t1, i], Q[t1, i], P[t1, j], Q[t1, j])
+            p2, q2 = _add(P[t2, j], Q[t2, j], Q[t2, i], P[t2, i])
         else:  # mu = 2 = -1: i_t1 -= j_t1, j_t2 += i_t2
-            P[t1, i], Q[t1, i] = _add(P[t1, i], Q[t1, i], Q[t1, j], P[t1, j])
-            P[t2, j], Q[t2, j] = _add(P[t2, j], Q[t2, j], P[t2, i], Q[t2, i])
+            p1, q1 = _add(P[t1, i], Q[t1, i], Q[t1, j], P[t1, j])
+            p2, q2 = _add(P[t2, j], Q[t2, j], P[t2, i], Q[t2, i])
+        if weigh:
+            w1 = _weight(p1, q1)
+            w2 = _weight(p2, q2)
+            if max_weight > 0 and (w1 > max_weight or w2 > max_weight):
+                if counters.shape[0] > 4:
+                    counters[4] += 1
+                continue
+            if weight_bias > 0.0:
+                d = w1 + w2 - _weight(P[t1, i], Q[t1, i]) - _weight(P[t2, j], Q[t2, j])
+                if d > 0:
+                    u = np.float64(_next(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+                    if u >= np.exp(-weight_bias * d):
+                        if counters.shape[0] > 4:
+                            counters[4] += 1
+                        continue
+        since += 1
+        P[t1, i] = p1
+        Q[t1, i] = q1
+        P[t2, j] = p2
+        Q[t2, j] = q2
         counters[0] += 1
         before = counters[1]
         pend_idx[0] = i
@@ -361,7 +410,7 @@ def walk3(P, Q, r, target, max_iters, plateau, max_rank, state, counters):
 def warm_up() -> float:
     t0 = time.perf_counter()
     P, Q, r = standard_planes(Shape(2, 2, 2), 12)
-    walk3(P, Q, r, 0, 10, 5, r + 1, np.array([7], dtype=np.uint64), np.zeros(4, dtype=np.int64))
+    walk3(P, Q, r, 0, 10, 5, r + 1, np.array([7], dtype=np.uint64), np.zeros(5, dtype=np.int64), 3, 0.5)
     return time.perf_counter() - t0
 
 
@@ -438,7 +487,8 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     shape or a neighbouring one, reduced mod 3: :func:`_start_planes`).
 
     ``ring``: "Z" (default; 3-adic lifting, rational reconstruction, exact proof over ZT/Z/Q) or "Z3"
-    (the modular scheme, labelled Z3).  Options ``plateau``, ``restart_after``, ``pool_size``, ``climb``.
+    (the modular scheme, labelled Z3).  Options ``plateau``, ``restart_after``, ``pool_size``, ``climb``, and
+    the weight rules of :func:`walk3`: ``max_weight`` (0: none) and ``weight_bias`` (0: none).
     """
     from ..provenance import result_record, search_record, start_record
     from .flip import FlipOptionError
@@ -465,7 +515,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         raise FlipOptionError("--field 3 does not support --symmetry yet (use --field 2)")
     options.pop("field", None)
     start = options.pop("start", None)
-    unknown = set(options) - set(DEFAULTS)
+    unknown = set(options) - set(DEFAULTS) - set(WEIGHT_DEFAULTS)
     if unknown:
         raise FlipOptionError(f"unknown option(s) for the GF(3) flip walk: {', '.join(sorted(unknown))}")
     goal = "Z" if ring is None else str(ring).upper()
@@ -483,7 +533,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         seed = int(manifest["seed"])
         mo = manifest["options"]
         goal, init = mo["ring"], mo["init"]
-        options = {k: mo[k] for k in DEFAULTS if k in mo}
+        options = {k: mo[k] for k in (*DEFAULTS, *WEIGHT_DEFAULTS) if k in mo}
         srec0 = manifest.get("start") or {}
         start = srec0.get("source") if srec0.get("kind") in ("file", "catalog") else None
     params = dict(DEFAULTS)
@@ -493,6 +543,14 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise FlipOptionError(f"{k} must be an integer >= 1, got {v!r}")
             params[k] = int(v)
+    mw = options.get("max_weight", WEIGHT_DEFAULTS["max_weight"])
+    if isinstance(mw, bool) or not isinstance(mw, (int, np.integer)) or not 0 <= mw <= 64:
+        raise FlipOptionError(f"--max-weight must be an integer from 0 (no limit) to 64, got {mw!r}")
+    wb = options.get("weight_bias", WEIGHT_DEFAULTS["weight_bias"])
+    if isinstance(wb, bool) or not isinstance(wb, (int, float, np.integer, np.floating)) or not (
+            math.isfinite(wb) and wb >= 0):
+        raise FlipOptionError(f"--weight-bias must be a number >= 0 (0: off), got {wb!r}")
+    params["max_weight"], params["weight_bias"] = int(mw), float(wb)
     budget = budget or Budget()
     stop = stop or (lambda: False)
     if seed is None:
@@ -522,7 +580,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         raise AssertionError("the GF(3) start scheme is not valid mod 3")
     rng = np.random.default_rng(seed)
     state = np.array([rng.integers(1, 2**63 - 1)], dtype=np.uint64)
-    counters = np.zeros(4, dtype=np.int64)
+    counters = np.zeros(5, dtype=np.int64)
     best = r
     pools = {r: [(P[:, :r].copy(), Q[:, :r].copy())]}
     levels = {r: 0.0}
@@ -547,7 +605,8 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
             Q[:] = 0
             P[:, :r], Q[:, :r] = st["P"], st["Q"]
             state[0] = np.uint64(st["kstate"])
-            counters[:] = st["counters"]
+            saved = [int(x) for x in st["counters"]][:counters.shape[0]]  # walkers before the weight rules: 4
+            counters[:len(saved)] = saved
             rng.bit_generator.state = st["rng"]
             pools, levels, tried = st["pools"], st["levels"], st["tried"]
             (flips_at_best, attempts, attempts_at_best, restarts, proven, lifts_failed,
@@ -660,7 +719,8 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
                     flips_at_best = int(counters[0])
                     attempts_at_best = attempts
             r_before = r
-            r = walk3(P, Q, r, best - 1, CHUNK, params["plateau"], best + params["climb"], state, counters)
+            r = walk3(P, Q, r, best - 1, CHUNK, params["plateau"], best + params["climb"], state, counters,
+                      params["max_weight"], params["weight_bias"])
             attempts += CHUNK
             if r < best:
                 best = r

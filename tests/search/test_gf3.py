@@ -213,3 +213,119 @@ def test_gf3_start_refuses_a_mod_2_only_scheme():
     assert verify(mod2, symbolic=False).ring == "Z2"
     with pytest.raises(SchemeError, match="modulo 2 only"):
         next(gf3.search_gf3((2, 2, 2), 7, seed=0, start=mod2, budget=Budget(time_limit=10)))
+
+
+# ---------------------------------------------------------------- the weight rules (--max-weight, --weight-bias)
+def _weights(P, Q, r):
+    return [int(bin(int(P[s, t]) | int(Q[s, t])).count("1")) for s in range(3) for t in range(r)]
+
+
+def test_weight_rules_off_are_the_old_walk():
+    """max_weight 0 and weight_bias 0 make exactly the moves of the walk without the arguments (replays hold)."""
+    s = Shape(3, 3, 3)
+    runs = []
+    for extra in ((), (0, 0.0)):
+        P, Q, r = gf3.standard_planes(s, 60)
+        state = np.array([5], dtype=np.uint64)
+        counters = np.zeros(5, dtype=np.int64)
+        for _ in range(20):
+            r = gf3.walk3(P, Q, r, 0, 2000, 300, 30, state, counters, *extra)
+        runs.append((P.copy(), Q.copy(), r, counters.copy(), int(state[0])))
+    (P1, Q1, r1, c1, s1), (P2, Q2, r2, c2, s2) = runs
+    assert r1 == r2 and s1 == s2 and np.array_equal(c1, c2)
+    assert np.array_equal(P1, P2) and np.array_equal(Q1, Q2)
+    assert c1[4] == 0  # nothing refused
+
+
+def test_max_weight_one_refuses_every_flip_of_the_standard_algorithm():
+    """Every factor of the standard algorithm is a unit vector; a flip adds +-1 times another unit vector to one,
+    which gives it two nonzero entries: with max_weight 1 no flip is allowed and the scheme stays as it is."""
+    s = Shape(2, 3, 4)
+    P, Q, r = gf3.standard_planes(s, 40)
+    P0, Q0 = P.copy(), Q.copy()
+    counters = np.zeros(5, dtype=np.int64)
+    r = gf3.walk3(P, Q, r, 0, 5000, 10**9, r, np.array([3], dtype=np.uint64), counters, 1, 0.0)
+    assert r == 24 and counters[0] == 0 and counters[4] > 0
+    assert np.array_equal(P, P0) and np.array_equal(Q, Q0)
+
+
+def test_max_weight_bounds_what_flips_write():
+    """With no reduction possible to merge factors (plateau off, reductions counted), every factor a flip wrote
+    has at most max_weight nonzero entries, and the scheme stays valid mod 3."""
+    s = Shape(3, 3, 3)
+    for seed in (1, 2):
+        P, Q, r = gf3.standard_planes(s, 60)
+        counters = np.zeros(5, dtype=np.int64)
+        state = np.array([seed], dtype=np.uint64)
+        for _ in range(50):
+            r = gf3.walk3(P, Q, r, 0, 1000, 10**9, r, state, counters, 3, 0.0)
+            assert gf3.is_valid_mod3(s, P, Q, r)
+            if counters[1] == 0:  # before the first reduction, factors are only written by flips
+                assert max(_weights(P, Q, r)) <= 3
+        assert counters[0] > 0 and counters[4] > 0
+
+
+def test_weight_bias_refuses_flips_that_add_nonzeros():
+    """A large bias refuses (nearly) every flip that adds nonzero entries; the total weight then never grows
+    by much from the standard algorithm's, where the walk without the bias makes the factors dense."""
+    s = Shape(3, 3, 3)
+    totals = []
+    for wb in (0.0, 20.0):
+        P, Q, r = gf3.standard_planes(s, 60)
+        counters = np.zeros(5, dtype=np.int64)
+        r = gf3.walk3(P, Q, r, 0, 200_000, 10**9, r, np.array([9], dtype=np.uint64), counters, 0, wb)
+        assert gf3.is_valid_mod3(s, P, Q, r)
+        totals.append(sum(_weights(P, Q, r)) / (3 * r))
+        if wb:
+            assert counters[4] > 0
+    assert totals[1] < 2.0 < totals[0]  # mean nonzeros per factor
+
+
+def test_max_weight_finds_the_reductions_the_plain_gf3_walk_misses():
+    """<2,3,4> from the standard algorithm over GF(3): benchmarks/results/gf3-first-reduction.md measured no
+    reduction within 3,000,000 flips for five seeds; with max_weight 3 the rank drops within that many attempts
+    (measured: 17,616-393,469 flips for seeds 1-8)."""
+    s = Shape(2, 3, 4)
+    for seed in (1, 2, 3):
+        P, Q, r = gf3.standard_planes(s, 40)
+        counters = np.zeros(5, dtype=np.int64)
+        state = np.array([seed * 1_000_003 + 1], dtype=np.uint64)
+        attempts = 0
+        while r == 24 and attempts < 3_000_000:
+            r = gf3.walk3(P, Q, r, 23, 1 << 14, 10**15, 24, state, counters, 3, 0.0)
+            attempts += 1 << 14
+        assert r < 24, f"seed {seed}: no reduction within {attempts} attempts"
+        assert gf3.is_valid_mod3(s, P, Q, r)
+
+
+def test_weight_options_are_recorded_and_resumed(tmp_path):
+    import json
+    d = tmp_path / "ck"
+    out = next(gf3.search_gf3((2, 2, 2), 7, seed=0, ring="Z3", budget=Budget(time_limit=60), max_weight=3,
+                              weight_bias=0.25, checkpoint=str(d), checkpoint_every=0.1))
+    opts = out.provenance["options"]
+    assert opts["max_weight"] == 3 and opts["weight_bias"] == 0.25
+    m = json.loads((d / "checkpoint.json").read_text())
+    assert m["options"]["max_weight"] == 3 and m["options"]["weight_bias"] == 0.25
+    again = next(gf3.search_gf3((2, 2, 2), 7, budget=Budget(time_limit=60), resume=str(d)))
+    assert again.provenance["options"]["max_weight"] == 3 and again.provenance["options"]["weight_bias"] == 0.25
+
+
+@pytest.mark.parametrize("kw,msg", [({"max_weight": 65}, "--max-weight"), ({"max_weight": -1}, "--max-weight"),
+                                    ({"weight_bias": float("nan")}, "--weight-bias"),
+                                    ({"weight_bias": -0.5}, "--weight-bias")])
+def test_weight_options_are_checked(kw, msg):
+    from algodiscover.search.flip import FlipOptionError
+    with pytest.raises(FlipOptionError, match=msg):
+        next(gf3.search_gf3((2, 2, 2), 7, seed=0, budget=Budget(time_limit=5), **kw))
+
+
+@pytest.mark.parametrize("extra", [["--max-weight", "4"], ["--weight-bias", "0.5"],
+                                   ["--max-weight", "4", "--symmetry", "c3", "--shape", "3x3x3", "--rank", "23"]])
+def test_cli_weight_rules_need_field_3(extra):
+    from tests.conftest import run_cli
+    args = ["discover!", "--engine", "flip", "--shape", "2x2x2", "--rank", "7", "--seed", "0", "--time-limit", "5",
+            "--quiet", "--no-catalog", *extra]
+    r = run_cli(*args)
+    assert r.returncode == 2 and "GF(3) walk only" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
