@@ -1685,80 +1685,82 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         return F[:, :no * G]
 
     unlifted_since_restart = 0
-    while not (stop() or budget.time_up() or (budget.restarts is not None and restarts >= budget.restarts)):
-        if no <= target_no:
-            cols = cols_now()
-            key = _key(np.concatenate([cols, fixed], axis=1))
-            if key not in tried:
-                tried.add(key)
-                sch = _finish(s, group, F, no, fixed, goal)
-                if sch is not None:
-                    sch, completed, inv = sch
-                    prov = result_record(rec, completed_by=completed, seconds=time.monotonic() - t0,
-                                         invariant=bool(inv), flips=int(counters[0]), restart=restarts,
-                                         rank_levels={str(k): v for k, v in sorted(levels.items(), reverse=True)},
-                                         compile_seconds=round(compile_s, 3))
-                    proven += 1
-                    self_stats["proven"] = proven
-                    self_stats["restarts_proven"] += 1
-                    yield Scheme(s, sch.W_a, sch.W_b, sch.W_c, provenance=prov)
-                else:
-                    lifts_failed += 1
-                    unlifted_since_restart += 1
+    try:
+        while not (stop() or budget.time_up() or (budget.restarts is not None and restarts >= budget.restarts)):
+            if no <= target_no:
+                cols = cols_now()
+                key = _key(np.concatenate([cols, fixed], axis=1))
+                if key not in tried:
+                    tried.add(key)
+                    sch = _finish(s, group, F, no, fixed, goal)
+                    if sch is not None:
+                        sch, completed, inv = sch
+                        prov = result_record(rec, completed_by=completed, seconds=time.monotonic() - t0,
+                                             invariant=bool(inv), flips=int(counters[0]), restart=restarts,
+                                             rank_levels={str(k): v for k, v in sorted(levels.items(), reverse=True)},
+                                             compile_seconds=round(compile_s, 3))
+                        proven += 1
+                        self_stats["proven"] = proven
+                        self_stats["restarts_proven"] += 1
+                        yield Scheme(s, sch.W_a, sch.W_b, sch.W_c, provenance=prov)
+                    else:
+                        lifts_failed += 1
+                        unlifted_since_restart += 1
+                    flips_at_best = int(counters[0])
+                    attempts_at_best = attempts
+            no_before = no
+            max_no = no0 if params["climb"] == 0 else best + params["climb"]
+            if use_v:  # c3_walk2 / c3_walk3 on the values V kept between calls
+                walk = c3_walk2 if kernel == 2 else c3_walk3
+                no = walk(V, no, best - 1, 2 * CHUNK, params["plateau"], max_no, state, counters)
+            elif symmetry == "c3":  # three values per orbit (cyclic convention), converted at the chunk's ends
+                V = np.zeros((3, cap_orbits), dtype=np.uint64)
+                V[:, :no] = c3_values(F[:, :no * G], n)
+                no = c3_walk(V, no, best - 1, 2 * CHUNK, params["plateau"], max_no, state, counters, INDEX_BITS)
+                F[:] = 0
+                F[:, :no * G] = c3_expand(V, no, n)
+            else:
+                no = sym_walk_ix(F, no, G, group.mul, group.slot, best - 1, CHUNK, params["plateau"],
+                                 max_no, state, counters, INDEX_BITS)
+            attempts += CHUNK
+            if no < best:
+                best = no
+                overall = min(overall, best)
+                pools[no] = [cols_now().copy()]
+                levels.setdefault(G * no + nf, round(time.monotonic() - t0, 3))
                 flips_at_best = int(counters[0])
                 attempts_at_best = attempts
-        no_before = no
-        max_no = no0 if params["climb"] == 0 else best + params["climb"]
-        if use_v:  # c3_walk2 / c3_walk3 on the values V kept between calls
-            walk = c3_walk2 if kernel == 2 else c3_walk3
-            no = walk(V, no, best - 1, 2 * CHUNK, params["plateau"], max_no, state, counters)
-        elif symmetry == "c3":  # three values per orbit (cyclic convention), converted at the chunk's ends
-            V = np.zeros((3, cap_orbits), dtype=np.uint64)
-            V[:, :no] = c3_values(F[:, :no * G], n)
-            no = c3_walk(V, no, best - 1, 2 * CHUNK, params["plateau"], max_no, state, counters, INDEX_BITS)
-            F[:] = 0
-            F[:, :no * G] = c3_expand(V, no, n)
-        else:
-            no = sym_walk_ix(F, no, G, group.mul, group.slot, best - 1, CHUNK, params["plateau"],
-                             max_no, state, counters, INDEX_BITS)
-        attempts += CHUNK
-        if no < best:
-            best = no
-            overall = min(overall, best)
-            pools[no] = [cols_now().copy()]
-            levels.setdefault(G * no + nf, round(time.monotonic() - t0, 3))
-            flips_at_best = int(counters[0])
-            attempts_at_best = attempts
-            report()
-        elif no == best and no_before != best:
-            pool = pools[best]
-            if len(pool) < params["pool_size"]:
-                pool.append(cols_now().copy())
-            else:
-                pool[int(rng.integers(len(pool)))] = cols_now().copy()
-        if (int(counters[0]) - flips_at_best >= params["restart_after"]
-                or attempts - attempts_at_best >= 20 * params["restart_after"] or unlifted_since_restart >= 4):
-            if params["restart_from"] == "seed" and unlifted_since_restart < 4:
-                # a fresh run from the diagonal cubes (Moosbauer & Poole's runs); the overall best is kept
-                load(seed_cols)
-                best = no0
-                pools = {no0: [seed_cols.copy()]}
-            else:
-                up = int(rng.integers(1, 3)) if unlifted_since_restart >= 4 else int(rng.integers(0, 2))
-                level = min((lv for lv in pools if lv >= best + up), default=best)
-                src = pools[level]
-                load(src[int(rng.integers(len(src)))])
-            unlifted_since_restart = 0
-            flips_at_best = int(counters[0])
-            attempts_at_best = attempts
-            restarts += 1
-            self_stats["restarts_done"] = restarts
-        if time.monotonic() - t_report >= 0.5:
-            report()
-    search_symmetric.last = {"best_rank": G * overall + nf, "levels": dict(levels), "flips": int(counters[0]),
-                             "draws": int(counters[5]), "kernel": kernel,
-                             "undone": int(counters[4]), "plus": int(counters[2]), "seconds": time.monotonic() - t0}
-    report()
+                report()
+            elif no == best and no_before != best:
+                pool = pools[best]
+                if len(pool) < params["pool_size"]:
+                    pool.append(cols_now().copy())
+                else:
+                    pool[int(rng.integers(len(pool)))] = cols_now().copy()
+            if (int(counters[0]) - flips_at_best >= params["restart_after"]
+                    or attempts - attempts_at_best >= 20 * params["restart_after"] or unlifted_since_restart >= 4):
+                if params["restart_from"] == "seed" and unlifted_since_restart < 4:
+                    # a fresh run from the diagonal cubes (Moosbauer & Poole's runs); the overall best is kept
+                    load(seed_cols)
+                    best = no0
+                    pools = {no0: [seed_cols.copy()]}
+                else:
+                    up = int(rng.integers(1, 3)) if unlifted_since_restart >= 4 else int(rng.integers(0, 2))
+                    level = min((lv for lv in pools if lv >= best + up), default=best)
+                    src = pools[level]
+                    load(src[int(rng.integers(len(src)))])
+                unlifted_since_restart = 0
+                flips_at_best = int(counters[0])
+                attempts_at_best = attempts
+                restarts += 1
+                self_stats["restarts_done"] = restarts
+            if time.monotonic() - t_report >= 0.5:
+                report()
+    finally:  # also when the consumer closes the generator after a scheme (the stats of this run, not a stale one)
+        search_symmetric.last = {"best_rank": G * overall + nf, "levels": dict(levels), "flips": int(counters[0]),
+                                 "draws": int(counters[5]), "kernel": kernel,
+                                 "undone": int(counters[4]), "plus": int(counters[2]), "seconds": time.monotonic() - t0}
+        report()
 
 
 def replay_symmetric(provenance: dict, shape=None, rank=None) -> Iterator[Scheme]:

@@ -89,7 +89,12 @@ def test_every_orbit_flip_keeps_invariance_and_validity(name, n):
 
 
 def test_c3_reaches_laderman_rank_23_over_z_with_symmetry():
-    out = next(fs.search_symmetric((3, 3, 3), 23, seed=0, budget=Budget(time_limit=60), symmetry="c3"))
+    fs.search_symmetric.last = {"stale": True}
+    it = fs.search_symmetric((3, 3, 3), 23, seed=0, budget=Budget(time_limit=60), symmetry="c3")
+    out = next(it)
+    it.close()  # the consumer stops at the first scheme: the run's figures are still kept
+    assert "stale" not in fs.search_symmetric.last and fs.search_symmetric.last["best_rank"] <= 23
+    assert fs.search_symmetric.last["flips"] > 0
     v = out.verify(symbolic=False)
     assert out.rank <= 23 and v.ok
     prov = out.provenance
