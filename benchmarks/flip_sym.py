@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import re
 import resource
 import subprocess
@@ -50,12 +51,20 @@ def run_theirs(code_dir: Path, seed: int, n: int, target: int, timeout: float) -
         (work / "cfg.txt").write_text(cfg)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
+        # its own process group: on timeout the whole group goes (MatrixMult22.py runs FlipSolver22 as a child,
+        # which a plain subprocess.run timeout would leave running)
+        p = subprocess.Popen([sys.executable, "MatrixMult22.py", "cfg.txt"], cwd=work, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
-            p = subprocess.run([sys.executable, "MatrixMult22.py", "cfg.txt"], cwd=work, capture_output=True,
-                               text=True, timeout=timeout)
-            out = p.stdout
-        except subprocess.TimeoutExpired as e:
-            out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+            out, _ = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            out, _ = p.communicate()
+        finally:
+            if p.poll() is None:  # an exception while waiting (Ctrl-C): do not leave the solver behind
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        out = out or ""
         wall = time.monotonic() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
