@@ -761,6 +761,15 @@ def _prove(s: Shape, mats, goal: str, rec: dict, info: dict, seconds: float) -> 
                          method="flip-graph GF(2)" + (" + Hensel lifting" if goal == "Z" else ""))
     sch = Scheme(s, Wa, Wb, Wc, provenance=prov)
     v = verify(sch, symbolic=False)
+    if goal == "Z" and v.ok and v.ring == "Q":
+        # a lift with fractions may be one per-product rescaling away from an integer scheme (as for the GF(3)
+        # walk's lifts): keep the rescaled one when it is nicer.  Only Q lifts are touched, so the recorded
+        # ZT/Z results replay to the same scheme.
+        from .gf3 import niceness, normalise_products
+        alt = Scheme(s, *normalise_products(Wa, Wb, Wc), provenance={**prov, "normalised": True})
+        va = verify(alt, symbolic=False)
+        if va.ok and niceness(alt, va.ring) < niceness(sch, v.ring):
+            return alt
     if v.ok or (goal == "Z2" and v.ring == "Z2"):
         return sch
     return None

@@ -247,3 +247,25 @@ def test_a_failing_flip_worker_stops_the_search_with_a_clear_error(monkeypatch):
         # rank 14 for <3,3,3> is below the proven bound: only the failure ends this before the budget
         list(run_search("flip", "3x3x3", 14, seed=0, workers=2, budget=Budget(time_limit=40, count=None)))
     assert time.monotonic() - t0 < 20
+
+
+def test_a_lift_with_fractions_is_rescaled_to_integers_when_it_can_be():
+    """_prove (every GF(2) lift goes through it): Strassen with one product rescaled (a_t * 2, c_t / 2) is the
+    same algorithm over Q; the per-product rescaling gives it integer coefficients again, marked normalised."""
+    from fractions import Fraction
+    from algodiscover.search.flip import _prove
+    from algodiscover.provenance import search_record
+    from tests.conftest import STRASSEN
+    Wa = np.array(STRASSEN["W_a"], dtype=object)
+    Wb = np.array(STRASSEN["W_b"], dtype=object)
+    Wc = np.array(STRASSEN["W_c"], dtype=object)
+    Wa[0] = [2 * x for x in Wa[0]]
+    Wc[:, 0] = [Fraction(x) / 2 for x in Wc[:, 0]]
+    assert Scheme((2, 2, 2), Wa, Wb, Wc).verify(symbolic=False).ring == "Q"
+    rec = search_record("flip", options={}, seed=0, workers=1, device="cpu")
+    info = {"walk": 0, "attempts": 1, "flips": 1, "restarts": 0, "worker_seed": 0}
+    out = _prove(Shape(2, 2, 2), (Wa, Wb, Wc), "Z", rec, info, 0.0)
+    assert out.verify(symbolic=False).ring in ("ZT", "Z") and out.provenance["normalised"] is True
+    plain = _prove(Shape(2, 2, 2), (np.array(STRASSEN["W_a"]), np.array(STRASSEN["W_b"]), np.array(STRASSEN["W_c"])),
+                   "Z", rec, info, 0.0)
+    assert "normalised" not in plain.provenance  # an integer lift is kept as it is (recorded results replay)
