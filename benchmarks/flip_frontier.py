@@ -183,7 +183,8 @@ def main(argv=None) -> int:
     ap.add_argument("--time-other", type=float, default=None, help="cap of each public tool (default --time)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tools", default="/tmp/fk-frontier")
-    ap.add_argument("--option", action="append", default=[], metavar="NAME=INT")
+    ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                    help="an engine option for our runs (int, float or text), e.g. max_weight=3")
     ap.add_argument("--name", default="flip-frontier")
     ap.add_argument("--policies", nargs="+", default=["walk"], choices=tuple(POLICY_OPTIONS),
                     help="run our engine once per search policy (walk, pool: --policy; c3: --symmetry c3 "
@@ -194,7 +195,15 @@ def main(argv=None) -> int:
                     help="add these targets' rows to the existing results file of --name (its first command kept)")
     args = ap.parse_args(argv)
     tools = Path(args.tools)
-    opts = {k: int(v) if v.lstrip("-").isdigit() else v for k, v in (o.split("=", 1) for o in args.option)}
+    def _value(v: str):
+        for conv in (int, float):
+            try:
+                return conv(v)
+            except ValueError:
+                pass
+        return v
+
+    opts = {k: _value(v) for k, v in (o.split("=", 1) for o in args.option)}
     out = {"machine": machine_info(), "command": "python benchmarks/flip_frontier.py " + " ".join(sys.argv[1:]),
            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "targets": []}
     for t in args.targets:
