@@ -886,8 +886,6 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
                                      stop=stop, workers=workers, ring=ring, start=start, init=init, **options))
     for name, *_ in DELEGATES:  # their default values select this module: nothing to pass on
         options.pop(name, None)
-    for k in ("max_weight", "weight_bias"):
-        options.pop(k, None)  # checked above: off
     if device is not None and str(device).strip().lower() != "cpu":
         raise DeviceError(f"the flip engine runs on the CPU only; got device {device!r} (use --device cpu)")
     s = parse_shape(shape)
