@@ -66,8 +66,10 @@ def start_text(start) -> str:
     return text
 
 
-def index_rows(directory) -> tuple[list[dict], list[str]]:
-    """(rows for every proven scheme file in ``directory``, problems with the others)."""
+def index_rows(directory, modular: list | None = None) -> tuple[list[dict], list[str]]:
+    """(rows for every proven scheme file in ``directory``, problems with the others).  A scheme that is valid
+    modulo 2 or 3 only (ring Z2 / Z3, e.g. a flip-graph result for a mod-2 target) is not a proven scheme: it
+    goes into ``modular`` (rows of the same form, ring Z2/Z3) when a list is given, else into problems."""
     from ..formats import load_all
     rows, problems = [], []
     for path in sorted(Path(directory).glob("*.json")):
@@ -78,12 +80,12 @@ def index_rows(directory) -> tuple[list[dict], list[str]]:
             continue
         for key, s in items:
             v = s.verify()
-            if not v.ok:
+            if not v.ok and not (modular is not None and v.ring in ("Z2", "Z3")):
                 problems.append(f"{path.name}: {v.summary()}")
                 continue
             prov = s.provenance
             secs = prov.get("seconds", prov.get("time"))
-            rows.append({
+            (rows if v.ok else modular).append({
                 "file": path.name + (f" [{key}]" if key is not None else ""),
                 "shape": tuple(s.shape), "rank": s.rank, "ring": v.ring,
                 "additions_naive": s.additions_naive, "nnz": s.nnz,
@@ -93,14 +95,16 @@ def index_rows(directory) -> tuple[list[dict], list[str]]:
                 "best_known": best_known_rank(s.shape), "best_known_integer": best_known_rank(s.shape, "integer"),
                 "lower_bound": lower_bound(s.shape),
             })
-    rows.sort(key=lambda r: (sorted(r["shape"]), r["shape"], r["rank"], r["file"]))
+    for rr in (rows, modular if modular is not None else []):
+        rr.sort(key=lambda r: (sorted(r["shape"]), r["shape"], r["rank"], r["file"]))
     return rows, problems
 
 
 def write_index(directory) -> Path:
     """Regenerate ``INDEX.md`` from the scheme files in ``directory``."""
     d = Path(directory)
-    rows, problems = index_rows(d)
+    modular: list[dict] = []
+    rows, problems = index_rows(d, modular)
     lines = [
         "# Proven schemes in this directory",
         "",
@@ -126,6 +130,22 @@ def write_index(directory) -> Path:
                      f"{'' if r['best_known'] is None else r['best_known']} | {r['lower_bound']} |")
     if not rows:
         lines.append("| (none yet) | | | | | | | | | | | |")
+    if modular:
+        lines += ["", "## Valid modulo 2 or 3 only (not integer algorithms)", "",
+                  "Schemes found for a target over GF(2) or GF(3) (ring Z2 / Z3): exact over that field, they fail",
+                  "over the integers, so they are not algorithms over Z or Q (`execute` refuses them; the file",
+                  "carries the label). Best known mod 2: the literature's best rank modulo 2.", "",
+                  "| file | shape | rank | ring | engine | seed | start | time | best known mod 2 | best known Z |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in modular:
+            m, k, n = r["shape"]
+            secs = f"{r['seconds']:.1f} s" if r["seconds"] is not None else ""
+            engine = (r["engine"] or "") + (f" ({r['strategy']})" if r["strategy"] else "")
+            mod2 = best_known_rank(r["shape"], "mod2") if r["ring"] == "Z2" else None
+            lines.append(f"| [{r['file']}]({r['file'].split(' ')[0]}) | {m}x{k}x{n} | {r['rank']} | {r['ring']} | "
+                         f"{engine} | {'' if r['seed'] is None else r['seed']} | {r['start']} | {secs} | "
+                         f"{'' if mod2 is None else mod2} | "
+                         f"{'' if r['best_known_integer'] is None else r['best_known_integer']} |")
     if problems:
         lines += ["", "Files not listed (they did not re-verify as proven schemes):", ""]
         lines += [f"- {p}" for p in problems]

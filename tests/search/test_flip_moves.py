@@ -142,3 +142,28 @@ def test_results_3x5x5_r58_replays_from_its_extended_start(monkeypatch):
     rec = load(path)
     assert rec.rank == 58 and rec.verify(symbolic=False).ok
     assert any(canonical_key(s) == canonical_key(rec) for s in replay(prov, shape=(3, 5, 5), rank=58))
+
+
+@pytest.mark.slow
+def test_results_4x4x4_r47_mod2_replays_from_its_projected_start(tmp_path, monkeypatch):
+    """results/4x4x4-r47.json (issue 12 target <4,4,4>:47 over Z2) began from results/4x4x5-r62.json projected
+    to <4,4,4> (its origin: a walk from the standard algorithm).  It is valid modulo 2 only (never called valid
+    over Z), and `discover --replay` from another directory (the start path is relative to the repository root)
+    finds the same scheme (about 105 s on an idle core)."""
+    import json
+    from pathlib import Path
+    from tests.conftest import run_cli
+    root = Path(__file__).resolve().parents[2]
+    path = root / "results" / "4x4x4-r47.json"
+    data = json.loads(path.read_text())
+    st = data["provenance"]["start"]
+    assert data["ring"] == "Z2" and data["rank"] == 47
+    assert st["source"] == "results/4x4x5-r62.json" and st["move"].startswith("project <4,4,5> -> <4,4,4>")
+    assert st["published"] is False and st["origin"]["start"]["kind"] == "standard"
+    from algodiscover.formats import load
+    v = load(path).verify(symbolic=False)
+    assert v.ring == "Z2" and not v.ok
+    monkeypatch.chdir(tmp_path)
+    r = run_cli("discover!", "--replay", str(path), timeout=900)
+    assert r.returncode == 0, r.stderr
+    assert "the same scheme" in r.stdout
