@@ -167,3 +167,25 @@ def test_results_4x4x4_r47_mod2_replays_from_its_projected_start(tmp_path, monke
     r = run_cli("discover!", "--replay", str(path), timeout=900)
     assert r.returncode == 0, r.stderr
     assert "the same scheme" in r.stdout
+
+
+@pytest.mark.slow
+def test_results_4x4x5_r60_mod2_replays_from_the_extended_4x4x4_r47(tmp_path, monkeypatch):
+    """results/4x4x5-r60.json (issue 12 target <4,4,5>:60 over Z2) began from results/4x4x4-r47.json (mod 2)
+    extended to <4,4,5> (47 + 16 = 63); the chain of origins goes back to the standard algorithm, and the walk
+    replays from another directory to the same scheme (about 230 s on an idle core)."""
+    import json
+    from pathlib import Path
+    from tests.conftest import run_cli
+    root = Path(__file__).resolve().parents[2]
+    path = root / "results" / "4x4x5-r60.json"
+    data = json.loads(path.read_text())
+    st = data["provenance"]["start"]
+    assert data["ring"] == "Z2" and data["rank"] == 60
+    assert st["source"] == "results/4x4x4-r47.json" and st["move"] == "extend <4,4,4> -> <4,4,5>"
+    assert st["origin"]["start"]["source"] == "results/4x4x5-r62.json"
+    assert st["origin"]["start"]["origin"]["start"]["kind"] == "standard"
+    monkeypatch.chdir(tmp_path)
+    r = run_cli("discover!", "--replay", str(path), timeout=1500)
+    assert r.returncode == 0, r.stderr
+    assert "the same scheme" in r.stdout
