@@ -100,6 +100,15 @@ def index_rows(directory, modular: list | None = None) -> tuple[list[dict], list
     return rows, problems
 
 
+def _cells(r: dict) -> tuple[str, str, str, str, str]:
+    """The cells both INDEX tables share: file link, shape, search time, engine (strategy), seed."""
+    m, k, n = r["shape"]
+    secs = f"{r['seconds']:.1f} s" if r["seconds"] is not None else ""
+    engine = (r["engine"] or "") + (f" ({r['strategy']})" if r["strategy"] else "")
+    return (f"[{r['file']}]({r['file'].split(' ')[0]})", f"{m}x{k}x{n}", secs, engine,
+            "" if r["seed"] is None else str(r["seed"]))
+
+
 def write_index(directory) -> Path:
     """Regenerate ``INDEX.md`` from the scheme files in ``directory``."""
     d = Path(directory)
@@ -120,11 +129,9 @@ def write_index(directory) -> Path:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        m, k, n = r["shape"]
-        secs = f"{r['seconds']:.1f} s" if r["seconds"] is not None else ""
-        engine = (r["engine"] or "") + (f" ({r['strategy']})" if r["strategy"] else "")
-        lines.append(f"| [{r['file']}]({r['file'].split(' ')[0]}) | {m}x{k}x{n} | {r['rank']} | {r['ring']} | "
-                     f"{r['additions_naive']} | {engine} | {'' if r['seed'] is None else r['seed']} | {r['start']} | "
+        name, shape, secs, engine, seed = _cells(r)
+        lines.append(f"| {name} | {shape} | {r['rank']} | {r['ring']} | "
+                     f"{r['additions_naive']} | {engine} | {seed} | {r['start']} | "
                      f"{secs} | "
                      f"{'' if r['best_known_integer'] is None else r['best_known_integer']} | "
                      f"{'' if r['best_known'] is None else r['best_known']} | {r['lower_bound']} |")
@@ -138,12 +145,10 @@ def write_index(directory) -> Path:
                   "| file | shape | rank | ring | engine | seed | start | time | best known mod 2 | best known Z |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for r in modular:
-            m, k, n = r["shape"]
-            secs = f"{r['seconds']:.1f} s" if r["seconds"] is not None else ""
-            engine = (r["engine"] or "") + (f" ({r['strategy']})" if r["strategy"] else "")
+            name, shape, secs, engine, seed = _cells(r)
             mod2 = best_known_rank(r["shape"], "mod2") if r["ring"] == "Z2" else None
-            lines.append(f"| [{r['file']}]({r['file'].split(' ')[0]}) | {m}x{k}x{n} | {r['rank']} | {r['ring']} | "
-                         f"{engine} | {'' if r['seed'] is None else r['seed']} | {r['start']} | {secs} | "
+            lines.append(f"| {name} | {shape} | {r['rank']} | {r['ring']} | "
+                         f"{engine} | {seed} | {r['start']} | {secs} | "
                          f"{'' if mod2 is None else mod2} | "
                          f"{'' if r['best_known_integer'] is None else r['best_known_integer']} |")
     if problems:

@@ -377,18 +377,16 @@ def walk3(P, Q, r, target, max_iters, plateau, max_rank, state, counters, max_we
         if weigh:
             w1 = _weight(p1, q1)
             w2 = _weight(p2, q2)
-            if max_weight > 0 and (w1 > max_weight or w2 > max_weight):
-                if counters.shape[0] > 4:
-                    counters[4] += 1
-                continue
-            if weight_bias > 0.0:
+            refuse = max_weight > 0 and (w1 > max_weight or w2 > max_weight)
+            if not refuse and weight_bias > 0.0:
                 d = w1 + w2 - _weight(P[t1, i], Q[t1, i]) - _weight(P[t2, j], Q[t2, j])
                 if d > 0:
                     u = np.float64(_next(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-                    if u >= np.exp(-weight_bias * d):
-                        if counters.shape[0] > 4:
-                            counters[4] += 1
-                        continue
+                    refuse = u >= np.exp(-weight_bias * d)
+            if refuse:
+                if counters.shape[0] > 4:
+                    counters[4] += 1
+                continue
         since += 1
         P[t1, i] = p1
         Q[t1, i] = q1
