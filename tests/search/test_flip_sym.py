@@ -11,6 +11,15 @@ from algodiscover.errors import ReplayError, ShapeError
 from algodiscover.search import Budget, flip_sym as fs, gf2, run_search
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _kernels_compiled():
+    """Compile the walk kernels and the lift before any test starts a clock: a Budget(time_limit=...) counts
+    from its creation, so a cold numba compile (about 30 s on an idle core, over 60 s on a loaded CI machine
+    with two workers compiling) would otherwise eat the time a test gives the walk itself."""
+    fs.warm_up()
+    next(fs.search_symmetric((2, 2, 2), 7, seed=0, budget=Budget(time_limit=600), symmetry="c3"))
+
+
 def _scheme_of(n, cols):
     a, b, c = gf2.bits_to_factors(Shape(n, n, n), cols, cols.shape[1])
     return Scheme((n, n, n), a, b, c.T.copy())
