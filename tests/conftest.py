@@ -30,6 +30,25 @@ def pytest_runtest_makereport(item, call):
         rep.outcome = "failed"
         rep.longrepr = f"skipped under CI (CI={os.environ.get('CI')!r}): {reason} -- install what it needs in .ci/run"
 
+@pytest.fixture(scope="module")
+def flip_kernels():
+    """Compile the flip engine's numba kernels (GF(2), flip kernels, GF(3)) before a module's tests start a
+    Budget clock: Budget(time_limit=...) counts from its creation, and a cold compile (over a minute on a
+    loaded CI machine) would otherwise eat the time a test gives the walk.  Cost-neutral: the first search
+    would compile them anyway; later modules load numba's cache in well under a second."""
+    from algodiscover.search import flipkernel, gf2, gf3
+    gf2.warm_up()
+    gf3.warm_up()
+    flipkernel.warm_up()
+
+
+@pytest.fixture(scope="module")
+def gf3_kernels():
+    """As :func:`flip_kernels`, for modules that run the GF(3) walk only."""
+    from algodiscover.search import gf3
+    gf3.warm_up()
+
+
 # Strassen 1969, products m1..m7 as in the paper (A, B, C row-major 2x2):
 #   m1=(a11+a22)(b11+b22) m2=(a21+a22)b11 m3=a11(b12-b22) m4=a22(b21-b11)
 #   m5=(a11+a12)b22 m6=(a21-a11)(b11+b12) m7=(a12-a22)(b21+b22)

@@ -20,7 +20,7 @@ def _found_from_a_relative_start(tmp_path, monkeypatch):
     return repo
 
 
-def test_replay_from_another_directory_finds_the_start(tmp_path, monkeypatch, capsys):
+def test_replay_from_another_directory_finds_the_start(tmp_path, monkeypatch, capsys, flip_kernels):
     repo = _found_from_a_relative_start(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)  # "starts/s.json" does not exist from here
     code = run_replay(argparse.Namespace(replay=str(repo / "results" / "x.json")))

@@ -16,6 +16,9 @@ from algodiscover.search import gf2
 from tests.conftest import LADERMAN, STRASSEN, run_cli
 
 
+pytestmark = pytest.mark.usefixtures('flip_kernels')  # compile before any clock starts (tests/conftest.py)
+
+
 def _first(it):
     try:
         return next(it, None)

@@ -14,6 +14,9 @@ from algodiscover.formats import load
 from algodiscover.search import Budget, flip, run_search
 from tests.conftest import REPO, run_cli
 
+
+pytestmark = pytest.mark.usefixtures('flip_kernels')  # compile before any clock starts (tests/conftest.py)
+
 _CHILD = """
 import sys
 from algodiscover.core.canonical import canonical_key

@@ -17,6 +17,9 @@ from algodiscover.core.shape import Shape
 from algodiscover.formats import load
 from algodiscover.search import flip
 
+
+pytestmark = pytest.mark.usefixtures('flip_kernels')  # compile before any clock starts (tests/conftest.py)
+
 FREE = {"climb": 4, "plateau": 20000, "restart_after": 10 ** 9, "grow": 0}
 
 

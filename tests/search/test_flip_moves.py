@@ -9,6 +9,9 @@ from algodiscover.search.flip_moves import best_projection, extend, move_to, pro
 from tests.conftest import LADERMAN, STRASSEN
 
 
+pytestmark = pytest.mark.usefixtures('flip_kernels')  # compile before any clock starts (tests/conftest.py)
+
+
 @pytest.mark.parametrize("axis", [0, 1, 2])
 def test_extend_and_project_are_exact_along_every_axis(axis):
     s = Scheme((2, 2, 2), **STRASSEN)

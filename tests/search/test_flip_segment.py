@@ -9,6 +9,9 @@ from algodiscover.search import flip
 from algodiscover.search.flip import CHUNK, run_segment
 
 
+pytestmark = pytest.mark.usefixtures('flip_kernels')  # compile before any clock starts (tests/conftest.py)
+
+
 def _det(state):
     """The state without its clock readings (seconds walked, seconds to each level)."""
     st = {k: v for k, v in state.items() if k != "seconds"}

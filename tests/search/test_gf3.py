@@ -10,6 +10,9 @@ from algodiscover.search import Budget, gf3
 from algodiscover.search.flip import _unhex_rows  # the checkpoint's hex layout (shared with the GF(2) walk)
 
 
+pytestmark = pytest.mark.usefixtures('gf3_kernels')  # compile before any clock starts (tests/conftest.py)
+
+
 def test_gf3_arithmetic_is_the_field():
     """The bit-sliced add agrees with (x + y) mod 3 on every pair of entries."""
     vals = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2])

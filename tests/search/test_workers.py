@@ -17,6 +17,9 @@ from algodiscover.errors import InternalError
 from algodiscover.search import Budget, run_search
 from tests.conftest import REPO
 
+
+pytestmark = pytest.mark.usefixtures('flip_kernels')  # compile before any clock starts (tests/conftest.py)
+
 psutil = pytest.importorskip("psutil")
 
 
