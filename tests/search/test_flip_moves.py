@@ -192,3 +192,29 @@ def test_results_4x4x5_r60_mod2_replays_from_the_extended_4x4x4_r47(tmp_path, mo
     r = run_cli("discover!", "--replay", str(path), timeout=1500)
     assert r.returncode == 0, r.stderr
     assert "the same scheme" in r.stdout
+
+
+@pytest.mark.slow
+def test_results_4x5x5_r73_mod2_replays_from_the_extended_4x4x5_r60(tmp_path, monkeypatch):
+    """results/4x5x5-r73.json (issue 12 target <4,5,5>:73 over Z2, Arai et al.'s mod-2 rank) began from
+    results/4x4x5-r60.json (mod 2) extended to <4,5,5> (60 + 20 = 80); the chain of origins goes back through
+    <4,4,4>:47 and <4,4,5>:62 to the standard algorithm; valid modulo 2 only, and the walk replays from another
+    directory to the same scheme (about 320 s on an idle core)."""
+    import json
+    from pathlib import Path
+    from algodiscover.formats import load
+    from tests.conftest import run_cli
+    root = Path(__file__).resolve().parents[2]
+    path = root / "results" / "4x5x5-r73.json"
+    data = json.loads(path.read_text())
+    st = data["provenance"]["start"]
+    assert data["ring"] == "Z2" and data["rank"] == 73
+    assert st["source"] == "results/4x4x5-r60.json" and st["move"] == "extend <4,4,5> -> <4,5,5>"
+    assert st["published"] is False
+    assert st["origin"]["start"]["origin"]["start"]["origin"]["start"]["kind"] == "standard"
+    v = load(path).verify(symbolic=False)
+    assert v.ring == "Z2" and not v.ok
+    monkeypatch.chdir(tmp_path)
+    r = run_cli("discover!", "--replay", str(path), timeout=1800)
+    assert r.returncode == 0, r.stderr
+    assert "the same scheme" in r.stdout
