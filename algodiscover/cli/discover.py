@@ -24,7 +24,7 @@ DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most
 # engine-specific options: passed to the engine only when given on the command line
 ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init",
                   "symmetry", "field", "cubes", "plateau", "restart_after", "pool_size", "climb", "nicer", "grow",
-                  "checkpoint", "resume", "policy", "kernel", "max_weight", "weight_bias")
+                  "checkpoint", "resume", "policy", "kernel", "max_weight", "weight_bias", "lift_guard")
 
 
 DEFAULTS_LINE = ("defaults: --seed: random (drawn, printed and recorded in each scheme's provenance, so the run can "
@@ -105,6 +105,9 @@ def add_arguments(p) -> None:
     g.add_argument("--nicer", type=_int_arg("nicer", minimum=0), default=None, metavar="N",
                    help="flip: after a scheme lifts, try N more at that rank and report the nicest "
                         "(ZT over Z over Q, then fewer nonzeros; default 0)")
+    g.add_argument("--lift-guard", type=_int_arg("lift-guard", minimum=0), default=None, metavar="K",
+                   help="flip, --ring Z: a new best rank at most K above --rank counts only when its scheme lifts "
+                        "to the integers, else the walk goes back to one that did (default 0: off)")
     g.add_argument("--policy", choices=("walk", "pool"), default=None,
                    help="flip: walk (one walker at its best level, default) or pool (descent level by level from "
                         "a pool of schemes; unset --plateau/--restart-after/--pool-size then default to "

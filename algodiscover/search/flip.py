@@ -24,6 +24,13 @@ Options (``search(..., **options)``; the CLI flag in brackets), all recorded, re
   goal schemes the walk reaches by flips at that rank (lifted or not, so the cost is bounded) and report
   the best lifted one: ZT over Z over Q, then fewer nonzeros; it stops looking after NICER_CHUNKS chunks
   of attempts (default 0: report every lifted scheme at once);
+- ``lift_guard`` [--lift-guard K] (goal Z, policy walk): a new best level at most K above the goal rank
+  counts only when its scheme lifts (Hensel, as at the goal); one that does not is refused and the walk
+  goes back to a scheme of its best level that did.  Over GF(2) a walk drifts into families of schemes
+  valid modulo 2 only (<4,4,5> reaches 60 mod 2 from a mod-2 start, and none of 800 schemes at 60-61
+  lifts); the guard keeps the last K levels above the goal in liftable families.  Those levels' pools
+  then hold only schemes that lifted (default 0: off; not recorded in provenance when 0, so earlier
+  records replay unchanged);
 - ``checkpoint`` [--checkpoint DIR], ``resume`` [--resume DIR], ``checkpoint_every`` (seconds, 5);
 - ``kernel`` [--kernel]: the walk version of :mod:`.flipkernel` (default by shape, see
   :func:`default_kernel`; 1 is the walk before
@@ -111,7 +118,7 @@ FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "
          "climb": "--climb", "nicer": "--nicer", "grow": "--grow", "checkpoint": "--checkpoint", "resume": "--resume",
          "checkpoint_every": "checkpoint_every (API only)", "kernel": "--kernel",
          "symmetry": "--symmetry", "field": "--field", "policy": "--policy",
-         "max_weight": "--max-weight", "weight_bias": "--weight-bias"}
+         "max_weight": "--max-weight", "weight_bias": "--weight-bias", "lift_guard": "--lift-guard"}
 _KNOWN_OPTIONS = set(FLAGS)
 
 #: where searches that are not plain GF(2) walks live: (option, "is it asked for?" given the option's value
@@ -232,6 +239,9 @@ class Walker:
         self.flips_at_best = self.attempts_at_best = 0
         self.unlifted_since_restart = self.restarts = self.lifts_failed = self.stalls = 0
         self.lifted_best: int | None = None
+        self.guard_refused = 0  # lift_guard: new levels refused because their scheme did not lift
+        self.guard_seen: set[str] = set()  # ... and those schemes (each is lifted once)
+        self._guard_lift: tuple | None = None  # (digest, lift) of the last scheme the guard lifted
         self.nicer_best: dict | None = None  # the best lifted goal scheme not yet reported (nicer > 0)
         self.nicer_count = 0
         self.seconds = 0.0  # walking time spent in earlier runs (resumed walks add to it)
@@ -254,6 +264,7 @@ class Walker:
                 "unlifted_since_restart": self.unlifted_since_restart, "restarts": self.restarts,
                 "stalls": self.stalls,
                 "lifts_failed": self.lifts_failed, "lifted_best": self.lifted_best,
+                "guard_refused": self.guard_refused, "guard_seen": sorted(self.guard_seen),
                 "nicer_best": self.nicer_best, "nicer_count": self.nicer_count,
                 "seconds": round(self.seconds, 3), "pool": dict(self.pool)}
 
@@ -280,6 +291,9 @@ class Walker:
         for key in ("flips_at_best", "attempts_at_best", "unlifted_since_restart", "restarts", "lifts_failed"):
             setattr(w, key, int(state[key]))
         w.lifted_best = state.get("lifted_best")
+        w.guard_refused = int(state.get("guard_refused", 0))
+        w.guard_seen = set(state.get("guard_seen", ()))
+        w._guard_lift = None
         w.stalls = int(state.get("stalls", 0))
         w.nicer_best = state.get("nicer_best")
         w.nicer_count = int(state.get("nicer_count", 0))
@@ -352,6 +366,12 @@ class Walker:
             if int(self.counters[fk.ATTEMPTS]) == a0:  # already at or below the kernel's target
                 self.attempts += 1  # (cannot happen: target < best <= r); never loop without progress
             self.seconds = secs0 + clock() - t_run
+            if self.r < self.best and self._guarded(self.r) and not self._guard_lifts():
+                # lift_guard: this level's scheme is valid modulo 2 only; back to one of the best level that lifted
+                src = self.pools[self.best]
+                self._load(src[self._below(len(src))])
+                yield ("tick", None, None)
+                continue
             if self.r < self.best:
                 self.best = self.r
                 self.stalls = 0
@@ -364,8 +384,8 @@ class Walker:
                        "seconds": round(self.seconds, 3)}
                 self.levels[self.r] = lvl
                 yield ("level", self.r, {**lvl, "walk": self.walk})
-            elif self.r == self.best and r_before != self.best:
-                pool = self.pools[self.best]
+            elif self.r == self.best and r_before != self.best and not self._guarded(self.best):
+                pool = self.pools[self.best]  # (a guarded level's pool holds only the schemes that lifted)
                 if len(pool) < pool_size:
                     pool.append(self.F[:, :self.r].copy())
                 else:
@@ -471,7 +491,8 @@ class Walker:
             if self.goal == "Z2":
                 yield ("scheme", (a, b, c.T.copy()), info)
             else:
-                res = hensel_lift(self.shape, a, b, c)
+                g = self._guard_lift
+                res = g[1] if g is not None and g[0] == key else hensel_lift(self.shape, a, b, c)
                 if res is None and self.nicer_best is not None:
                     self.nicer_count += 1  # a distinct goal scheme tried (it did not lift)
                     if self.nicer_count > p["nicer"]:
@@ -497,6 +518,29 @@ class Walker:
             self.flips_at_best = int(self.counters[fk.FLIPS])
             self.attempts_at_best = self.attempts
 
+    def _guarded(self, r: int) -> bool:
+        """Whether a new best level r must lift (``lift_guard``: goal Z, r at most K above the goal)."""
+        k = self.params.get("lift_guard", 0)
+        return bool(k) and self.goal == "Z" and r <= self.target + k
+
+    def _guard_lifts(self) -> bool:
+        """lift_guard: whether the current scheme lifts (Hensel, as at the goal); a refusal is counted."""
+        from .lift import hensel_lift
+        key = _digest(self.F, self.r)
+        if key in self.guard_seen:
+            res = None  # refused before (the same scheme reached again)
+        else:
+            a, b, c = _factors(self.shape, self.F, self.r)
+            res = hensel_lift(self.shape, a, b, c)
+            if res is None:
+                self.guard_seen.add(key)
+                self.lifts_failed += 1
+        if res is None:
+            self.guard_refused += 1
+            return False
+        self._guard_lift = (key, res)
+        return True
+
     def _take_nicer(self) -> tuple:
         """The best lifted goal scheme collected so far (lifted again from its mod-2 form: deterministic)."""
         from .lift import hensel_lift
@@ -519,7 +563,7 @@ class Walker:
         return {"walk": self.walk, "rank": self.best, "current": self.r, "flips": int(self.counters[fk.FLIPS]),
                 "attempts": self.attempts, "reductions": int(self.counters[fk.REMOVED]),
                 "plus": int(self.counters[fk.PLUS]), "restarts": self.restarts, "lifts_failed": self.lifts_failed,
-                "lifted_best": self.lifted_best, "pool": len(self.pools.get(self.best, [])),
+                "guard_refused": self.guard_refused, "lifted_best": self.lifted_best, "pool": len(self.pools.get(self.best, [])),
                 "seconds": self.seconds, "levels": {k: v["seconds"] for k, v in self.levels.items()}}
 
 
@@ -656,6 +700,14 @@ def resolve_options(shape: Shape, rank: int, *, ring=None, init=None, workers=No
         v = options.get(name)
         out[name] = default if v is None else _check_int(name, v, 0 if name in ("climb", "nicer", "grow") else 1)
     out["policy"] = policy
+    guard = options.get("lift_guard")
+    if guard not in (None, 0):
+        guard = _check_int("lift_guard", guard, 0)
+        if goal != "Z":
+            raise FlipOptionError("--lift-guard keeps the walk in schemes that lift to the integers: it needs --ring Z")
+        if policy != "walk":
+            raise FlipOptionError("--lift-guard applies to --policy walk only")
+        out["lift_guard"] = guard  # recorded only when on: records without it replay the unguarded walk
     if options.get("kernel") is None:
         out["kernel"] = default_kernel(shape)
     if out["kernel"] not in fk_versions():
@@ -702,6 +754,8 @@ def _params(opts: dict) -> dict:
     out = {k: opts[k] for k in DEFAULTS}
     if opts.get("policy", "walk") != "walk":  # older walker states and provenance have no policy: "walk"
         out["policy"] = opts["policy"]
+    if opts.get("lift_guard"):  # (absent when off, as in older states)
+        out["lift_guard"] = opts["lift_guard"]
     return out
 
 
@@ -874,6 +928,10 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     if options.get("field") in (None, 2, "2"):
         for k in ("max_weight", "weight_bias"):
             options.pop(k, None)
+    if options.get("lift_guard") in (None, 0):
+        options.pop("lift_guard", None)
+    elif any(asked(options.get(name), init) for name, asked, *_ in DELEGATES):
+        raise FlipOptionError("--lift-guard applies to the GF(2) walk without --symmetry or --field 3")
     for name, asked, module, function in DELEGATES:
         if asked(options.get(name), init):
             import importlib
