@@ -3,7 +3,6 @@
 import pytest
 
 from algodiscover import Scheme
-from algodiscover.core.shape import Shape
 from algodiscover.search import Budget, run_search
 from algodiscover.search.flip_moves import best_projection, extend, move_to, project
 from tests.conftest import LADERMAN, STRASSEN
@@ -147,29 +146,39 @@ def test_results_3x5x5_r58_replays_from_its_extended_start(monkeypatch):
     assert any(canonical_key(s) == canonical_key(rec) for s in replay(prov, shape=(3, 5, 5), rank=58))
 
 
+def _replays_from_elsewhere(path, tmp_path, monkeypatch, timeout):
+    """`discover --replay FILE` run from another directory (the recorded start path is relative to the
+    repository root) finds the same scheme."""
+    from tests.conftest import run_cli
+    monkeypatch.chdir(tmp_path)
+    r = run_cli("discover!", "--replay", str(path), timeout=timeout)
+    assert r.returncode == 0, r.stderr
+    assert "the same scheme" in r.stdout
+
+
+def _committed(name: str, ring: str, rank: int):
+    """results/NAME: its path, and the start record of its provenance (checked to be RING, RANK)."""
+    import json
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "results" / name
+    data = json.loads(path.read_text())
+    assert data["ring"] == ring and data["rank"] == rank
+    return path, data["provenance"]["start"]
+
+
 @pytest.mark.slow
 def test_results_4x4x4_r47_mod2_replays_from_its_projected_start(tmp_path, monkeypatch):
     """results/4x4x4-r47.json (issue 12 target <4,4,4>:47 over Z2) began from results/4x4x5-r62.json projected
     to <4,4,4> (its origin: a walk from the standard algorithm).  It is valid modulo 2 only (never called valid
     over Z), and `discover --replay` from another directory (the start path is relative to the repository root)
     finds the same scheme (about 105 s on an idle core)."""
-    import json
-    from pathlib import Path
-    from tests.conftest import run_cli
-    root = Path(__file__).resolve().parents[2]
-    path = root / "results" / "4x4x4-r47.json"
-    data = json.loads(path.read_text())
-    st = data["provenance"]["start"]
-    assert data["ring"] == "Z2" and data["rank"] == 47
+    path, st = _committed("4x4x4-r47.json", "Z2", 47)
     assert st["source"] == "results/4x4x5-r62.json" and st["move"].startswith("project <4,4,5> -> <4,4,4>")
     assert st["published"] is False and st["origin"]["start"]["kind"] == "standard"
     from algodiscover.formats import load
     v = load(path).verify(symbolic=False)
     assert v.ring == "Z2" and not v.ok
-    monkeypatch.chdir(tmp_path)
-    r = run_cli("discover!", "--replay", str(path), timeout=900)
-    assert r.returncode == 0, r.stderr
-    assert "the same scheme" in r.stdout
+    _replays_from_elsewhere(path, tmp_path, monkeypatch, timeout=900)
 
 
 @pytest.mark.slow
@@ -177,21 +186,11 @@ def test_results_4x4x5_r60_mod2_replays_from_the_extended_4x4x4_r47(tmp_path, mo
     """results/4x4x5-r60.json (issue 12 target <4,4,5>:60 over Z2) began from results/4x4x4-r47.json (mod 2)
     extended to <4,4,5> (47 + 16 = 63); the chain of origins goes back to the standard algorithm, and the walk
     replays from another directory to the same scheme (about 230 s on an idle core)."""
-    import json
-    from pathlib import Path
-    from tests.conftest import run_cli
-    root = Path(__file__).resolve().parents[2]
-    path = root / "results" / "4x4x5-r60.json"
-    data = json.loads(path.read_text())
-    st = data["provenance"]["start"]
-    assert data["ring"] == "Z2" and data["rank"] == 60
+    path, st = _committed("4x4x5-r60.json", "Z2", 60)
     assert st["source"] == "results/4x4x4-r47.json" and st["move"] == "extend <4,4,4> -> <4,4,5>"
     assert st["origin"]["start"]["source"] == "results/4x4x5-r62.json"
     assert st["origin"]["start"]["origin"]["start"]["kind"] == "standard"
-    monkeypatch.chdir(tmp_path)
-    r = run_cli("discover!", "--replay", str(path), timeout=1500)
-    assert r.returncode == 0, r.stderr
-    assert "the same scheme" in r.stdout
+    _replays_from_elsewhere(path, tmp_path, monkeypatch, timeout=1500)
 
 
 @pytest.mark.slow
@@ -200,21 +199,11 @@ def test_results_4x5x5_r73_mod2_replays_from_the_extended_4x4x5_r60(tmp_path, mo
     results/4x4x5-r60.json (mod 2) extended to <4,5,5> (60 + 20 = 80); the chain of origins goes back through
     <4,4,4>:47 and <4,4,5>:62 to the standard algorithm; valid modulo 2 only, and the walk replays from another
     directory to the same scheme (about 320 s on an idle core)."""
-    import json
-    from pathlib import Path
     from algodiscover.formats import load
-    from tests.conftest import run_cli
-    root = Path(__file__).resolve().parents[2]
-    path = root / "results" / "4x5x5-r73.json"
-    data = json.loads(path.read_text())
-    st = data["provenance"]["start"]
-    assert data["ring"] == "Z2" and data["rank"] == 73
+    path, st = _committed("4x5x5-r73.json", "Z2", 73)
     assert st["source"] == "results/4x4x5-r60.json" and st["move"] == "extend <4,4,5> -> <4,5,5>"
     assert st["published"] is False
     assert st["origin"]["start"]["origin"]["start"]["origin"]["start"]["kind"] == "standard"
     v = load(path).verify(symbolic=False)
     assert v.ring == "Z2" and not v.ok
-    monkeypatch.chdir(tmp_path)
-    r = run_cli("discover!", "--replay", str(path), timeout=1800)
-    assert r.returncode == 0, r.stderr
-    assert "the same scheme" in r.stdout
+    _replays_from_elsewhere(path, tmp_path, monkeypatch, timeout=1800)
