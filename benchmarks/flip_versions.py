@@ -6,6 +6,10 @@ benchmarks/results/NAME.md and NAME.json.
 
     python benchmarks/flip_versions.py                          # <3,3,3>:23 and <4,4,4>:49 mod 2, seeds 0-2
     python benchmarks/flip_versions.py --targets 4x4x4:49:Z2 --seeds 5 --time 120
+    python benchmarks/flip_versions.py --configs default 4:2 --name flip-kernel4-climb2   # kernel:climb pairs
+
+A config is a kernel version (``2``), a version with a ``--climb`` (``4:2``), or ``default`` (the engine's
+default kernel for the shape and its default climb): ``--configs`` replaces ``--versions``.
 """
 
 from __future__ import annotations
@@ -31,17 +35,20 @@ def main(argv=None) -> int:
     ap.add_argument("--time", type=float, default=60.0, help="time cap per run in seconds")
     ap.add_argument("--init", default="standard")
     ap.add_argument("--versions", type=int, nargs="*", default=[1, 2])
+    ap.add_argument("--configs", nargs="*", default=None,
+                    help="kernel[:climb] or default, e.g. default 4:2 (replaces --versions)")
     ap.add_argument("--name", default="flip-versions")
     args = ap.parse_args(argv)
     from algodiscover.search import flipkernel
     flipkernel.warm_up()
     out = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
            "command": "python benchmarks/flip_versions.py " + " ".join(sys.argv[1:]), "rows": []}
+    configs = args.configs if args.configs is not None else [str(v) for v in args.versions]
     for text in args.targets:
         shape, goal, ring = parse_target(text)
         for seed in range(args.seeds):
-            for v in args.versions:
-                row = time_to_rank(shape, goal, ring, seed, 1, args.time, None, {"init": args.init, "kernel": v})
+            for v in configs:
+                row = time_to_rank(shape, goal, ring, seed, 1, args.time, None, {"init": args.init, **_config(v)})
                 row["kernel"] = v
                 print(json.dumps(row), flush=True)
                 out["rows"].append(row)
@@ -57,19 +64,36 @@ def main(argv=None) -> int:
              "| shape | goal | seed | kernel | reached | s | best mod-2 rank | flips |", "|---|---|---|---|---|---|---|---|"]
     for r in out["rows"]:
         secs = f"{r['seconds']:.2f}" if r["seconds"] is not None else "-"
-        lines.append(f"| {r['shape']} | {r['goal']} {r['ring_goal']} | {r['seed']} | v{r['kernel']} | "
+        lines.append(f"| {r['shape']} | {r['goal']} {r['ring_goal']} | {r['seed']} | {_label(r['kernel'])} | "
                      f"{'yes' if r['reached'] else 'no'} | {secs} | {r['best_rank_mod2']} | {r['flips']} |")
     lines += ["", "| shape | kernel | reached | median s (reached runs) |", "|---|---|---|---|"]
     for text in args.targets:
         shape, goal, ring = parse_target(text)
         name = f"{shape.m}x{shape.k}x{shape.n}"
-        for v in args.versions:
+        for v in configs:
             rs = [r for r in out["rows"] if r["shape"] == name and r["goal"] == goal and r["kernel"] == v]
             ok = [r["seconds"] for r in rs if r["reached"]]
             med = f"{statistics.median(ok):.2f}" if ok else "-"
-            lines.append(f"| {name}:{goal} {ring} | v{v} | {len(ok)}/{len(rs)} | {med} |")
+            lines.append(f"| {name}:{goal} {ring} | {_label(v)} | {len(ok)}/{len(rs)} | {med} |")
     (res / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     return 0
+
+
+def _config(text: str) -> dict:
+    """'default' -> {}; '4' -> {'kernel': 4}; '4:2' -> {'kernel': 4, 'climb': 2}."""
+    if text == "default":
+        return {}
+    k, _, c = text.partition(":")
+    return {"kernel": int(k), **({"climb": int(c)} if c else {})}
+
+
+def _label(v) -> str:
+    """How a config is shown: 'default', 'v4', 'v4 climb 2' (rows of older runs hold a kernel number)."""
+    text = str(v)
+    if text == "default":
+        return text
+    k, _, c = text.partition(":")
+    return f"v{k}" + (f" climb {c}" if c else "")
 
 
 if __name__ == "__main__":
