@@ -175,6 +175,16 @@ def symmetric_flips(d: Path, seconds, solves=10, n=5) -> dict:
             "command": f"python3 MatrixMult22.py {mine} (NUMBER_OF_SOLVES {solves}, RANDOM_SEED 12345)"}
 
 
+def _option_value(v: str):
+    """An --option value as int, else float, else text."""
+    for conv in (int, float):
+        try:
+            return conv(v)
+        except ValueError:
+            pass
+    return v
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--targets", nargs="+", default=["4x4x4:47:Z2", "5x5x5:93:Z2"],
@@ -195,15 +205,7 @@ def main(argv=None) -> int:
                     help="add these targets' rows to the existing results file of --name (its first command kept)")
     args = ap.parse_args(argv)
     tools = Path(args.tools)
-    def _value(v: str):
-        for conv in (int, float):
-            try:
-                return conv(v)
-            except ValueError:
-                pass
-        return v
-
-    opts = {k: _value(v) for k, v in (o.split("=", 1) for o in args.option)}
+    opts = {k: _option_value(v) for k, v in (o.split("=", 1) for o in args.option)}
     out = {"machine": machine_info(), "command": "python benchmarks/flip_frontier.py " + " ".join(sys.argv[1:]),
            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "targets": []}
     for t in args.targets:

@@ -89,11 +89,8 @@ def _config(text: str) -> dict:
 
 def _label(v) -> str:
     """How a config is shown: 'default', 'v4', 'v4 climb 2' (rows of older runs hold a kernel number)."""
-    text = str(v)
-    if text == "default":
-        return text
-    k, _, c = text.partition(":")
-    return f"v{k}" + (f" climb {c}" if c else "")
+    c = _config(str(v))
+    return "default" if not c else f"v{c['kernel']}" + (f" climb {c['climb']}" if "climb" in c else "")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ def pytest_runtest_makereport(item, call):
         rep.outcome = "failed"
         rep.longrepr = f"skipped under CI (CI={os.environ.get('CI')!r}): {reason} -- install what it needs in .ci/run"
 
+
 @pytest.fixture(scope="module")
 def flip_kernels():
     """Compile the flip engine's numba kernels (GF(2), flip kernels, GF(3)) before a module's tests start a
@@ -47,6 +48,13 @@ def gf3_kernels():
     """As :func:`flip_kernels`, for modules that run the GF(3) walk only."""
     from algodiscover.search import gf3
     gf3.warm_up()
+
+
+def walker_state_without_clock(state: dict) -> dict:
+    """A flip walker state without its clock readings (seconds walked, seconds to each level)."""
+    st = {k: v for k, v in state.items() if k != "seconds"}
+    st["levels"] = {k: {a: b for a, b in v.items() if a != "seconds"} for k, v in state["levels"].items()}
+    return st
 
 
 # Strassen 1969, products m1..m7 as in the paper (A, B, C row-major 2x2):

@@ -27,7 +27,7 @@ Options (``search(..., **options)``; the CLI flag in brackets), all recorded, re
 - ``lift_guard`` [--lift-guard K] (goal Z, policy walk): a new best level at most K above the goal rank
   counts only when its scheme lifts (Hensel, as at the goal); one that does not is refused and the walk
   goes back to a scheme of its best level that did.  Over GF(2) a walk drifts into families of schemes
-  valid modulo 2 only (<4,4,5> reaches 60 mod 2 from a mod-2 start, and none of 800 schemes at 60-61
+  valid modulo 2 only (<4,4,5> reaches 60 mod 2 from a mod-2 start, and none of 883 schemes at 60-61
   lifts); the guard keeps the last K levels above the goal in liftable families.  Those levels' pools
   then hold only schemes that lifted (default 0: off; not recorded in provenance when 0, so earlier
   records replay unchanged);
@@ -563,7 +563,8 @@ class Walker:
         return {"walk": self.walk, "rank": self.best, "current": self.r, "flips": int(self.counters[fk.FLIPS]),
                 "attempts": self.attempts, "reductions": int(self.counters[fk.REMOVED]),
                 "plus": int(self.counters[fk.PLUS]), "restarts": self.restarts, "lifts_failed": self.lifts_failed,
-                "guard_refused": self.guard_refused, "lifted_best": self.lifted_best, "pool": len(self.pools.get(self.best, [])),
+                "guard_refused": self.guard_refused, "lifted_best": self.lifted_best,
+                "pool": len(self.pools.get(self.best, [])),
                 "seconds": self.seconds, "levels": {k: v["seconds"] for k, v in self.levels.items()}}
 
 

@@ -6,7 +6,7 @@ import pytest
 from algodiscover.core.shape import Shape
 from algodiscover.search import Budget, flip, gf2
 from algodiscover.search import lift as lift_mod
-from tests.conftest import run_cli_here
+from tests.conftest import run_cli_here, walker_state_without_clock
 
 pytestmark = pytest.mark.usefixtures("flip_kernels")  # compile before any clock starts (tests/conftest.py)
 
@@ -75,11 +75,7 @@ def test_the_guarded_walk_is_a_function_of_attempts_and_survives_a_checkpoint(mo
     _walk(half, 3)
     again = flip.Walker.from_state(half.state())
     _walk(again, 3)
-    a, b = one.state(), again.state()
-    a.pop("seconds"), b.pop("seconds")
-    for k in ("levels",):
-        for d in (a, b):
-            d[k] = {lv: {x: y for x, y in v.items() if x != "seconds"} for lv, v in d[k].items()}
+    a, b = walker_state_without_clock(one.state()), walker_state_without_clock(again.state())
     assert a == b and a["guard_refused"] >= 1
 
 

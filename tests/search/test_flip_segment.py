@@ -7,16 +7,13 @@ import pytest
 from algodiscover.core.canonical import canonical_key
 from algodiscover.search import flip
 from algodiscover.search.flip import CHUNK, run_segment
+from tests.conftest import walker_state_without_clock
 
 
 pytestmark = pytest.mark.usefixtures('flip_kernels')  # compile before any clock starts (tests/conftest.py)
 
 
-def _det(state):
-    """The state without its clock readings (seconds walked, seconds to each level)."""
-    st = {k: v for k, v in state.items() if k != "seconds"}
-    st["levels"] = {k: {a: b for a, b in v.items() if a != "seconds"} for k, v in state["levels"].items()}
-    return st
+_det = walker_state_without_clock  # the state without its clock readings
 
 
 def _keys(found):

@@ -13,10 +13,9 @@ from algodiscover.search import Budget, flip_sym as fs, gf2, run_search
 
 @pytest.fixture(scope="module", autouse=True)
 def _kernels_compiled():
-    """Compile the walk kernels and the lift before any test starts a clock: a Budget(time_limit=...) counts
+    """Compile the walk kernels (search_symmetric warms them up) and the lift before any test starts a clock: a Budget(time_limit=...) counts
     from its creation, so a cold numba compile (about 30 s on an idle core, over 60 s on a loaded CI machine
     with two workers compiling) would otherwise eat the time a test gives the walk itself."""
-    fs.warm_up()
     next(fs.search_symmetric((2, 2, 2), 7, seed=0, budget=Budget(time_limit=600), symmetry="c3"))
 
 
