@@ -37,17 +37,19 @@ def flip_kernels():
     Budget clock: Budget(time_limit=...) counts from its creation, and a cold compile (over a minute on a
     loaded CI machine) would otherwise eat the time a test gives the walk.  Cost-neutral: the first search
     would compile them anyway; later modules load numba's cache in well under a second."""
-    from algodiscover.search import flipkernel, gf2, gf3
+    from algodiscover.search import flipkernel, gf2, gf3, gf3kernel
     gf2.warm_up()
     gf3.warm_up()
+    gf3kernel.warm_up()
     flipkernel.warm_up()
 
 
 @pytest.fixture(scope="module")
 def gf3_kernels():
     """As :func:`flip_kernels`, for modules that run the GF(3) walk only."""
-    from algodiscover.search import gf3
+    from algodiscover.search import gf3, gf3kernel
     gf3.warm_up()
+    gf3kernel.warm_up()
 
 
 def walker_state_without_clock(state: dict) -> dict:

@@ -24,7 +24,8 @@ DESCRIPTION = "Search for a proven bilinear algorithm for the shape with at most
 # engine-specific options: passed to the engine only when given on the command line
 ENGINE_OPTIONS = ("batch", "steps", "data", "strategy", "coefficients", "workers", "ring", "start", "init",
                   "symmetry", "field", "cubes", "plateau", "restart_after", "pool_size", "climb", "nicer", "grow",
-                  "checkpoint", "resume", "policy", "kernel", "max_weight", "weight_bias", "lift_guard")
+                  "checkpoint", "resume", "policy", "kernel", "max_weight", "weight_bias", "lift_guard",
+                  "ternary")
 
 
 DEFAULTS_LINE = ("defaults: --seed: random (drawn, printed and recorded in each scheme's provenance, so the run can "
@@ -89,6 +90,10 @@ def add_arguments(p) -> None:
     g.add_argument("--weight-bias", type=float, default=None, metavar="B",
                    help="--field 3: accept a flip that adds d > 0 nonzero entries to the two factors it changes "
                         "with probability exp(-B*d) only (default 0: always)")
+    g.add_argument("--ternary", action="store_true", default=None,
+                   help="--field 3 (indexed kernel): the ZT walk: moves that would make a coefficient +-2 over the "
+                        "integers are not made, so every scheme visited is valid over Z with coefficients -1, 0, 1 "
+                        "(no lifting); needs a ZT start (the standard algorithm, Strassen blocks or a ZT file)")
     g.add_argument("--cubes", default=None, metavar="BITS",
                    help="diagonal cubes of --symmetry, e.g. 10001,01010,00100 (default: index pairs i, n-1-i)")
     g.add_argument("--plateau", type=_int_arg("plateau", minimum=1), default=None,
@@ -116,7 +121,8 @@ def add_arguments(p) -> None:
                    help="flip: the kernel walk version (default by shape: 1 below m*k*n = 100, else 2; 2 and 3 "
                         "make a plus transition at once on a scheme with no flippable pair instead of waiting "
                         "out --plateau, which matters on rigid schemes such as the Strassen square of <4,4,4>:49; "
-                        "4: plus transitions up to --climb above the best level at once there)")
+                        "4: plus transitions up to --climb above the best level at once there); with --field 3: "
+                        "1 = scan walk, 2 = indexed walk (default where m*k, k*n, m*n <= 32)")
     add_cluster_arguments(p)
     p.help_hooks = [_help_epilog]  # filled in when --help is formatted (cli.ArgumentParser.format_help)
 
@@ -529,6 +535,8 @@ def _best_effort(search, args, shape, rank) -> str | None:
     modular = getattr(search, "best_modular", None)
     levels = stats.get("levels") or {}
     text = f"best rank reached {stats['best_rank']} mod {stats.get('field', 2)}"
+    if stats.get("walk") == "ZT":
+        text += " (ZT walk)"
     if above is not None:
         text += f", best proven {above.rank} ({above.verify(symbolic=False).ring})"
     elif isinstance(stats.get("start_proven"), dict):

@@ -118,7 +118,8 @@ FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "
          "climb": "--climb", "nicer": "--nicer", "grow": "--grow", "checkpoint": "--checkpoint", "resume": "--resume",
          "checkpoint_every": "checkpoint_every (API only)", "kernel": "--kernel",
          "symmetry": "--symmetry", "field": "--field", "policy": "--policy",
-         "max_weight": "--max-weight", "weight_bias": "--weight-bias", "lift_guard": "--lift-guard"}
+         "max_weight": "--max-weight", "weight_bias": "--weight-bias", "lift_guard": "--lift-guard",
+         "ternary": "--ternary"}
 _KNOWN_OPTIONS = set(FLAGS)
 
 #: where searches that are not plain GF(2) walks live: (option, "is it asked for?" given the option's value
@@ -922,12 +923,13 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     """Yield schemes of rank <= ``rank`` for ``shape`` that passed exact verification (see the module doc)."""
     if options.get("resume") is not None and options.get("field") is None:
         options["field"] = _checkpoint_field(options["resume"])  # a GF(3) checkpoint resumes the GF(3) walk
-    weights = [FLAGS[k] for k in ("max_weight", "weight_bias") if options.get(k) not in (None, 0, 0.0)]
+    weights = [FLAGS[k] for k in ("max_weight", "weight_bias", "ternary")
+               if options.get(k) not in (None, 0, 0.0, False)]
     if weights and options.get("field") in (None, 2, "2"):
         raise FlipOptionError(f"{' and '.join(weights)} {'apply' if len(weights) > 1 else 'applies'} to the GF(3) "
                               f"walk only (add --field 3)")
     if options.get("field") in (None, 2, "2"):
-        for k in ("max_weight", "weight_bias"):
+        for k in ("max_weight", "weight_bias", "ternary"):
             options.pop(k, None)
     if options.get("lift_guard") in (None, 0):
         options.pop("lift_guard", None)

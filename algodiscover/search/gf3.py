@@ -73,6 +73,11 @@ CHUNK = 1 << 16
 DEFAULTS = {"plateau": 2_000, "restart_after": 4_000_000, "pool_size": 16, "climb": 2}
 #: the weight rules of :func:`walk3` (``--max-weight``, ``--weight-bias``); off by default
 WEIGHT_DEFAULTS = {"max_weight": 0, "weight_bias": 0.0}
+#: ``kernel`` (``--kernel`` with ``--field 3``): 1 = the scan walk :func:`walk3`, 2 = the indexed walk of
+#: :mod:`.gf3kernel` (factors of at most 32 entries; the default where it applies, see :func:`default_kernel`).
+#: Checkpoints written before kernel 2 existed have no such option: they resume with kernel 1.
+KERNELS = (1, 2)
+OLD_KERNEL = 1
 CHECKPOINT_EVERY = 5.0
 WALKER_FORMAT = "algodiscover.gf3-walker/1"
 
@@ -447,7 +452,7 @@ def mod3_rows(W) -> np.ndarray:
     return out
 
 
-def _start_planes(start, s: Shape):
+def _start_planes(start, s: Shape, ternary: bool = False):
     """``--start FILE|catalog[:ID]`` (or a Scheme) for a GF(3) walk: the start is resolved as for the
     GF(2) walk (same file, catalogue and neighbouring-shape rules, search.flip._resolve_start), must be
     valid over Z or Q (a mod-2-only scheme says nothing modulo 3), and is reduced mod 3; products that
@@ -459,6 +464,8 @@ def _start_planes(start, s: Shape):
     if not v.ok:
         raise SchemeError(f"the start scheme is valid modulo 2 only ({v.ring}): a GF(3) walk needs a scheme "
                           f"valid over Z or Q")
+    if ternary and v.ring != "ZT":
+        raise SchemeError(f"--ternary needs a start with coefficients -1, 0, 1 (ring ZT); this one is {v.ring}")
     a = mod3_rows(scheme.W_a)
     b = mod3_rows(scheme.W_b)
     c = mod3_rows(np.asarray(scheme.W_c).T)
@@ -476,6 +483,13 @@ def _start_planes(start, s: Shape):
 
 
 # ---------------------------------------------------------------- the search
+def default_kernel(shape: Shape) -> int:
+    """2 (indexed, :mod:`.gf3kernel`) when every factor fits its packed form (m*k, k*n, m*n <= 32), else 1.
+    Measured in benchmarks/results/gf3-kernel.md against the scan walk."""
+    from .gf3kernel import MAX_WIDTH
+    return 2 if max(shape.m * shape.k, shape.k * shape.n, shape.m * shape.n) <= MAX_WIDTH else 1
+
+
 def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | None = None, ring: str | None = None,
                on_progress: Callable[[Progress], None] | None = None, stop: Callable[[], bool] | None = None,
                init: str | None = None, device: str = "cpu", workers: int | None = None,
@@ -485,8 +499,9 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     shape or a neighbouring one, reduced mod 3: :func:`_start_planes`).
 
     ``ring``: "Z" (default; 3-adic lifting, rational reconstruction, exact proof over ZT/Z/Q) or "Z3"
-    (the modular scheme, labelled Z3).  Options ``plateau``, ``restart_after``, ``pool_size``, ``climb``, and
-    the weight rules of :func:`walk3`: ``max_weight`` (0: none) and ``weight_bias`` (0: none).
+    (the modular scheme, labelled Z3).  Options ``plateau``, ``restart_after``, ``pool_size``, ``climb``, the
+    weight rules of :func:`walk3`: ``max_weight`` (0: none) and ``weight_bias`` (0: none), and ``kernel`` (1: the
+    scan walk :func:`walk3`; 2: the indexed walk of :mod:`.gf3kernel`; default :func:`default_kernel`).
     """
     from ..provenance import result_record, search_record, start_record
     from .flip import FlipOptionError
@@ -513,7 +528,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         raise FlipOptionError("--field 3 does not support --symmetry yet (use --field 2)")
     options.pop("field", None)
     start = options.pop("start", None)
-    unknown = set(options) - set(DEFAULTS) - set(WEIGHT_DEFAULTS)
+    unknown = set(options) - set(DEFAULTS) - set(WEIGHT_DEFAULTS) - {"kernel", "ternary"}
     if unknown:
         raise FlipOptionError(f"unknown option(s) for the GF(3) flip walk: {', '.join(sorted(unknown))}")
     goal = "Z" if ring is None else str(ring).upper()
@@ -532,6 +547,8 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         mo = manifest["options"]
         goal, init = mo["ring"], mo["init"]
         options = {k: mo[k] for k in (*DEFAULTS, *WEIGHT_DEFAULTS) if k in mo}
+        options["kernel"] = mo.get("kernel", OLD_KERNEL)  # a checkpoint from before kernel 2: the scan walk
+        options["ternary"] = bool(mo.get("ternary", False))
         srec0 = manifest.get("start") or {}
         start = srec0.get("source") if srec0.get("kind") in ("file", "catalog") else None
     params = dict(DEFAULTS)
@@ -549,6 +566,25 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
             math.isfinite(wb) and wb >= 0):
         raise FlipOptionError(f"--weight-bias must be a number >= 0 (0: off), got {wb!r}")
     params["max_weight"], params["weight_bias"] = int(mw), float(wb)
+    kern = options.get("kernel")
+    if kern is None:
+        kern = default_kernel(s)
+    if isinstance(kern, bool) or kern not in KERNELS:
+        raise FlipOptionError(f"--kernel with --field 3 must be 1 (scan walk) or 2 (indexed walk), got {kern!r}")
+    if kern == 2 and default_kernel(s) != 2:
+        raise FlipOptionError(f"--kernel 2 with --field 3 needs factors of at most 32 entries; {s} has "
+                              f"{max(s.m * s.k, s.k * s.n, s.m * s.n)} (use --kernel 1)")
+    params["kernel"] = int(kern)
+    zt = options.get("ternary", False)
+    if not isinstance(zt, bool):
+        raise FlipOptionError(f"ternary must be True or False, got {zt!r}")
+    if zt and kern != 2:
+        raise FlipOptionError("--ternary needs the indexed GF(3) kernel (--kernel 2)")
+    if zt and goal != "Z":
+        raise FlipOptionError("--ternary walks schemes valid over Z: use --ring Z (the default), not --ring Z3")
+    params["ternary"] = zt
+    from .gf3kernel import walk3ix, warm_up as warm_up_ix
+    walk_fn = walk3ix if kern == 2 else walk3
     budget = budget or Budget()
     stop = stop or (lambda: False)
     if seed is None:
@@ -556,10 +592,14 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         seed = secrets.randbits(62)
     rank = int(rank)
     compile_s = warm_up()
+    if kern == 2:
+        t_ix = time.perf_counter()
+        warm_up_ix()
+        compile_s += time.perf_counter() - t_ix
     resolved = {"field": 3, "ring": goal, "init": init, "workers": 1, "symmetry": "none", **params}
     start_planes = None
     if start is not None:
-        start_planes, srec = _start_planes(start, s)
+        start_planes, srec = _start_planes(start, s, ternary=zt)
     else:
         srec = start_record(init)
     rec = search_record(ENGINE, strategy="gf3", options=resolved, seed=int(seed), workers=1, device="cpu",
@@ -669,7 +709,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         rate = (fl - flips_report) / max(dt, 1e-9)
         t_report, flips_report = now, fl
         stats.update({"best_rank": best, "levels": dict(sorted(levels.items(), reverse=True)), "flips": fl,
-                      "flips_per_s": rate, "field": 3})
+                      "flips_per_s": rate, "field": 3, "walk": "ZT" if zt else "GF(3)"})
         if on_progress is not None:
             on_progress(Progress(engine=ENGINE, restarts_done=restarts, unit="walks", proven=proven,
                                  elapsed=budget.elapsed(), best_rank=best,
@@ -688,7 +728,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
                 if key not in tried:
                     tried.add(key)
                     a, b, c = factors(s, P, Q, r)
-                    if goal == "Z3":
+                    if goal == "Z3" or zt:  # Z3: the modular scheme; ZT walk: already an integer scheme
                         sch, completed = Scheme(s, a, b, c.T.copy()), ["flip"]
                     else:
                         res = hensel_lift(s, a, b, c, p=3)
@@ -717,8 +757,8 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
                     flips_at_best = int(counters[0])
                     attempts_at_best = attempts
             r_before = r
-            r = walk3(P, Q, r, best - 1, CHUNK, params["plateau"], best + params["climb"], state, counters,
-                      params["max_weight"], params["weight_bias"])
+            r = walk_fn(P, Q, r, best - 1, CHUNK, params["plateau"], best + params["climb"], state, counters,
+                        params["max_weight"], params["weight_bias"], *((True,) if zt else ()))
             attempts += CHUNK
             if r < best:
                 best = r
