@@ -622,10 +622,11 @@ def _resolve_start(start, shape: Shape):
     if tuple(scheme.shape) != tuple(shape):
         if sorted(scheme.shape) != sorted(shape):
             from .flip_moves import move_to
-            moved = move_to(scheme, shape)
+            moved = move_to(scheme, shape, steps=2)
             if moved is None:
                 raise SchemeError(f"the start scheme is for {scheme.shape.angle()}, not {shape.angle()} "
-                                  f"(nor a neighbouring shape: one dimension one more or one less)")
+                                  f"(nor a shape one or two moves away: each move makes one dimension one "
+                                  f"more or one less)")
             published = not _found_by_toolkit(scheme)
             src_rank = scheme.rank
             scheme, move = moved

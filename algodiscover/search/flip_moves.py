@@ -6,7 +6,8 @@
   <m,k,n+1> into one for <m,k,n>; products that become zero are removed (rank <= r), exact;
   :func:`best_projection` drops the index that removes the most products;
 - :func:`move_to`: the move that turns a scheme of a neighbouring shape (one dimension one more or one
-  less, in any order of the dimensions) into a scheme for the shape asked (a projection: the best one).
+  less, in any order of the dimensions) into a scheme for the shape asked (a projection: the best one);
+  with ``steps=2``, or two such moves for a shape two moves away (the chain with the fewest products).
 
 Every result is a candidate: callers prove it with ``verify`` (the flip engine does, for ``--start``).
 Any dimension can move: the scheme is first cycled (:func:`core.transform.cycle`) so that the moving
@@ -114,10 +115,34 @@ def best_projection(scheme: Scheme, axis: int = 2) -> tuple[Scheme, int]:
     return best
 
 
-def move_to(scheme: Scheme, target) -> tuple[Scheme, str] | None:
+def move_to(scheme: Scheme, target, steps: int = 1) -> tuple[Scheme, str] | None:
     """A scheme for ``target`` from a scheme of a neighbouring shape (any order of its dimensions):
     (the moved scheme, "extend <a,b,c> -> ..." / "project ..."), or None when the shapes are not
-    neighbours."""
+    neighbours.  ``steps=2`` also accepts a shape two moves away: every intermediate shape that is a
+    neighbour of both is tried, and the chain giving the fewest products is kept (its description names
+    both moves, separated by "; "); a neighbour is still moved in one step."""
+    one = _move_once(scheme, target)
+    if one is not None or steps < 2:
+        return one
+    t = parse_shape(target)
+    src = Shape(*scheme.shape)
+    best = None
+    for axis in range(3):
+        for d in (-1, 1):
+            mid = list(src)
+            mid[axis] += d
+            if min(mid) < 1:
+                continue
+            first = _move_once(scheme, tuple(mid))
+            if first is None:
+                continue
+            second = _move_once(first[0], t)
+            if second is not None and (best is None or second[0].rank < best[0].rank):
+                best = (second[0], f"{first[1]}; {second[1]}")
+    return best
+
+
+def _move_once(scheme: Scheme, target) -> tuple[Scheme, str] | None:
     t = parse_shape(target)
     src = Shape(*scheme.shape)
     for axis in range(3):

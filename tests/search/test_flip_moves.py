@@ -207,3 +207,33 @@ def test_results_4x5x5_r73_mod2_replays_from_the_extended_4x4x5_r60(tmp_path, mo
     v = load(path).verify(symbolic=False)
     assert v.ring == "Z2" and not v.ok
     _replays_from_elsewhere(path, tmp_path, monkeypatch, timeout=1800)
+
+
+def test_move_to_two_moves_away_keeps_the_chain_with_fewest_products():
+    """<3,3,3> -> <2,2,3> is two projections (through <2,3,3> in some order); Strassen -> <3,3,2> two extensions
+    (7 + 4 + 6 = 17 products).  Every chain is tried; the one kept has the fewest products, and both moves are
+    named.  One step still refuses a shape two moves away, and three moves away is refused either way."""
+    from algodiscover.core.shape import Shape
+    lad = Scheme((3, 3, 3), **LADERMAN)
+    assert move_to(lad, (2, 2, 3)) is None
+    moved, how = move_to(lad, (2, 2, 3), steps=2)
+    assert tuple(moved.shape) == (2, 2, 3) and moved.verify(symbolic=False).ok
+    assert how.count("project") == 2 and "; " in how
+    chains = []
+    for mid in ((2, 3, 3), (3, 2, 3), (3, 3, 2)):
+        a = move_to(lad, mid)
+        b = move_to(a[0], (2, 2, 3)) if a else None
+        if b:
+            chains.append(b[0].rank)
+    assert moved.rank == min(chains)
+    ext, how = move_to(Scheme((2, 2, 2), **STRASSEN), (3, 3, 2), steps=2)
+    assert tuple(ext.shape) == (3, 3, 2) and ext.rank == 7 + 4 + 6 and how.count("extend") == 2
+    assert ext.verify(symbolic=False).ok
+    assert move_to(Scheme((2, 2, 2), **STRASSEN), Shape(3, 3, 3), steps=2) is None
+
+
+def test_engine_records_a_start_two_moves_away():
+    s = next(iter(run_search("flip", (2, 3, 3), 15, seed=0, workers=1, start=Scheme((2, 2, 2), **STRASSEN),
+                             budget=Budget(time_limit=30))))
+    assert tuple(s.shape) == (2, 3, 3) and s.rank <= 15 and s.verify(symbolic=False).ok
+    assert s.provenance["start"]["move"].count("extend") == 2
