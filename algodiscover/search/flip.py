@@ -151,6 +151,11 @@ class _Delegated:
     def stats(self) -> dict:
         return getattr(self._fn, "stats", None) or {}
 
+    @property
+    def best_above_target(self):
+        """The best proven scheme above the rank asked, where the delegated walk keeps one (the ZT walk)."""
+        return getattr(self._fn, "best_above_target", None)
+
 
 class FlipOptionError(AlgoDiscoverError, ValueError):
     """An option the flip engine does not understand or cannot use."""

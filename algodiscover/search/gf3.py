@@ -628,6 +628,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     t_report, flips_report = 0.0, 0
     stats = {"restarts_done": 0, "restarts_proven": 0, "proven": 0}
     search_gf3.stats = stats
+    search_gf3.best_above_target = None
     ck = Path(ck_dir) if ck_dir is not None else None
     resumed: list[Scheme] = []
     if ck is not None:
@@ -795,6 +796,18 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         search_gf3.last = {"best_rank": best, "levels": dict(levels), "flips": int(counters[0]),
                            "plus": int(counters[2]), "seconds": walked()}
         report()
+        if zt and proven == 0 and rank < best < max(levels):  # (not the start scheme itself)
+            # a missed target of the ZT walk: its best level's schemes are integer schemes already; the
+            # first that verifies is the best proven scheme above the target (written by --out)
+            for bp, bq in pools.get(best, []):
+                a, b, c = factors(s, bp, bq, bp.shape[1])
+                prov = result_record(rec, completed_by=["flip"], seconds=round(walked(), 3), flips=int(counters[0]),
+                                     rank_levels={str(k): v for k, v in sorted(levels.items(), reverse=True)},
+                                     compile_seconds=round(compile_s, 3), target_rank=rank, above_target=True)
+                sch = Scheme(s, a, b, c.T.copy(), provenance=prov)
+                if verify(sch, symbolic=False).ok:
+                    search_gf3.best_above_target = sch
+                    break
 
 
 def _content(v) -> Fraction:

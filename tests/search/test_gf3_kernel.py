@@ -196,3 +196,20 @@ def test_ternary_refuses_a_start_with_a_coefficient_two(tmp_path):
     save(sch, f)
     with pytest.raises(SchemeError, match="coefficients -1, 0, 1"):
         next(gf3.search_gf3((2, 2, 2), 7, seed=0, ternary=True, start=str(f), budget=Budget(time_limit=5)))
+
+
+def test_ternary_missed_target_writes_the_best_proven_scheme_above_it(tmp_path):
+    """A ZT walk that misses its rank (here <3,3,3>:20, below what any walk reaches in seconds) exits 1 and
+    writes its best level's scheme, proven over Z, with target_rank and above_target in its provenance."""
+    import json
+    from algodiscover.formats import load
+    from tests.conftest import run_cli
+    out = tmp_path / "best.json"
+    r = run_cli("discover!", "--engine", "flip", "--field", "3", "--ternary", "--shape", "3x3x3", "--rank", "20",
+                "--seed", "1", "--time-limit", "8", "--quiet", "--no-catalog", "--out", str(out))
+    assert r.returncode == 1, r.stderr
+    assert "(ZT walk)" in r.stderr
+    sch = load(out)
+    assert 20 < sch.rank < 27 and sch.verify(symbolic=False).ring == "ZT"
+    prov = json.loads(out.read_text())["provenance"]
+    assert prov["above_target"] is True and prov["target_rank"] == 20 and prov["options"]["ternary"] is True
