@@ -428,25 +428,33 @@ def reduce_all(ix, F, r, counters=None):
     return _reduce_all(hk, gval, I, gmem, F, r, new_counters() if counters is None else counters)
 
 
+@njit(cache=True, inline="always")
+def _plus_draw(state, r):
+    """A plus transition's random choices: two distinct products i, j of r and an order of the slots
+    (p0 and p2 change, p1 stays); the GF(3) kernel draws them the same way."""
+    x = _next(state)
+    i = _range(x >> np.uint64(32), r)
+    j = _range(x & np.uint64(0xFFFFFFFF), r - 1)
+    if j >= i:
+        j += 1
+    y = _next(state)
+    p0 = np.int64(_range(y >> np.uint64(32), 3))
+    if y & np.uint64(1):
+        p1 = (p0 + 1) % 3
+        p2 = (p0 + 2) % 3
+    else:
+        p1 = (p0 + 2) % 3
+        p2 = (p0 + 1) % 3
+    return i, j, p0, p1, p2
+
+
 @njit(cache=True)
 def _plus(hk, gval, I, gmem, F, r, state, pend_t, pend_s):
     """One plus transition (rank + 1), index kept; returns (new rank, pending count)."""
     if r < 2 or r >= F.shape[1]:
         return r, 0
     for _ in range(64):
-        x = _next(state)
-        i = _range(x >> np.uint64(32), r)
-        j = _range(x & np.uint64(0xFFFFFFFF), r - 1)
-        if j >= i:
-            j += 1
-        y = _next(state)
-        p0 = np.int64(_range(y >> np.uint64(32), 3))
-        if y & np.uint64(1):
-            p1 = (p0 + 1) % 3
-            p2 = (p0 + 2) % 3
-        else:
-            p1 = (p0 + 2) % 3
-            p2 = (p0 + 1) % 3
+        i, j, p0, p1, p2 = _plus_draw(state, r)
         if F[p0, i] == F[p0, j] or F[p1, i] == F[p1, j] or F[p2, i] == F[p2, j]:
             continue
         # (a_i,b_i,c_i) + (a_j,b_j,c_j) = (a_i+a_j, b_i, c_i) + (a_j, b_j, c_j+c_i) + (a_j, b_i+b_j, c_i)

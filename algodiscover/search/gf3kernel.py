@@ -64,16 +64,18 @@ def _canon(p, q):
 
 
 @njit(cache=True, inline="always")
+def _signed(w, beta):
+    """The planes (entries 1, entries -1) of beta * w (w packed, beta = +-1)."""
+    if beta == 1:
+        return w & _LO, w >> _S32
+    return w >> _S32, w & _LO
+
+
+@njit(cache=True, inline="always")
 def _lin(v, w, beta):
     """The planes (p, q) of v + beta * w over GF(3) (v, w packed, beta = +-1)."""
-    xp = v & _LO
-    xn = v >> _S32
-    if beta == 1:
-        yp = w & _LO
-        yn = w >> _S32
-    else:
-        yn = w & _LO
-        yp = w >> _S32
+    xp, xn = _signed(v, 1)
+    yp, yn = _signed(w, beta)
     zx = ~(xp | xn)
     zy = ~(yp | yn)
     return (xp & zy) | (zx & yp) | (xn & yn), (xn & zy) | (zx & yn) | (xp & yp)
@@ -82,14 +84,8 @@ def _lin(v, w, beta):
 @njit(cache=True, inline="always")
 def _overflows(v, w, beta):
     """True when v + beta * w computed over the integers has an entry +-2 (v, w with entries -1, 0, 1)."""
-    xp = v & _LO
-    xn = v >> _S32
-    if beta == 1:
-        yp = w & _LO
-        yn = w >> _S32
-    else:
-        yn = w & _LO
-        yp = w >> _S32
+    xp, xn = _signed(v, 1)
+    yp, yn = _signed(w, beta)
     return ((xp & yp) | (xn & yn)) != np.uint64(0)
 
 
@@ -230,19 +226,7 @@ def _plus(hk, gval, I, gmem, F, sg, r, state, pend_t, pend_s, zt):
     if r < 2 or r >= F.shape[1]:
         return r, 0
     for _ in range(64):
-        x = fk._next(state)
-        i = fk._range(x >> np.uint64(32), r)
-        j = fk._range(x & _LO, r - 1)
-        if j >= i:
-            j += 1
-        y = fk._next(state)
-        p0 = np.int64(fk._range(y >> np.uint64(32), 3))
-        if y & np.uint64(1):
-            p1 = (p0 + 1) % 3
-            p2 = (p0 + 2) % 3
-        else:
-            p1 = (p0 + 2) % 3
-            p2 = (p0 + 1) % 3
+        i, j, p0, p1, p2 = fk._plus_draw(state, r)
         if F[p0, i] == F[p0, j] or F[p1, i] == F[p1, j] or F[p2, i] == F[p2, j]:
             continue
         if zt and (_overflows(F[p0, i], F[p0, j], 1) or _overflows(F[p2, j], F[p2, i], -sg[i] * sg[j])
