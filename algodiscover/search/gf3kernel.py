@@ -2,8 +2,8 @@
 
 The scan walk of :mod:`.gf3` (``walk3``, kernel 1) draws a product and a slot and scans the r products
 for a partner whose factor there agrees up to sign.  Far from a reduction most factors are shared by
-nobody, so most attempts end in a failed scan: on <2,4,5> near rank 34 the scan walk makes about 4x10^5
-flips per second.  This kernel (kernel 2 of ``--field 3``) keeps the index of :mod:`.flipkernel` (hash
+nobody, so most attempts end in a failed scan: on <2,4,5> the scan walk makes about 1.6x10^5 flips per
+second, this kernel 7.8x10^6 (benchmarks/results/gf3-kernel.md).  This kernel (kernel 2 of ``--field 3``) keeps the index of :mod:`.flipkernel` (hash
 table from factor value to the group of products carrying it, the list of flippable groups) and so makes
 a flip at every attempt, drawn uniformly among the flippable pairs as the GF(2) kernel does.
 
