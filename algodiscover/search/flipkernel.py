@@ -406,10 +406,10 @@ def _reduce(hk, gval, I, gmem, F, r, pend_t, pend_s, npend, counters):
     return r
 
 
-@njit(cache=True)
-def _reduce_all(hk, gval, I, gmem, F, r, counters):
-    r = drop_zero_products(F, r)
-    _build(hk, gval, I, gmem, F, r)
+@njit(cache=True, inline="always")
+def _every_entry(r):
+    """A pending list of every (product, slot) entry of r products, with room for the merges it causes:
+    (pend_t, pend_s, count)."""
     n = 3 * r + 64
     pend_t = np.empty(n, dtype=np.int64)
     pend_s = np.empty(n, dtype=np.int64)
@@ -419,6 +419,14 @@ def _reduce_all(hk, gval, I, gmem, F, r, counters):
             pend_t[npend] = t
             pend_s[npend] = s
             npend += 1
+    return pend_t, pend_s, npend
+
+
+@njit(cache=True)
+def _reduce_all(hk, gval, I, gmem, F, r, counters):
+    r = drop_zero_products(F, r)
+    _build(hk, gval, I, gmem, F, r)
+    pend_t, pend_s, npend = _every_entry(r)
     return _reduce(hk, gval, I, gmem, F, r, pend_t, pend_s, npend, counters)
 
 
@@ -448,6 +456,20 @@ def _plus_draw(state, r):
     return i, j, p0, p1, p2
 
 
+@njit(cache=True, inline="always")
+def _plus_pending(pend_t, pend_s, i, p0, j, p2, r):
+    """The entries a plus transition changed (i in slot p0, j in slot p2, every slot of the new product
+    r), written to the pending list; returns their count."""
+    pend_t[0] = i
+    pend_s[0] = p0
+    pend_t[1] = j
+    pend_s[1] = p2
+    for s in range(3):
+        pend_t[2 + s] = r
+        pend_s[2 + s] = s
+    return 5
+
+
 @njit(cache=True)
 def _plus(hk, gval, I, gmem, F, r, state, pend_t, pend_s):
     """One plus transition (rank + 1), index kept; returns (new rank, pending count)."""
@@ -465,17 +487,7 @@ def _plus(hk, gval, I, gmem, F, r, state, pend_t, pend_s):
             _add(hk, gval, I, gmem, s, r, F[s, r])
         _set(hk, gval, I, gmem, F, p0, i, F[p0, i] ^ F[p0, j])
         _set(hk, gval, I, gmem, F, p2, j, F[p2, j] ^ F[p2, i])
-        pend_t[0] = i
-        pend_s[0] = p0
-        pend_t[1] = j
-        pend_s[1] = p2
-        pend_t[2] = r
-        pend_s[2] = 0
-        pend_t[3] = r
-        pend_s[3] = 1
-        pend_t[4] = r
-        pend_s[4] = 2
-        return r + 1, 5
+        return r + 1, _plus_pending(pend_t, pend_s, i, p0, j, p2, r)
     return r, 0
 
 

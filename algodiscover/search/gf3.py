@@ -583,8 +583,9 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     if zt and goal != "Z":
         raise FlipOptionError("--ternary walks schemes valid over Z: use --ring Z (the default), not --ring Z3")
     params["ternary"] = zt
+    from functools import partial
     from .gf3kernel import walk3ix, warm_up as warm_up_ix
-    walk_fn = walk3ix if kern == 2 else walk3
+    walk_fn = partial(walk3ix, ternary=zt) if kern == 2 else walk3
     budget = budget or Budget()
     stop = stop or (lambda: False)
     if seed is None:
@@ -759,7 +760,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
                     attempts_at_best = attempts
             r_before = r
             r = walk_fn(P, Q, r, best - 1, CHUNK, params["plateau"], best + params["climb"], state, counters,
-                        params["max_weight"], params["weight_bias"], *((True,) if zt else ()))
+                        params["max_weight"], params["weight_bias"])
             attempts += CHUNK
             if r < best:
                 best = r

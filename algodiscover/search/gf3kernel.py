@@ -2,10 +2,11 @@
 
 The scan walk of :mod:`.gf3` (``walk3``, kernel 1) draws a product and a slot and scans the r products
 for a partner whose factor there agrees up to sign.  Far from a reduction most factors are shared by
-nobody, so most attempts end in a failed scan: on <2,4,5> the scan walk makes about 1.6x10^5 flips per
-second, this kernel 7.8x10^6 (benchmarks/results/gf3-kernel.md).  This kernel (kernel 2 of ``--field 3``) keeps the index of :mod:`.flipkernel` (hash
-table from factor value to the group of products carrying it, the list of flippable groups) and so makes
-a flip at every attempt, drawn uniformly among the flippable pairs as the GF(2) kernel does.
+nobody, so most attempts end in a failed scan.  This kernel (kernel 2 of ``--field 3``) keeps the index
+of :mod:`.flipkernel` (hash table from factor value to the group of products carrying it, the list of
+flippable groups) and so makes a flip at every attempt, drawn uniformly among the flippable pairs as the
+GF(2) kernel does: on <2,4,5> 7.8x10^6 flips per second against the scan walk's 1.6x10^5
+(benchmarks/results/gf3-kernel.md).
 
 Representation.  A product is ``sg[t] * (F[0, t] (x) F[1, t] (x) F[2, t])``: each factor is stored in a
 *sign-canonical* form (its first nonzero entry is 1), packed into one uint64 as ``p | q << 32`` (p: the
@@ -44,6 +45,7 @@ import numpy as np
 from numba import njit
 
 from . import flipkernel as fk
+from .gf3 import _weight
 
 #: the largest factor length (entries) the packed representation holds
 MAX_WIDTH = 32
@@ -90,16 +92,9 @@ def _overflows(v, w, beta):
 
 
 @njit(cache=True, inline="always")
-def _popcount(x):
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
-
-
-@njit(cache=True, inline="always")
 def _wt(v):
-    return _popcount((v & _LO) | (v >> _S32))
+    """Nonzero entries of a packed factor (the scan walk's weight of its two planes)."""
+    return _weight(v & _LO, v >> _S32)
 
 
 # ---------------------------------------------------------------- conversions
@@ -208,15 +203,7 @@ def _reduce(hk, gval, I, gmem, F, sg, r, pend_t, pend_s, npend, counters, zt):
 @njit(cache=True)
 def _reduce_all(hk, gval, I, gmem, F, sg, r, counters, zt):
     fk._build(hk, gval, I, gmem, F, r)
-    n = 3 * r + 64
-    pend_t = np.empty(n, dtype=np.int64)
-    pend_s = np.empty(n, dtype=np.int64)
-    npend = 0
-    for t in range(r):
-        for s in range(3):
-            pend_t[npend] = t
-            pend_s[npend] = s
-            npend += 1
+    pend_t, pend_s, npend = fk._every_entry(r)
     return _reduce(hk, gval, I, gmem, F, sg, r, pend_t, pend_s, npend, counters, zt)
 
 
@@ -249,17 +236,7 @@ def _plus(hk, gval, I, gmem, F, sg, r, state, pend_t, pend_s, zt):
         fk._set(hk, gval, I, gmem, F, p0, i, ai)
         sg[j] *= kj
         fk._set(hk, gval, I, gmem, F, p2, j, cj)
-        pend_t[0] = i
-        pend_s[0] = p0
-        pend_t[1] = j
-        pend_s[1] = p2
-        pend_t[2] = r
-        pend_s[2] = 0
-        pend_t[3] = r
-        pend_s[3] = 1
-        pend_t[4] = r
-        pend_s[4] = 2
-        return r + 1, 5
+        return r + 1, fk._plus_pending(pend_t, pend_s, i, p0, j, p2, r)
     return r, 0
 
 
