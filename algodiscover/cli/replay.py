@@ -126,9 +126,12 @@ def run_replay(args) -> int:
                 continue
             k = canonical_key(s)
             if k == key:
+                lv = ((s.provenance or {}).get("options") or {}).get("lift")
+                note = (f"; lift version {lv} (the file records none)"
+                        if lv is not None and "lift" not in (prov.get("options") or {}) else "")
                 print(f"replayed {path}: the same scheme ({scheme.shape.angle()} rank {scheme.rank}, canonical key "
                       f"{key[:12]}) in {time.monotonic() - t0:.1f} s; engine {prov.get('engine')}, "
-                      f"seed {prov.get('seed')}")
+                      f"seed {prov.get('seed')}{note}")
                 return 0
             found.append((s, k))
     except (ReplayError, AlgoDiscoverError) as e:

@@ -119,7 +119,7 @@ FLAGS = {"workers": "--workers", "ring": "--ring", "start": "--start", "init": "
          "checkpoint_every": "checkpoint_every (API only)", "kernel": "--kernel",
          "symmetry": "--symmetry", "field": "--field", "policy": "--policy",
          "max_weight": "--max-weight", "weight_bias": "--weight-bias", "lift_guard": "--lift-guard",
-         "ternary": "--ternary"}
+         "ternary": "--ternary", "lift": "lift (API only)"}
 _KNOWN_OPTIONS = set(FLAGS)
 
 #: where searches that are not plain GF(2) walks live: (option, "is it asked for?" given the option's value
@@ -305,6 +305,7 @@ class Walker:
         w.nicer_count = int(state.get("nicer_count", 0))
         w.params.setdefault("nicer", 0)
         w.params.setdefault("kernel", OLD_KERNEL)  # a state written before kernel versions: the version-1 walk
+        w.params.setdefault("lift", 3)  # a state written before lift versions: version 3, as since 2026-12-01
         w.seconds = float(state.get("seconds", 0.0))
         w._ix = None
         w.pool = dict(state.get("pool") or {"level": None, "paths": 0, "flips0": 0, "attempts0": 0, "due": False})
@@ -321,6 +322,12 @@ class Walker:
         self.r = snap.shape[1]
         self.F[:, :self.r] = snap
         self.counters[fk.SINCE] = 0
+
+    @property
+    def _lift_version(self) -> int:
+        """The hensel_lift rule of this walk (``lift`` option; see :data:`.lift.LIFT_VERSIONS`)."""
+        from .lift import LIFT_VERSION
+        return int(self.params.get("lift", LIFT_VERSION))
 
     def best_modular(self) -> np.ndarray:
         """A scheme of the best level reached (F[:, :best])."""
@@ -498,7 +505,7 @@ class Walker:
                 yield ("scheme", (a, b, c.T.copy()), info)
             else:
                 g = self._guard_lift
-                res = g[1] if g is not None and g[0] == key else hensel_lift(self.shape, a, b, c)
+                res = g[1] if g is not None and g[0] == key else hensel_lift(self.shape, a, b, c, version=self._lift_version)
                 if res is None and self.nicer_best is not None:
                     self.nicer_count += 1  # a distinct goal scheme tried (it did not lift)
                     if self.nicer_count > p["nicer"]:
@@ -537,7 +544,7 @@ class Walker:
             res = None  # refused before (the same scheme reached again)
         else:
             a, b, c = _factors(self.shape, self.F, self.r)
-            res = hensel_lift(self.shape, a, b, c)
+            res = hensel_lift(self.shape, a, b, c, version=self._lift_version)
             if res is None:
                 self.guard_seen.add(key)
                 self.lifts_failed += 1
@@ -556,7 +563,7 @@ class Walker:
         info["nicer_tried"] = self.nicer_count
         info["attempts"] = self.attempts  # reported now: a replay must walk this far
         self.nicer_best, self.nicer_count = None, 0
-        return ("scheme", hensel_lift(self.shape, a, b, c), info)
+        return ("scheme", hensel_lift(self.shape, a, b, c, version=self._lift_version), info)
 
     def _info(self) -> dict:
         from . import flipkernel as fk
@@ -720,6 +727,10 @@ def resolve_options(shape: Shape, rank: int, *, ring=None, init=None, workers=No
         out["kernel"] = default_kernel(shape)
     if out["kernel"] not in fk_versions():
         raise FlipOptionError(f"kernel must be one of {', '.join(map(str, fk_versions()))}, got {out['kernel']}")
+    from .lift import LIFT_VERSION, LIFT_VERSIONS
+    out["lift"] = LIFT_VERSION if options.get("lift") is None else options["lift"]
+    if out["lift"] not in LIFT_VERSIONS:
+        raise FlipOptionError(f"lift must be one of {', '.join(map(str, LIFT_VERSIONS))}, got {out['lift']!r}")
     out["init"] = "mixed" if init is None else str(init)
     if out["init"] not in INITS:
         raise FlipOptionError(f"--init must be one of {', '.join(INITS)}, got {init!r}")
@@ -759,7 +770,9 @@ def fk_versions() -> tuple:
 
 
 def _params(opts: dict) -> dict:
+    from .lift import LIFT_VERSION
     out = {k: opts[k] for k in DEFAULTS}
+    out["lift"] = opts.get("lift", LIFT_VERSION)
     if opts.get("policy", "walk") != "walk":  # older walker states and provenance have no policy: "walk"
         out["policy"] = opts["policy"]
     if opts.get("lift_guard"):  # (absent when off, as in older states)
@@ -1292,13 +1305,20 @@ def replay(provenance: dict, shape=None, rank=None) -> Iterator[Scheme]:
     if shape is None or rank is None:
         raise ReplayError("the provenance does not name the shape and the rank asked")
     walk = int(p["walk"])
-    run_opts = {k: opts[k] for k in ("ring", "init", "policy", *DEFAULTS) if k in opts}
+    run_opts = {k: opts[k] for k in ("ring", "init", "policy", "lift_guard", "lift", *DEFAULTS) if k in opts}
     run_opts.setdefault("kernel", OLD_KERNEL)  # recorded before kernel versions existed: the version-1 walk
     run_opts["workers"] = opts.get("workers", 1)
     run_opts["walk"] = walk
     if start is not None:
         run_opts["start"] = start
-    # + 1: a scheme is taken at the goal check before the next kernel call, so walk into that call
-    found, _ = run_segment(tuple(shape), int(rank), state=None, attempts=int(p["attempts"]) + 1,
-                           seed=int(p["seed"]), options=run_opts)
-    yield from found
+    # a record without a lift version was made with one of versions 1-3 (the lift decides which schemes
+    # count, so the walk and its result depend on it): replay with each, newest first; the caller stops at
+    # the recorded scheme, and each yielded scheme's provenance names the version it was lifted with
+    from .lift import LIFT_VERSIONS
+    versions = [run_opts["lift"]] if "lift" in run_opts or opts.get("ring") == "Z2" else sorted(LIFT_VERSIONS,
+                                                                                                 reverse=True)
+    for v in versions:
+        # + 1: a scheme is taken at the goal check before the next kernel call, so walk into that call
+        found, _ = run_segment(tuple(shape), int(rank), state=None, attempts=int(p["attempts"]) + 1,
+                               seed=int(p["seed"]), options={**run_opts, "lift": v})
+        yield from found

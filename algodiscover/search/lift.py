@@ -41,6 +41,12 @@ LIFT_ORDERS = ("support", "index")  # pivot preference of LiftSolver, tried in t
 #: the nonzero coefficients first) and returns the first integral lift: another choice of free variables
 #: is another point of the scheme's family of lifts, and some are integral where the first was not.
 LIFT_RETRIES = 6
+#: How hensel_lift chooses among a scheme's lifts, by version (recorded as the flip walk's ``lift`` option,
+#: because a walk's path depends on which schemes lift and a result is the lift that came out):
+#: 1 the "index" pivot order only (results made before 2026-12-01 15:29), 2 "support" then "index", the
+#: first lift found (until 16:52 that day), 3 as 2 but an integral lift is preferred (LIFT_RETRIES).
+LIFT_VERSIONS = (1, 2, 3)
+LIFT_VERSION = 3
 
 
 # ---------------------------------------------------------------- GF(2) linear algebra
@@ -320,7 +326,7 @@ def rational_reconstruction(u: int, mod: int, p: int = 2) -> Fraction | None:
 
 
 def hensel_lift(shape: Shape, a01, b01, c01, *, steps: int | None = None, solver: LiftSolver | None = None,
-                p: int = 2):
+                p: int = 2, version: int = LIFT_VERSION):
     """Lift a scheme mod p (p = 2 or 3; factors a: r x mk, b: r x kn, c: r x mn with entries mod p)
     to characteristic 0.
 
@@ -330,8 +336,11 @@ def hensel_lift(shape: Shape, a01, b01, c01, *, steps: int | None = None, solver
     ``LIFT_ORDERS`` are tried in turn ("support": the scheme's zeros stay zero where they can, then
     "index"); an integral lift is returned at once, and when they give only rational lifts,
     ``LIFT_RETRIES`` random pivot orders are tried for an integral one before the first rational
-    lift is returned.
+    lift is returned.  ``version`` (``LIFT_VERSIONS``) selects an older rule: 1 the "index" order alone, 2
+    the orders of ``LIFT_ORDERS`` without retries; replays of results recorded with them use them.
     """
+    if version not in LIFT_VERSIONS:
+        raise ValueError(f"lift version must be one of {', '.join(map(str, LIFT_VERSIONS))}, got {version!r}")
     if p not in PRIMES:
         raise ValueError(f"p must be 2 or 3, got {p!r}")
     if solver is not None and solver.p != p:
@@ -347,10 +356,10 @@ def hensel_lift(shape: Shape, a01, b01, c01, *, steps: int | None = None, solver
     if solver is not None:
         return _lift(shape, a, b, c, solver, p, steps)
     rational = None
-    for order in LIFT_ORDERS:
+    for order in (("index",) if version == 1 else LIFT_ORDERS):
         res = _lift(shape, a, b, c, LiftSolver(shape, a, b, c, p=p, order=order), p, steps)
         if res is not None:
-            if is_integral(res):
+            if version < 3 or is_integral(res):
                 return res
             rational = rational or res
     if rational is None:

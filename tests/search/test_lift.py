@@ -175,3 +175,26 @@ def test_shuffled_orders_are_permutations_that_depend_on_the_seed():
     assert np.all(x0[p1[:nz]] != 0)  # odd seeds keep the nonzero coefficients first
     res = hensel_lift(s.shape, a, b, c, solver=LiftSolver(s.shape, a, b, c, order="shuffle", seed=3))
     assert res is None or Scheme((3, 3, 3), *res).verify(symbolic=False).ok
+
+
+def test_lift_versions_select_the_older_rules(monkeypatch):
+    """version 1: the index order alone; 2: support then index, the first lift even if rational (no
+    retries); 3 (the default): as 2, but a rational lift is retried for an integral one."""
+    from algodiscover.search import lift as L
+    s = Scheme((2, 2, 2), **STRASSEN)
+    a, b, c = _mod2_factors(s)
+    q = (np.array([[Fraction(1, 3)]], dtype=object),) * 3
+    calls = []
+
+    def fake(shape, a_, b_, c_, solver, p, steps):
+        calls.append(solver.order)
+        return q
+    monkeypatch.setattr(L, "_lift", fake)
+    assert L.hensel_lift(s.shape, a, b, c, version=1) is q and calls == ["index"]
+    calls.clear()
+    assert L.hensel_lift(s.shape, a, b, c, version=2) is q and calls == ["support"]
+    calls.clear()
+    assert L.hensel_lift(s.shape, a, b, c) is q
+    assert calls == ["support", "index"] + ["shuffle"] * L.LIFT_RETRIES and L.LIFT_VERSION == 3
+    with pytest.raises(ValueError, match="lift version must be one of 1, 2, 3"):
+        L.hensel_lift(s.shape, a, b, c, version=4)
