@@ -525,16 +525,17 @@ def _cluster_search(args, shape, rank, seed, budget, device, on_progress, stop, 
 def _best_effort(search, args, shape, rank) -> str | None:
     """A missed target: an engine's iterator may expose ``stats["best_rank"]`` (mod 2), ``stats["levels"]``
     (seconds to each rank), ``best_above_target`` (the best proven scheme above the rank asked, its provenance
-    with ``target_rank`` and ``above_target``) and ``best_modular`` (labelled Z2).  With --out they are written
-    beside the asked file (FILE, FILE with suffix .z2.json) or as DIR/best-above-target.json and
-    DIR/best-modular-z2.json.  Returns the sentence for the final message, or None when the engine has none."""
+    with ``target_rank`` and ``above_target``) and ``best_modular`` (labelled Z2, or Z3 from a GF(3) walk).
+    With --out they are written beside the asked file (FILE, FILE with suffix .z2.json / .z3.json) or as
+    DIR/best-above-target.json and DIR/best-modular-z2.json / -z3.json.  Returns the sentence for the final message, or None when the engine has none."""
     stats = getattr(search, "stats", None)
     if not isinstance(stats, dict) or stats.get("best_rank") is None:
         return None
     above = getattr(search, "best_above_target", None)
     modular = getattr(search, "best_modular", None)
     levels = stats.get("levels") or {}
-    text = f"best rank reached {stats['best_rank']} mod {stats.get('field', 2)}"
+    field = int(stats.get("field", 2))
+    text = f"best rank reached {stats['best_rank']} mod {field}"
     if stats.get("walk") == "ZT":
         text += " (ZT walk)"
     if above is not None:
@@ -550,11 +551,11 @@ def _best_effort(search, args, shape, rank) -> str | None:
         from ..formats import save
         out = Path(args.out)
         if args.out.endswith(("/", "\\")) or out.is_dir():
-            f_above, f_mod = out / "best-above-target.json", out / "best-modular-z2.json"
+            f_above, f_mod = out / "best-above-target.json", out / f"best-modular-z{field}.json"
         else:
-            f_above, f_mod = out, out.with_suffix(".z2.json")
+            f_above, f_mod = out, out.with_suffix(f".z{field}.json")
         written = []
-        for sch, f, what in ((above, f_above, "above the target"), (modular, f_mod, "valid mod 2 only")):
+        for sch, f, what in ((above, f_above, "above the target"), (modular, f_mod, f"valid mod {field} only")):
             if sch is None:
                 continue
             if f.exists() and not getattr(args, "force", False):

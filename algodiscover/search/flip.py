@@ -153,8 +153,13 @@ class _Delegated:
 
     @property
     def best_above_target(self):
-        """The best proven scheme above the rank asked, where the delegated walk keeps one (the ZT walk)."""
+        """The best proven scheme above the rank asked, where the delegated walk keeps one (the GF(3) walks)."""
         return getattr(self._fn, "best_above_target", None)
+
+    @property
+    def best_modular(self):
+        """The best modular scheme reached (labelled Z3 by ``verify``), where the delegated walk keeps one."""
+        return getattr(self._fn, "best_modular", None)
 
 
 class FlipOptionError(AlgoDiscoverError, ValueError):

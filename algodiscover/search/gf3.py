@@ -630,6 +630,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     stats = {"restarts_done": 0, "restarts_proven": 0, "proven": 0}
     search_gf3.stats = stats
     search_gf3.best_above_target = None
+    search_gf3.best_modular = None
     ck = Path(ck_dir) if ck_dir is not None else None
     resumed: list[Scheme] = []
     if ck is not None:
@@ -797,18 +798,53 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         search_gf3.last = {"best_rank": best, "levels": dict(levels), "flips": int(counters[0]),
                            "plus": int(counters[2]), "seconds": walked()}
         report()
-        if zt and proven == 0 and rank < best < max(levels):  # (not the start scheme itself)
-            # a missed target of the ZT walk: its best level's schemes are integer schemes already; the
-            # first that verifies is the best proven scheme above the target (written by --out)
-            for bp, bq in pools.get(best, []):
-                a, b, c = factors(s, bp, bq, bp.shape[1])
-                prov = result_record(rec, completed_by=["flip"], seconds=round(walked(), 3), flips=int(counters[0]),
-                                     rank_levels={str(k): v for k, v in sorted(levels.items(), reverse=True)},
-                                     compile_seconds=round(compile_s, 3), target_rank=rank, above_target=True)
-                sch = Scheme(s, a, b, c.T.copy(), provenance=prov)
-                if verify(sch, symbolic=False).ok:
-                    search_gf3.best_above_target = sch
-                    break
+        if proven == 0 and rank < best < max(levels):  # (the first level is the start: not a result)
+            _finish(s, rank, goal, zt, rec, pools, levels, best, walked(), int(counters[0]), compile_s)
+
+
+#: the end-of-run lift of a missed target (GF(3) walk with --ring Z) may take this many seconds, or a tenth
+#: of the run if that is longer (as the GF(2) engine's)
+FINISH_LIFT_SECONDS = 30.0
+
+
+def _finish(s: Shape, rank: int, goal: str, zt: bool, rec: dict, pools: dict, levels: dict, best: int,
+            seconds: float, flips: int, compile_s: float) -> None:
+    """A missed target (issue point 7): ``search_gf3.best_modular`` is the best level's scheme mod 3 (labelled
+    Z3 by ``verify`` unless it holds over Z), and ``search_gf3.best_above_target`` the best proven scheme above
+    the rank asked.  The ZT walk's schemes are integer schemes already; the GF(3) walk's are lifted 3-adically,
+    level by level from the best, within FINISH_LIFT_SECONDS (or a tenth of the run).  Nothing is taken from
+    the first level (the start scheme or the standard algorithm): it is not a result of the run."""
+    from .lift import hensel_lift
+    from ..provenance import result_record
+    common = {"seconds": round(seconds, 3), "flips": flips, "compile_seconds": round(compile_s, 3),
+              "rank_levels": {str(k): v for k, v in sorted(levels.items(), reverse=True)}, "target_rank": rank,
+              "above_target": True}
+    bp, bq = pools[best][0]
+    a, b, c = factors(s, bp, bq, bp.shape[1])
+    if not zt:
+        search_gf3.best_modular = Scheme(s, a, b, c.T.copy(),
+                                         provenance=result_record(rec, completed_by=["flip"], **common))
+    deadline = time.monotonic() + max(FINISH_LIFT_SECONDS, 0.1 * seconds)
+    for lv in sorted(pools):
+        if lv >= max(levels):
+            return
+        for bp, bq in pools[lv]:
+            if time.monotonic() > deadline:
+                search_gf3.stats["finish_lift_cut"] = True
+                return
+            a, b, c = factors(s, bp, bq, bp.shape[1])
+            if zt:
+                res, parts = (a, b, c.T.copy()), ["flip"]
+            elif goal == "Z":
+                res, parts = hensel_lift(s, a, b, c, p=3), ["flip", "lift"]
+            else:
+                return  # --ring Z3: the modular scheme is the result asked for
+            if res is None:
+                continue
+            sch = Scheme(s, *res, provenance=result_record(rec, completed_by=parts, **common))
+            if verify(sch, symbolic=False).ok:
+                search_gf3.best_above_target = sch
+                return
 
 
 def _content(v) -> Fraction:

@@ -213,3 +213,31 @@ def test_ternary_missed_target_writes_the_best_proven_scheme_above_it(tmp_path):
     assert 20 < sch.rank < 27 and sch.verify(symbolic=False).ring == "ZT"
     prov = json.loads(out.read_text())["provenance"]
     assert prov["above_target"] is True and prov["target_rank"] == 20 and prov["options"]["ternary"] is True
+    assert not (tmp_path / "best.z3.json").exists()  # the ZT walk's schemes are integer ones: no Z3 file
+
+
+def test_gf3_missed_target_writes_the_lifted_scheme_above_it_and_the_z3_one_beside(tmp_path):
+    """Issue point 7 for the lifted GF(3) walk: a missed target exits 1; with --out F, F holds the best proven
+    (3-adically lifted) scheme above the target, and F.z3.json the best scheme mod 3, each with target_rank;
+    with --out DIR/ the names are DIR/best-above-target.json and DIR/best-modular-z3.json."""
+    import json
+    from algodiscover.formats import load
+    from tests.conftest import run_cli
+    out = tmp_path / "best.json"
+    args = ("discover!", "--engine", "flip", "--field", "3", "--shape", "3x3x3", "--rank", "20", "--seed", "1",
+            "--time-limit", "8", "--quiet", "--no-catalog")
+    r = run_cli(*args, "--out", str(out))
+    assert r.returncode == 1, r.stderr
+    assert "mod 3" in r.stderr and "valid mod 3 only" in r.stderr
+    lifted, modular = load(out), load(tmp_path / "best.z3.json")
+    assert 20 < lifted.rank < 27 and lifted.verify(symbolic=False).ok
+    assert modular.rank <= lifted.rank and modular.verify(symbolic=False).ring in ("Z3", "ZT", "Z")
+    for f in (out, tmp_path / "best.z3.json"):
+        prov = json.loads(f.read_text())["provenance"]
+        assert prov["target_rank"] == 20 and prov["above_target"] is True and prov["options"]["field"] == 3
+    d = tmp_path / "d"
+    d.mkdir()
+    r = run_cli(*args, "--out", str(d) + "/")
+    assert r.returncode == 1, r.stderr
+    assert load(d / "best-above-target.json").verify(symbolic=False).ok
+    assert (d / "best-modular-z3.json").exists()
