@@ -26,10 +26,8 @@ factors in the next two slots, alpha = +-1 drawn at random):
   scalars in C = sg c.
 
 *The ZT walk* (``ternary``, ``--ternary``): the same moves, computed as if over the integers with entries
--1, 0, 1, and a move whose integer result would have an entry +-2 is not made: a flip whose drawn sign
-alpha gives a 2 is made with -alpha when that stays ternary (the sign choice), and refused only when both
-signs give a 2 (counted like a flip the weight rules refuse); a plus transition draws another pair, a
-reduction is left undone.  Started from
+-1, 0, 1, and a move whose integer result would have an entry +-2 is not made (a refused flip counts like
+one the weight rules refuse, a plus transition draws another pair, a reduction is left undone).  Started from
 a scheme with coefficients -1, 0, 1 valid over Z (the standard algorithm, or a ZT result), every scheme
 the walk visits is then, read with entries -1, 0, 1, a ZT scheme valid over Z: no Hensel lifting is needed,
 and none can fail.  This is the integer ternary flip graph of Perminov's ternary meta flip graphs (2025),
@@ -301,11 +299,9 @@ def _walk(hk, gval, I, gmem, F, sg, r, target, max_iters, plateau, max_rank, sta
         tp = tn + 1 if tn < 2 else 0
         # i: b_i + alpha b_j (slot tn); j: c_j - sg_i sg_j alpha c_i (slot tp)
         if zt and (_overflows(F[tn, i], F[tn, j], alpha) or _overflows(F[tp, j], F[tp, i], -sg[i] * sg[j] * alpha)):
-            alpha = -alpha  # the sign choice: the other sign of the same flip may stay ternary
-            if _overflows(F[tn, i], F[tn, j], alpha) or _overflows(F[tp, j], F[tp, i], -sg[i] * sg[j] * alpha):
-                counters[4] += 1  # a 2 over the integers either way: refused like a flip the weight rules refuse
-                since += 1
-                continue
+            counters[4] += 1  # a 2 over the integers: refused like a flip the weight rules refuse
+            since += 1
+            continue
         pi, qi = _lin(F[tn, i], F[tn, j], alpha)
         pj, qj = _lin(F[tp, j], F[tp, i], -sg[i] * sg[j] * alpha)
         if (pi | qi) == np.uint64(0) or (pj | qj) == np.uint64(0):
