@@ -67,7 +67,11 @@ generator states), ``counters`` (kernel counters), ``attempts``, ``best``, ``poo
 ``tried`` (digests of goal schemes already lifted), ``levels`` ({rank: {"attempts", "flips",
 "seconds"}}: when each level was first reached), ``restarts``, ``lifts_failed``, ``lifted_best`` and
 the restart bookkeeping.  Resuming re-reads and re-proves ``schemes/`` (yielded again first: nothing
-found is lost) and continues every walker from its state.
+found is lost) and continues every walker from its state.  The GF(3) walk (:mod:`.gf3`) and the symmetric
+walks (:mod:`.flip_sym`, ``"walker_format": "algodiscover.flip-sym-walker/1"``: the orbit columns ``cols``,
+``pools`` by orbit count, ``levels`` by rank, the counters and generator states) use the same directory
+with their own walker-000.json; ``options`` in checkpoint.json says which walk resumes (``field``,
+``symmetry``).
 """
 
 from __future__ import annotations
@@ -947,6 +951,14 @@ def search(shape, rank: int, *, seed: int | None = None, budget: Budget | None =
     """Yield schemes of rank <= ``rank`` for ``shape`` that passed exact verification (see the module doc)."""
     if options.get("resume") is not None and options.get("field") is None:
         options["field"] = _checkpoint_field(options["resume"])  # a GF(3) checkpoint resumes the GF(3) walk
+    if options.get("resume") is not None:
+        sym = (checkpoint_manifest(options["resume"]).get("options") or {}).get("symmetry")
+        asked = options.get("symmetry")
+        if asked not in (None, "none") and sym not in (None, "none") and asked != sym:
+            raise FlipOptionError(f"the checkpoint in {options['resume']} is a --symmetry {sym} walk, not {asked}; "
+                                  f"resume it without --symmetry")
+        if asked in (None, "none") and sym not in (None, "none"):  # a symmetric checkpoint resumes that walk
+            options["symmetry"], init = sym, "symmetric"
     weights = [FLAGS[k] for k in ("max_weight", "weight_bias", "ternary")
                if options.get(k) not in (None, 0, 0.0, False)]
     if weights and options.get("field") in (None, 2, "2"):

@@ -55,7 +55,11 @@ lifts without it.  Every yielded scheme passed ``verify``; provenance says wheth
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import time
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -74,6 +78,10 @@ CHUNK = 1 << 16
 # a plus transition after 50000 flips (16667 orbit flips), plus transitions up to the seed's rank
 # (climb 0), a restart after 10^8 flips (3.3 * 10^7 orbit flips) without a new best rank
 DEFAULTS = {"plateau": 16_667, "restart_after": 33_333_333, "pool_size": 16, "climb": 0}
+#: the walker state of a checkpointed symmetric search (DIR/walkers/walker-000.json; module doc of search.flip
+#: for the directory: checkpoint.json with the resolved options, schemes/ with every proven scheme)
+WALKER_FORMAT = "algodiscover.flip-sym-walker/1"
+CHECKPOINT_EVERY = 5.0
 RESTART_FROM = ("seed", "pool")  # after restart_after orbit flips without a new best: a fresh run, or a pool
 #: kernel versions of the c3 walk (option ``kernel``, recorded in provenance): 1 = :func:`c3_walk` (bucket
 #: scan per draw; what a provenance without ``kernel`` ran), 2 = :func:`c3_walk2` (kept pair lists),
@@ -1512,10 +1520,11 @@ def lifted_is_invariant(group: Group, Wa, Wb, Wc) -> bool:
 
 
 # ---------------------------------------------------------------- the search
-def _key(cols: np.ndarray) -> bytes:
+def _key(cols: np.ndarray) -> str:
+    """An order-free digest of a scheme's columns (the goal schemes already tried)."""
     c = cols.T
     order = np.lexsort(c.T[::-1])
-    return c[order].tobytes()
+    return hashlib.blake2b(c[order].tobytes(), digest_size=16).hexdigest()
 
 
 def _finish(s: Shape, group: Group, F, no: int, fixed, goal: str):
@@ -1574,6 +1583,21 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         raise SymmetryOptionError("the symmetric search runs one walker (use --workers 1)")
     if init not in (None, "symmetric"):
         raise SymmetryOptionError(f"--symmetry {symmetry} starts from diagonal cubes (--init symmetric), not {init!r}")
+    ck_dir = options.pop("checkpoint", None)
+    resume_dir = options.pop("resume", None)
+    every = float(options.pop("checkpoint_every", None) or CHECKPOINT_EVERY)
+    manifest = None
+    if ck_dir is not None and resume_dir is not None and Path(ck_dir) != Path(resume_dir):
+        raise FlipOptionError("give --checkpoint DIR to start a run or --resume DIR to continue one, not both")
+    if resume_dir is not None:
+        from .flip import _read_manifest
+        manifest = _read_manifest(Path(resume_dir), s, int(rank))
+        mo = manifest.get("options") or {}
+        if mo.get("symmetry") in (None, "none"):
+            raise SymmetryOptionError(f"the checkpoint in {resume_dir} is not a symmetric walk; resume it without --symmetry")
+        ck_dir = str(resume_dir)
+        seed, symmetry, ring, cubes = int(manifest["seed"]), mo["symmetry"], mo["ring"], mo["cubes"]
+        options = {k: mo[k] for k in (*DEFAULTS, "restart_from", "kernel") if k in mo}
     restart_from = options.pop("restart_from", None) or "seed"
     kernel = options.pop("kernel", None)
     if kernel is None:
@@ -1647,7 +1671,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     levels: dict[int, float] = {G * no + nf: 0.0}
     tried: set[bytes] = set()
     t_report = 0.0
-    flips_report = 0
+    flips_report = flips0 = 0
     self_stats = {"restarts_done": 0, "restarts_proven": 0, "proven": 0}
     search_symmetric.stats = self_stats
 
@@ -1660,7 +1684,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         t_report, flips_report = now, fl
         # what the CLI's final message reads (best rank mod p, time to each level, orbit flips/s overall)
         self_stats.update({"best_rank": G * overall + nf, "levels": dict(sorted(levels.items(), reverse=True)),
-                           "flips": fl, "flips_per_s": fl / max(now - t0, 1e-9)})
+                           "flips": fl, "flips_per_s": (fl - flips0) / max(now - t0, 1e-9)})
         if on_progress is not None:
             on_progress(Progress(engine=ENGINE, restarts_done=restarts, unit="walks", proven=proven,
                                  elapsed=budget.elapsed(), best_rank=G * overall + nf, rate=None,
@@ -1685,7 +1709,78 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         return F[:, :no * G]
 
     unlifted_since_restart = 0
+    before_s = 0.0  # walking seconds of the runs this one resumes
+    ck = Path(ck_dir) if ck_dir is not None else None
+    resumed: list[Scheme] = []
+    if ck is not None:
+        from ..formats import load as load_scheme
+        from ..provenance import jsonable
+        from .flip import CHECKPOINT_FORMAT, _now, _write_json
+        (ck / "walkers").mkdir(parents=True, exist_ok=True)
+        (ck / "schemes").mkdir(exist_ok=True)
+        wf = ck / "walkers" / "walker-000.json"
+        if manifest is not None and wf.exists():
+            st = _read_walker(wf, s, symmetry, G)
+            load(st["cols"])
+            counters[:] = st["counters"]
+            best, overall, attempts, restarts, proven = st["best"], st["overall"], st["attempts"], st["restarts"], st["proven"]
+            flips_at_best, attempts_at_best = st["flips_at_best"], st["attempts_at_best"]
+            lifts_failed, unlifted_since_restart = st["lifts_failed"], st["unlifted_since_restart"]
+            pools, levels, tried, before_s = st["pools"], st["levels"], st["tried"], st["seconds"]
+            state[0] = np.uint64(st["kstate"])
+            rng.bit_generator.state = st["rng"]
+            self_stats["proven"] = self_stats["restarts_proven"] = proven
+            self_stats["restarts_done"] = restarts
+        if manifest is not None:
+            for f in sorted((ck / "schemes").glob("*.json")):
+                try:
+                    sch = load_scheme(f)
+                except Exception:  # a file that does not read: skip it, never trust it
+                    continue
+                v = verify(sch, symbolic=False)
+                if (v.ok or (goal == "Z2" and v.ring == "Z2")) and sch.rank <= rank:
+                    resumed.append(sch)
+        m = manifest or {"format": CHECKPOINT_FORMAT, "engine": ENGINE, "shape": list(s), "rank": rank,
+                         "seed": int(seed), "options": resolved, "start": rec.get("start"),
+                         "strategy": f"symmetric-{symmetry}", "version": rec.get("version"),
+                         "commit": rec.get("commit"), "created": _now(),
+                         "flip": {"walkers": 1, "walker_format": WALKER_FORMAT}}
+        m["updated"] = _now()
+        _write_json(ck / "checkpoint.json", jsonable(m))
+
+    def walked() -> float:
+        return before_s + time.monotonic() - t0
+
+    def save_state():
+        if ck is None:
+            return
+        from .flip import _hex_rows, _write_json
+        _write_json(ck / "walkers" / "walker-000.json", {
+            "format": WALKER_FORMAT, "shape": list(s), "rank": rank, "symmetry": symmetry, "seed": int(seed),
+            "cols": _hex_rows(cols_now()), "kstate": int(state[0]), "counters": [int(x) for x in counters],
+            "rng": rng.bit_generator.state, "best": int(best), "overall": int(overall),
+            "pools": {str(lv): [_hex_rows(c) for c in pl] for lv, pl in pools.items()},
+            "levels": {str(k): v for k, v in levels.items()}, "tried": sorted(tried),
+            "attempts": int(attempts), "restarts": int(restarts), "proven": int(proven),
+            "flips_at_best": int(flips_at_best), "attempts_at_best": int(attempts_at_best),
+            "lifts_failed": int(lifts_failed), "unlifted_since_restart": int(unlifted_since_restart),
+            "seconds": round(walked(), 3)})
+
+    def keep(sch: Scheme):
+        if ck is None:
+            return
+        from ..core.canonical import canonical_key
+        from ..formats import save
+        key = canonical_key(sch)
+        tmp = ck / "schemes" / f".{key[:16]}.tmp.json"
+        save(sch, tmp)
+        os.replace(tmp, ck / "schemes" / f"{s.m}x{s.k}x{s.n}-r{sch.rank}-{key[:16]}.json")
+
+    flips0 = flips_report = int(counters[0])  # a resumed walk's flips/s counts this run's flips only
+    t_saved = time.monotonic()
     try:
+        for sch in resumed:
+            yield sch
         while not (stop() or budget.time_up() or (budget.restarts is not None and restarts >= budget.restarts)):
             if no <= target_no:
                 cols = cols_now()
@@ -1695,14 +1790,17 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
                     sch = _finish(s, group, F, no, fixed, goal)
                     if sch is not None:
                         sch, completed, inv = sch
-                        prov = result_record(rec, completed_by=completed, seconds=time.monotonic() - t0,
+                        prov = result_record(rec, completed_by=completed, seconds=round(walked(), 3),
                                              invariant=bool(inv), flips=int(counters[0]), restart=restarts,
                                              rank_levels={str(k): v for k, v in sorted(levels.items(), reverse=True)},
                                              compile_seconds=round(compile_s, 3))
                         proven += 1
                         self_stats["proven"] = proven
                         self_stats["restarts_proven"] += 1
-                        yield Scheme(s, sch.W_a, sch.W_b, sch.W_c, provenance=prov)
+                        out = Scheme(s, sch.W_a, sch.W_b, sch.W_c, provenance=prov)
+                        keep(out)
+                        save_state()
+                        yield out
                     else:
                         lifts_failed += 1
                         unlifted_since_restart += 1
@@ -1727,7 +1825,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
                 best = no
                 overall = min(overall, best)
                 pools[no] = [cols_now().copy()]
-                levels.setdefault(G * no + nf, round(time.monotonic() - t0, 3))
+                levels.setdefault(G * no + nf, round(walked(), 3))
                 flips_at_best = int(counters[0])
                 attempts_at_best = attempts
                 report()
@@ -1756,11 +1854,34 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
                 self_stats["restarts_done"] = restarts
             if time.monotonic() - t_report >= 0.5:
                 report()
+            if ck is not None and time.monotonic() - t_saved >= every:
+                save_state()
+                t_saved = time.monotonic()
     finally:  # also when the consumer closes the generator after a scheme (the stats of this run, not a stale one)
+        save_state()
         search_symmetric.last = {"best_rank": G * overall + nf, "levels": dict(levels), "flips": int(counters[0]),
                                  "draws": int(counters[5]), "kernel": kernel,
                                  "undone": int(counters[4]), "plus": int(counters[2]), "seconds": time.monotonic() - t0}
         report()
+
+
+def _read_walker(f: Path, s: Shape, symmetry: str, G: int) -> dict:
+    from .flip import FlipOptionError, _unhex_rows
+    try:
+        st = json.loads(f.read_text())
+    except (OSError, ValueError) as e:
+        raise FlipOptionError(f"cannot read the symmetric walker state {f}: {e}") from None
+    if (not isinstance(st, dict) or st.get("format") != WALKER_FORMAT or tuple(st.get("shape", ())) != tuple(s)
+            or st.get("symmetry") != symmetry):
+        raise FlipOptionError(f"{f} is not a {symmetry} walker state for {tuple(s)}")
+    st["cols"] = _unhex_rows(st["cols"])
+    if st["cols"].shape[1] % G:
+        raise FlipOptionError(f"{f}: walker state inconsistent ({st['cols'].shape[1]} columns, orbits of {G})")
+    st["pools"] = {int(lv): [_unhex_rows(c) for c in pl] for lv, pl in st["pools"].items()}
+    st["levels"] = {int(k): float(v) for k, v in st["levels"].items()}
+    st["tried"] = set(st["tried"])
+    st["counters"] = np.array(st["counters"], dtype=np.int64)
+    return st
 
 
 def replay_symmetric(provenance: dict, shape=None, rank=None) -> Iterator[Scheme]:

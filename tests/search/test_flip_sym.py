@@ -386,3 +386,74 @@ def test_cli_missed_symmetric_target_reports_best_rank_and_levels(tmp_path):
     assert m, last
     assert int(m.group(1)) >= 23  # no scheme for <3,3,3> of rank below 23 is known
     assert f"{int(m.group(1))}: " in m.group(2)
+
+
+def test_symmetric_checkpoint_survives_kill_9_and_resume_loses_nothing(tmp_path):
+    """issue 12 point 6 for --symmetry: a c3 walk checkpointed every 0.2 s is killed with SIGKILL after it has
+    proven schemes; --resume DIR (no --symmetry needed: the checkpoint says it) first yields every scheme it
+    had proven, then walks on from the saved state (more orbit flips, best level kept)."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from algodiscover.core.canonical import canonical_key
+    from algodiscover.search import flip
+    d = tmp_path / "ck"
+    code = ("from algodiscover.search import Budget, flip_sym\n"
+            f"for _ in flip_sym.search_symmetric((3, 3, 3), 23, seed=1, symmetry='c3', checkpoint={str(d)!r},"
+            " checkpoint_every=0.2, budget=Budget(time_limit=120)): pass\n")
+    p = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    wf = d / "walkers" / "walker-000.json"
+    try:
+        t = time.monotonic()
+        while time.monotonic() - t < 100 and not (wf.exists() and json.loads(wf.read_text())["proven"] >= 2):
+            time.sleep(0.2)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    assert p.returncode == -signal.SIGKILL
+    st = json.loads(wf.read_text())  # written whole, then renamed: readable after kill -9
+    saved = {canonical_key(fs_load(f)) for f in (d / "schemes").glob("*.json")}
+    assert st["proven"] >= 2 and len(saved) >= 2
+    m = json.loads((d / "checkpoint.json").read_text())
+    assert m["options"]["symmetry"] == "c3" and m["seed"] == 1
+    it = flip.search((3, 3, 3), 23, budget=Budget(time_limit=3), resume=str(d))
+    again = list(it)
+    assert saved <= {canonical_key(x) for x in again}  # nothing found is lost
+    assert all(x.verify(symbolic=False).ok and x.provenance["strategy"] == "symmetric-c3" for x in again)
+    st2 = json.loads(wf.read_text())
+    assert st2["counters"][0] > st["counters"][0] and st2["best"] <= st["best"] and st2["seconds"] > st["seconds"]
+    grp = fs.Group("c3", 3)
+    cols = flip._unhex_rows(st2["cols"])
+    fixed, _ = fs.symmetric_seed(3, grp, fs.parse_cubes(m["options"]["cubes"], 3))
+    assert fs.is_invariant(grp, fixed, cols, cols.shape[1] // grp.order)
+
+
+def fs_load(f):
+    from algodiscover.formats import load
+    return load(f)
+
+
+def test_symmetric_checkpoint_and_resume_refuse_mismatches(tmp_path):
+    import json
+    from algodiscover.search.flip import FlipOptionError
+    d = tmp_path / "ck"
+    d.mkdir()
+    (d / "checkpoint.json").write_text(json.dumps({"format": "algodiscover.checkpoint/1", "engine": "flip",
+                                                   "shape": [3, 3, 3], "rank": 23, "seed": 0,
+                                                   "options": {"ring": "Z", "init": "standard"}}))
+    with pytest.raises(fs.SymmetryOptionError, match="not a symmetric walk"):
+        next(fs.search_symmetric((3, 3, 3), 23, symmetry="c3", resume=str(d)))
+    with pytest.raises(FlipOptionError, match="not both"):
+        next(fs.search_symmetric((3, 3, 3), 23, symmetry="c3", checkpoint=str(tmp_path / "a"),
+                                 resume=str(tmp_path / "b")))
+
+
+def test_resume_of_a_c3_checkpoint_with_another_symmetry_is_refused(tmp_path):
+    from algodiscover.search import flip
+    d = tmp_path / "ck"
+    list(fs.search_symmetric((3, 3, 3), 23, seed=0, symmetry="c3", checkpoint=str(d), budget=Budget(time_limit=1)))
+    with pytest.raises(flip.FlipOptionError, match="is a --symmetry c3 walk, not z6"):
+        flip.search((3, 3, 3), 23, resume=str(d), symmetry="z6")
