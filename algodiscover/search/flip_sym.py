@@ -1669,7 +1669,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     proven = 0
     lifts_failed = 0
     levels: dict[int, float] = {G * no + nf: 0.0}
-    tried: set[bytes] = set()
+    tried: set[str] = set()  # digests (_key)
     t_report = 0.0
     flips_report = flips0 = 0
     self_stats = {"restarts_done": 0, "restarts_proven": 0, "proven": 0}
