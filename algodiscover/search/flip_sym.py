@@ -1563,7 +1563,10 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     ``restart_after`` orbit flips without a new best, a fresh run from the diagonal cubes, as their runs)
     or "pool" (a scheme kept at the best level or one or two above, as the flip engine); ``kernel``: the c3
     walk's kernel version, 1 (:func:`c3_walk`), 2 (:func:`c3_walk2`) or 3 (:func:`c3_walk3`, the default; see
-    the module doc).
+    the module doc).  ``checkpoint=DIR`` writes the walk's state and every proven scheme there (every
+    ``checkpoint_every`` seconds, 5, and at the end; layout in :mod:`.flip`'s docstring, walker format
+    :data:`WALKER_FORMAT`); ``resume=DIR`` yields the schemes proven there again, then continues the walk
+    with the seed and options recorded in DIR (the arguments given for them are not used).
     """
     from ..provenance import result_record, search_record, start_record
     from .flip import FlipOptionError
