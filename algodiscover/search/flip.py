@@ -1331,9 +1331,13 @@ def replay(provenance: dict, shape=None, rank=None) -> Iterator[Scheme]:
     # a record without a lift version was made with one of versions 1-3 (the lift decides which schemes
     # count, so the walk and its result depend on it): replay with each, newest first; the caller stops at
     # the recorded scheme, and each yielded scheme's provenance names the version it was lifted with
-    from .lift import LIFT_VERSIONS
-    versions = [run_opts["lift"]] if "lift" in run_opts or opts.get("ring") == "Z2" else sorted(LIFT_VERSIONS,
-                                                                                                 reverse=True)
+    from .lift import LIFT_VERSION, LIFT_VERSIONS
+    if "lift" in run_opts:
+        versions = [run_opts["lift"]]
+    elif opts.get("ring") == "Z2":
+        versions = [LIFT_VERSION]  # a mod-2 walk lifts nothing: one walk
+    else:
+        versions = sorted(LIFT_VERSIONS, reverse=True)
     for v in versions:
         # + 1: a scheme is taken at the goal check before the next kernel call, so walk into that call
         found, _ = run_segment(tuple(shape), int(rank), state=None, attempts=int(p["attempts"]) + 1,

@@ -59,3 +59,16 @@ def test_flip_result_replays_to_the_recorded_scheme(path, monkeypatch, capsys):
     monkeypatch.chdir(RESULTS.parent)  # recorded start paths are relative to the repository root
     assert run_replay(argparse.Namespace(replay=str(path))) == 0, capsys.readouterr()
     assert "the same scheme" in capsys.readouterr().out
+
+
+def test_a_mod2_record_without_a_lift_version_is_replayed_once(monkeypatch):
+    seen = []
+
+    def fake(shape, rank, *, state, attempts, seed, options):
+        seen.append(options["lift"])
+        return [], None
+    monkeypatch.setattr(flip, "run_segment", fake)
+    prov = json.loads((RESULTS / "4x4x4-r47.json").read_text())["provenance"]
+    assert prov["options"]["ring"] == "Z2" and "lift" not in prov["options"]
+    monkeypatch.chdir(RESULTS.parent)
+    assert list(flip.replay(prov)) == [] and seen == [3]
