@@ -222,6 +222,43 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _write_manifest(ck: Path, manifest: dict | None, **fields) -> None:
+    """DIR/checkpoint.json: the resumed run's manifest, or a new one of ``fields`` (shape, rank, seed, options,
+    start, version, commit, flip, ...), stamped ``updated`` now."""
+    from ..provenance import jsonable
+    m = manifest or {"format": CHECKPOINT_FORMAT, "engine": ENGINE, **fields, "created": _now()}
+    m["updated"] = _now()
+    _write_json(ck / "checkpoint.json", jsonable(m))
+
+
+def _checkpoint_schemes(ck: Path, rank: int, modular: str) -> list:
+    """The schemes of DIR/schemes/, each re-read and re-verified (a file that does not read or verify is
+    skipped, never trusted): those valid over Z/Q, or labelled ``modular`` (Z2, Z3) when the run asked for
+    that ring, of rank <= ``rank``."""
+    from ..formats import load
+    out = []
+    for f in sorted((ck / "schemes").glob("*.json")):
+        try:
+            sch = load(f)
+        except Exception:  # a file from an older run that does not read: skip, never trust it
+            continue
+        v = verify(sch, symbolic=False)
+        if (v.ok or v.ring == modular) and sch.rank <= rank:
+            out.append(sch)
+    return out
+
+
+def _keep_scheme(ck: Path, sch, key: str | None = None) -> None:
+    """Write a proven scheme to DIR/schemes/ (a temporary name, then renamed), named by its canonical key."""
+    from ..core.canonical import canonical_key
+    from ..formats import save
+    key = key or canonical_key(sch)
+    s = sch.shape
+    tmp = ck / "schemes" / f".{key[:16]}.tmp.json"
+    save(sch, tmp)
+    os.replace(tmp, ck / "schemes" / f"{s.m}x{s.k}x{s.n}-r{sch.rank}-{key[:16]}.json")
+
+
 # ---------------------------------------------------------------- one walker
 class Walker:
     """One flip-graph walker whose whole state is JSON (:meth:`state` / :meth:`from_state`).
@@ -1051,7 +1088,7 @@ def _read_manifest(d: Path, s: Shape, rank: int) -> dict:
 def _search_gen(fs: FlipSearch, s: Shape, rank: int, seed: int, budget: Budget, on_progress, stop, opts: dict,
                 start, ck_dir, manifest, every):
     from ..core.canonical import canonical_key
-    from ..provenance import jsonable, search_record, start_record
+    from ..provenance import search_record, start_record
     from . import flipkernel as fk
     from . import gf2
     n_workers = opts["workers"]
@@ -1084,27 +1121,16 @@ def _search_gen(fs: FlipSearch, s: Shape, rank: int, seed: int, budget: Budget, 
                 walkers.append(Walker.from_state(json.loads(f.read_text())))
             else:
                 walkers.append(None)
-        from ..formats import load
-        for f in sorted((ck / "schemes").glob("*.json")):
-            try:
-                sch = load(f)
-            except Exception:  # a file from an older run that does not read: skip, never trust it
-                continue
-            v = verify(sch, symbolic=False)
-            if (v.ok or (goal == "Z2" and v.ring == "Z2")) and sch.rank <= rank:
-                resumed.append(sch)
+        resumed = _checkpoint_schemes(ck, rank, "Z2" if goal == "Z2" else None)
     if manifest is None or any(w is None for w in walkers):
         bits = _start_bits(s, opts["init"], start_scheme, n_workers)
         seeds = _walker_seeds(seed, n_workers)
         fresh = [Walker(s, rank, goal, _params(opts), seeds[w], bits[w], w) for w in range(n_workers)]
         walkers = fresh if manifest is None else [w if w is not None else fresh[i] for i, w in enumerate(walkers)]
     if ck is not None:
-        m = manifest or {"format": CHECKPOINT_FORMAT, "engine": ENGINE, "shape": list(s), "rank": rank,
-                         "seed": seed, "options": opts, "start": srec, "version": rec.get("version"),
-                         "commit": rec.get("commit"), "created": _now(),
-                         "flip": {"walkers": n_workers, "walker_format": WALKER_FORMAT}}
-        m["updated"] = _now()
-        _write_json(ck / "checkpoint.json", jsonable(m))
+        _write_manifest(ck, manifest, shape=list(s), rank=rank, seed=seed, options=opts, start=srec,
+                        version=rec.get("version"), commit=rec.get("commit"),
+                        flip={"walkers": n_workers, "walker_format": WALKER_FORMAT})
 
     state = {w.walk: w.progress() for w in walkers}
     base_restarts = sum(w.restarts for w in walkers)
@@ -1152,10 +1178,7 @@ def _search_gen(fs: FlipSearch, s: Shape, rank: int, seed: int, budget: Budget, 
         proven_walks.add(info["walk"])
         fs.stats["restarts_proven"] = len(proven_walks)
         if ck is not None:
-            from ..formats import save
-            tmp = ck / "schemes" / f".{key[:16]}.tmp.json"
-            save(sch, tmp)
-            os.replace(tmp, ck / "schemes" / f"{s.m}x{s.k}x{s.n}-r{sch.rank}-{key[:16]}.json")
+            _keep_scheme(ck, sch, key)
         return sch
 
     for sch in resumed:

@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -1716,9 +1715,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     ck = Path(ck_dir) if ck_dir is not None else None
     resumed: list[Scheme] = []
     if ck is not None:
-        from ..formats import load as load_scheme
-        from ..provenance import jsonable
-        from .flip import CHECKPOINT_FORMAT, _now, _write_json
+        from .flip import _checkpoint_schemes, _write_manifest
         (ck / "walkers").mkdir(parents=True, exist_ok=True)
         (ck / "schemes").mkdir(exist_ok=True)
         wf = ck / "walkers" / "walker-000.json"
@@ -1735,21 +1732,10 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
             self_stats["proven"] = self_stats["restarts_proven"] = proven
             self_stats["restarts_done"] = restarts
         if manifest is not None:
-            for f in sorted((ck / "schemes").glob("*.json")):
-                try:
-                    sch = load_scheme(f)
-                except Exception:  # a file that does not read: skip it, never trust it
-                    continue
-                v = verify(sch, symbolic=False)
-                if (v.ok or (goal == "Z2" and v.ring == "Z2")) and sch.rank <= rank:
-                    resumed.append(sch)
-        m = manifest or {"format": CHECKPOINT_FORMAT, "engine": ENGINE, "shape": list(s), "rank": rank,
-                         "seed": int(seed), "options": resolved, "start": rec.get("start"),
-                         "strategy": f"symmetric-{symmetry}", "version": rec.get("version"),
-                         "commit": rec.get("commit"), "created": _now(),
-                         "flip": {"walkers": 1, "walker_format": WALKER_FORMAT}}
-        m["updated"] = _now()
-        _write_json(ck / "checkpoint.json", jsonable(m))
+            resumed = _checkpoint_schemes(ck, rank, "Z2" if goal == "Z2" else None)
+        _write_manifest(ck, manifest, shape=list(s), rank=rank, seed=int(seed), options=resolved,
+                        start=rec.get("start"), strategy=f"symmetric-{symmetry}", version=rec.get("version"),
+                        commit=rec.get("commit"), flip={"walkers": 1, "walker_format": WALKER_FORMAT})
 
     def walked() -> float:
         return before_s + time.monotonic() - t0
@@ -1770,14 +1756,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
             "seconds": round(walked(), 3)})
 
     def keep(sch: Scheme):
-        if ck is None:
-            return
-        from ..core.canonical import canonical_key
-        from ..formats import save
-        key = canonical_key(sch)
-        tmp = ck / "schemes" / f".{key[:16]}.tmp.json"
-        save(sch, tmp)
-        os.replace(tmp, ck / "schemes" / f"{s.m}x{s.k}x{s.n}-r{sch.rank}-{key[:16]}.json")
+        if ck is not None:
+            from .flip import _keep_scheme
+            _keep_scheme(ck, sch)
 
     flips0 = flips_report = int(counters[0])  # a resumed walk's flips/s counts this run's flips only
     t_saved = time.monotonic()

@@ -52,7 +52,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -634,8 +633,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     ck = Path(ck_dir) if ck_dir is not None else None
     resumed: list[Scheme] = []
     if ck is not None:
-        from .flip import CHECKPOINT_FORMAT, _hex_rows as _hex, _now, _write_json
-        from ..provenance import jsonable
+        from .flip import _checkpoint_schemes, _hex_rows as _hex, _write_json, _write_manifest
         (ck / "walkers").mkdir(parents=True, exist_ok=True)
         (ck / "schemes").mkdir(exist_ok=True)
         wf = ck / "walkers" / "walker-000.json"
@@ -654,21 +652,10 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
              unlifted) = (st[k] for k in ("flips_at_best", "attempts", "attempts_at_best", "restarts", "proven",
                                           "lifts_failed", "unlifted"))
         if manifest is not None:
-            from ..formats import load as load_scheme
-            for f in sorted((ck / "schemes").glob("*.json")):
-                try:
-                    sch = load_scheme(f)
-                except Exception:  # a file that does not read: skip it, never trust it
-                    continue
-                v = verify(sch, symbolic=False)
-                if (v.ok or (goal == "Z3" and v.ring == "Z3")) and sch.rank <= rank:
-                    resumed.append(sch)
-        m = manifest or {"format": CHECKPOINT_FORMAT, "engine": ENGINE, "shape": list(s), "rank": rank,
-                         "seed": int(seed), "options": resolved, "start": srec,
-                         "version": rec.get("version"), "commit": rec.get("commit"), "created": _now(),
-                         "flip": {"walkers": 1, "walker_format": WALKER_FORMAT}}
-        m["updated"] = _now()
-        _write_json(ck / "checkpoint.json", jsonable(m))
+            resumed = _checkpoint_schemes(ck, rank, "Z3" if goal == "Z3" else None)
+        _write_manifest(ck, manifest, shape=list(s), rank=rank, seed=int(seed), options=resolved, start=srec,
+                        version=rec.get("version"), commit=rec.get("commit"),
+                        flip={"walkers": 1, "walker_format": WALKER_FORMAT})
 
     def walked() -> float:
         return before_s + time.monotonic() - t0
@@ -687,14 +674,9 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
             "unlifted": int(unlifted), "seconds": round(walked(), 3)})
 
     def keep(sch: Scheme):
-        if ck is None:
-            return
-        from ..formats import save
-        from ..core.canonical import canonical_key
-        key = canonical_key(sch)
-        tmp = ck / "schemes" / f".{key[:16]}.tmp.json"
-        save(sch, tmp)
-        os.replace(tmp, ck / "schemes" / f"{s.m}x{s.k}x{s.n}-r{sch.rank}-{key[:16]}.json")
+        if ck is not None:
+            from .flip import _keep_scheme
+            _keep_scheme(ck, sch)
 
     def load(snap):
         nonlocal r
