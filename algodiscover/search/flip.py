@@ -657,8 +657,9 @@ def _found_by_toolkit(scheme: Scheme) -> bool:
     return prov.get("engine") in ("flip", "spn", "cluster") and not (prov.get("start") or {}).get("published", False)
 
 
-def _resolve_start(start, shape: Shape):
-    """(scheme or None, start_record)."""
+def _resolve_start(start, shape: Shape, recorded_move: str | None = None):
+    """(scheme or None, start_record).  ``recorded_move``: the moves a start record names (a replay or a resume):
+    re-applied exactly (flip_moves.apply_moves) instead of searching for the best move again."""
     from ..provenance import start_record
     if start is None:
         return None, None
@@ -679,8 +680,13 @@ def _resolve_start(start, shape: Shape):
     move = None
     if tuple(scheme.shape) != tuple(shape):
         if sorted(scheme.shape) != sorted(shape):
-            from .flip_moves import move_to
-            moved = move_to(scheme, shape, steps=2)
+            from .flip_moves import apply_moves, move_to
+            if recorded_move is not None:
+                moved = apply_moves(scheme, recorded_move), recorded_move
+                if tuple(moved[0].shape) != tuple(shape):
+                    raise SchemeError(f"the recorded move {recorded_move!r} gives {moved[0].shape.angle()}, not {shape.angle()}")
+            else:
+                moved = move_to(scheme, shape, steps=2)
             if moved is None:
                 raise SchemeError(f"the start scheme is for {scheme.shape.angle()}, not {shape.angle()} "
                                   f"(nor a shape one or two moves away: each move makes one dimension one "
@@ -845,11 +851,12 @@ def run_segment(shape, rank: int, *, state: dict | None, attempts: int, seed: in
     opts = dict(options or {})
     walk = int(opts.pop("walk", 0))
     start = opts.pop("start", None)
+    start_move = opts.pop("start_move", None)  # a replay: the moves its start record names
     if state is None:
         if seed is None:
             raise FlipOptionError("run_segment needs a seed to start a new walk (state=None)")
         res = resolve_options(s, rank, **opts)
-        start_scheme, srec = _resolve_start(start, s)
+        start_scheme, srec = _resolve_start(start, s, start_move)
         bits = _start_bits(s, res["init"], start_scheme, walk + 1)[walk]
         w = Walker(s, rank, res["ring"], _params(res), _walker_seeds(int(seed), walk + 1)[walk], bits, walk)
     else:
@@ -1097,7 +1104,8 @@ def _search_gen(fs: FlipSearch, s: Shape, rank: int, seed: int, budget: Budget, 
         srec = manifest["start"]
         start_scheme = None
         if srec and srec.get("kind") == "file":
-            start_scheme, _ = _resolve_start(srec["source"], s) if srec.get("source") not in (None, "scheme") else (None, None)
+            start_scheme, _ = (_resolve_start(srec["source"], s, srec.get("move"))
+                               if srec.get("source") not in (None, "scheme") else (None, None))
     else:
         start_scheme, srec = _resolve_start(start, s)
         if srec is None:
@@ -1351,6 +1359,8 @@ def replay(provenance: dict, shape=None, rank=None) -> Iterator[Scheme]:
     run_opts["walk"] = walk
     if start is not None:
         run_opts["start"] = start
+        if srec.get("move"):
+            run_opts["start_move"] = srec["move"]
     # a record without a lift version was made with one of versions 1-3 (the lift decides which schemes
     # count, so the walk and its result depend on it): replay with each, newest first; the caller stops at
     # the recorded scheme, and each yielded scheme's provenance names the version it was lifted with

@@ -16,6 +16,8 @@ dimension comes last, then cycled back.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..core.scheme import Scheme
@@ -119,8 +121,11 @@ def move_to(scheme: Scheme, target, steps: int = 1) -> tuple[Scheme, str] | None
     """A scheme for ``target`` from a scheme of a neighbouring shape (any order of its dimensions):
     (the moved scheme, "extend <a,b,c> -> ..." / "project ..."), or None when the shapes are not
     neighbours.  ``steps=2`` also accepts a shape two moves away: every intermediate shape that is a
-    neighbour of both is tried, and the chain giving the fewest products is kept (its description names
-    both moves, separated by "; "); a neighbour is still moved in one step."""
+    neighbour of both and every first move to it (each index of each dimension a projection can drop) is
+    tried, each followed by the best second move, and the chain giving the fewest products is kept (its
+    description names both moves, separated by "; "); a neighbour is still moved in one step.  The best
+    first projection alone can miss the best chain: our <5,5,5>:93 projected to <4,4,5> keeps 70
+    products through the best single projection and 65 through the best pair."""
     one = _move_once(scheme, target)
     if one is not None or steps < 2:
         return one
@@ -133,13 +138,65 @@ def move_to(scheme: Scheme, target, steps: int = 1) -> tuple[Scheme, str] | None
             mid[axis] += d
             if min(mid) < 1:
                 continue
-            first = _move_once(scheme, tuple(mid))
-            if first is None:
-                continue
-            second = _move_once(first[0], t)
-            if second is not None and (best is None or second[0].rank < best[0].rank):
-                best = (second[0], f"{first[1]}; {second[1]}")
+            for first in _move_candidates(scheme, tuple(mid)):
+                second = _move_once(first[0], t)
+                if second is not None and (best is None or second[0].rank < best[0].rank):
+                    best = (second[0], f"{first[1]}; {second[1]}")
     return best
+
+
+def _move_candidates(scheme: Scheme, target):
+    """Every one-step move from ``scheme`` to ``target``: the extension, or each projection (every
+    dimension of the source whose reduction gives the target, every index of it)."""
+    t = parse_shape(target)
+    src = Shape(*scheme.shape)
+    for axis in range(3):
+        s2 = list(t)
+        s2[axis] -= 1
+        if min(s2) >= 1 and sorted(s2) == sorted(src):
+            yield _extend_by_shapes(to_shape(scheme, tuple(s2)), axis), f"extend {Shape(*s2).angle()} -> {t.angle()}"
+            return
+    for axis in range(3):
+        s2 = list(src)
+        s2[axis] -= 1
+        if min(s2) < 1 or sorted(s2) != sorted(t):
+            continue
+        for index in range(src[axis] - 1, -1, -1):
+            yield (to_shape(project(scheme, axis, index), t),
+                   f"project {src.angle()} -> {t.angle()} (index {index} of {'mkn'[axis]} dropped)")
+
+
+_MOVE = re.compile(r"^(extend|project) <(\d+),(\d+),(\d+)> -> <(\d+),(\d+),(\d+)>"
+                   r"(?: \(index (\d+) of ([mkn]) dropped\))?$")
+
+
+def apply_moves(scheme: Scheme, moves: str) -> Scheme:
+    """Re-apply the moves a start record names (``start["move"]``: one move, or two separated by "; ",
+    as :func:`move_to` describes them) to the source scheme: exactly those moves, not a new search for
+    the best ones, so a replay or a resume starts from the scheme the walk started from whatever the
+    choice rule of :func:`move_to` has become since."""
+    for text in str(moves).split("; "):
+        m = _MOVE.match(text.strip())
+        if m is None:
+            raise ShapeError(f"not a move this version can re-apply: {text!r}")
+        kind = m.group(1)
+        a = tuple(int(x) for x in m.group(2, 3, 4))
+        b = tuple(int(x) for x in m.group(5, 6, 7))
+        if kind == "extend":
+            if sorted(a) != sorted(scheme.shape):
+                raise ShapeError(f"the move {text!r} does not start from {scheme.shape.angle()}")
+            diff = [i for i in range(3) if b[i] != a[i]]
+            if len(diff) != 1 or b[diff[0]] != a[diff[0]] + 1:
+                raise ShapeError(f"not an extension by one: {text!r}")
+            scheme = _extend_by_shapes(to_shape(scheme, a), diff[0])
+        else:
+            if m.group(8) is None or a != tuple(scheme.shape):
+                raise ShapeError(f"the move {text!r} does not start from {scheme.shape.angle()}")
+            axis = "mkn".index(m.group(9))
+            scheme = to_shape(project(scheme, axis, int(m.group(8))), b)
+        if tuple(scheme.shape) != b:  # pragma: no cover - to_shape raises first
+            raise ShapeError(f"the move {text!r} gave {scheme.shape.angle()}")
+    return scheme
 
 
 def _move_once(scheme: Scheme, target) -> tuple[Scheme, str] | None:

@@ -451,14 +451,14 @@ def mod3_rows(W) -> np.ndarray:
     return out
 
 
-def _start_planes(start, s: Shape, ternary: bool = False):
+def _start_planes(start, s: Shape, ternary: bool = False, move: str | None = None):
     """``--start FILE|catalog[:ID]`` (or a Scheme) for a GF(3) walk: the start is resolved as for the
     GF(2) walk (same file, catalogue and neighbouring-shape rules, search.flip._resolve_start), must be
     valid over Z or Q (a mod-2-only scheme says nothing modulo 3), and is reduced mod 3; products that
     vanish mod 3 are dropped.  Returns ((P, Q, r), start_record)."""
     from ..errors import SchemeError
     from .flip import _resolve_start
-    scheme, srec = _resolve_start(start, s)
+    scheme, srec = _resolve_start(start, s, move)
     v = verify(scheme, symbolic=False)
     if not v.ok:
         raise SchemeError(f"the start scheme is valid modulo 2 only ({v.ring}): a GF(3) walk needs a scheme "
@@ -527,6 +527,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         raise FlipOptionError("--field 3 does not support --symmetry yet (use --field 2)")
     options.pop("field", None)
     start = options.pop("start", None)
+    start_move = None  # a resume: the moves its start record names, re-applied as recorded
     unknown = set(options) - set(DEFAULTS) - set(WEIGHT_DEFAULTS) - {"kernel", "ternary"}
     if unknown:
         raise FlipOptionError(f"unknown option(s) for the GF(3) flip walk: {', '.join(sorted(unknown))}")
@@ -550,6 +551,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         options["ternary"] = bool(mo.get("ternary", False))
         srec0 = manifest.get("start") or {}
         start = srec0.get("source") if srec0.get("kind") in ("file", "catalog") else None
+        start_move = srec0.get("move") if start is not None else None
     params = dict(DEFAULTS)
     for k in DEFAULTS:
         if k in options:
@@ -599,7 +601,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     resolved = {"field": 3, "ring": goal, "init": init, "workers": 1, "symmetry": "none", **params}
     start_planes = None
     if start is not None:
-        start_planes, srec = _start_planes(start, s, ternary=zt)
+        start_planes, srec = _start_planes(start, s, ternary=zt, move=start_move)
     else:
         srec = start_record(init)
     rec = search_record(ENGINE, strategy="gf3", options=resolved, seed=int(seed), workers=1, device="cpu",

@@ -209,27 +209,98 @@ def test_results_4x5x5_r73_mod2_replays_from_the_extended_4x4x5_r60(tmp_path, mo
     _replays_from_elsewhere(path, tmp_path, monkeypatch, timeout=1800)
 
 
+def _fewest_after_two_projections(scheme, target):
+    """Brute force, independent of move_to's search: every pair of projections (each axis, each index, in
+    every order) whose result has the target's dimensions; the fewest products among them."""
+    best = None
+    for a1 in range(3):
+        for i1 in range(scheme.shape[a1]):
+            p = project(scheme, a1, i1)
+            for a2 in range(3):
+                if p.shape[a2] < 2:
+                    continue
+                for i2 in range(p.shape[a2]):
+                    q = project(p, a2, i2)
+                    if sorted(q.shape) == sorted(target) and (best is None or q.rank < best):
+                        best = q.rank
+    return best
+
+
 def test_move_to_two_moves_away_keeps_the_chain_with_fewest_products():
     """<3,3,3> -> <2,2,3> is two projections (through <2,3,3> in some order); Strassen -> <3,3,2> two extensions
-    (7 + 4 + 6 = 17 products).  Every chain is tried; the one kept has the fewest products, and both moves are
-    named.  One step still refuses a shape two moves away, and three moves away is refused either way."""
+    (7 + 4 + 6 = 17 products).  Every chain is tried (each first projection, not only the best one); the one
+    kept has the fewest products, and both moves are named.  One step still refuses a shape two moves away,
+    and three moves away is refused either way."""
     from algodiscover.core.shape import Shape
     lad = Scheme((3, 3, 3), **LADERMAN)
     assert move_to(lad, (2, 2, 3)) is None
     moved, how = move_to(lad, (2, 2, 3), steps=2)
     assert tuple(moved.shape) == (2, 2, 3) and moved.verify(symbolic=False).ok
     assert how.count("project") == 2 and "; " in how
-    chains = []
-    for mid in ((2, 3, 3), (3, 2, 3), (3, 3, 2)):
-        a = move_to(lad, mid)
-        b = move_to(a[0], (2, 2, 3)) if a else None
-        if b:
-            chains.append(b[0].rank)
-    assert moved.rank == min(chains)
+    assert moved.rank == _fewest_after_two_projections(lad, (2, 2, 3))
     ext, how = move_to(Scheme((2, 2, 2), **STRASSEN), (3, 3, 2), steps=2)
     assert tuple(ext.shape) == (3, 3, 2) and ext.rank == 7 + 4 + 6 and how.count("extend") == 2
     assert ext.verify(symbolic=False).ok
     assert move_to(Scheme((2, 2, 2), **STRASSEN), Shape(3, 3, 3), steps=2) is None
+
+
+def test_move_to_two_projections_beats_the_best_first_projection():
+    """Our <5,5,5>:93 (results/, c3-invariant, ZT) to <4,4,5>: the best single projection followed by the
+    best second keeps more products than the best pair (brute force over all pairs), and move_to finds the
+    pair: the start of the <4,4,5> walks is lower than before (a greedy chain kept 70)."""
+    import algodiscover as ad
+    from tests.conftest import REPO
+    s = ad.load(REPO / "results" / "5x5x5-r93.json")
+    greedy = None
+    for mid in ((4, 5, 5), (5, 4, 5), (5, 5, 4)):
+        a = move_to(s, mid)
+        b = move_to(a[0], (4, 4, 5))
+        greedy = b[0].rank if greedy is None else min(greedy, b[0].rank)
+    best = _fewest_after_two_projections(s, (4, 4, 5))
+    moved, how = move_to(s, (4, 4, 5), steps=2)
+    assert best < greedy
+    assert moved.rank == best and tuple(moved.shape) == (4, 4, 5)
+    assert moved.verify(symbolic=False).ring == "ZT"
+
+
+def test_apply_moves_re_makes_the_recorded_start_exactly():
+    """A start record's move text re-applied gives the same scheme, product for product, as the move that
+    wrote it (one move, two projections, two extensions); a text that is not a move is one clear error."""
+    import numpy as np
+    from algodiscover.errors import ShapeError
+    from algodiscover.search.flip_moves import apply_moves
+    lad = Scheme((3, 3, 3), **LADERMAN)
+    st = Scheme((2, 2, 2), **STRASSEN)
+    for src, target in ((lad, (2, 2, 3)), (lad, (3, 2, 3)), (st, (3, 3, 2)), (st, (2, 3, 2)), (lad, (3, 2, 4))):
+        moved, how = move_to(src, target, steps=2)
+        again = apply_moves(src, how)
+        assert tuple(again.shape) == tuple(moved.shape) == tuple(target)
+        for x, y in ((again.W_a, moved.W_a), (again.W_b, moved.W_b), (again.W_c, moved.W_c)):
+            assert np.array_equal(np.asarray(x), np.asarray(y))
+    with pytest.raises(ShapeError, match="not a move"):
+        apply_moves(lad, "rotate <3,3,3> -> <3,3,3>")
+    with pytest.raises(ShapeError, match="does not start from"):
+        apply_moves(lad, "project <4,4,4> -> <3,4,4> (index 0 of m dropped)")
+
+
+def test_replay_and_resume_re_apply_the_recorded_move(monkeypatch):
+    """A start two moves away is re-made from the move its record names, not searched for again: with
+    move_to broken, the recorded move still gives the walk's start (so a change of the choice rule cannot
+    change what an old record replays or resumes from)."""
+    import algodiscover.search.flip_moves as fm
+    from algodiscover.core.shape import Shape
+    from algodiscover.search.flip import _resolve_start
+    from tests.conftest import REPO
+    path = REPO / "results" / "5x5x5-r93.json"
+    first, rec = _resolve_start(str(path), Shape(4, 4, 5))
+    assert rec["move"].count("project") == 2
+
+    def broken(*a, **k):
+        raise AssertionError("move_to must not be called when the move is recorded")
+    monkeypatch.setattr(fm, "move_to", broken)
+    again, rec2 = _resolve_start(str(path), Shape(4, 4, 5), rec["move"])
+    assert rec2["move"] == rec["move"] and again.rank == first.rank
+    assert (again.W_a == first.W_a).all() and (again.W_b == first.W_b).all() and (again.W_c == first.W_c).all()
 
 
 def test_engine_records_a_start_two_moves_away():
