@@ -85,7 +85,7 @@ def run_ours(n: int, target: int, seed: int, seconds: float, symmetry: str) -> d
     t0 = time.monotonic()
     c0 = time.process_time()
     found = next(fs.search_symmetric((n, n, n), target, seed=seed, budget=Budget(time_limit=seconds),
-                                     symmetry=symmetry, ring="Z2"), None)
+                                     symmetry=symmetry, ring="Z2", workers=1), None)
     cpu = time.process_time() - c0
     wall = time.monotonic() - t0
     last = getattr(fs.search_symmetric, "last", None) or {}

@@ -113,7 +113,7 @@ def ours_search(kernel: int, seed: int, seconds: float, rank: int = 93) -> dict:
     t0 = time.monotonic()
     c0 = time.process_time()
     gen = fs.search_symmetric((5, 5, 5), rank, seed=seed, budget=Budget(time_limit=seconds), symmetry="c3",
-                              ring="Z", kernel=kernel)
+                              ring="Z", kernel=kernel, workers=1)
     found = next(gen, None)
     gen.close()
     wall = time.monotonic() - t0

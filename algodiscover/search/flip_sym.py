@@ -48,6 +48,12 @@ symmetric-flips does; kernel 2 draws an occurrence uniformly, the law of kernel 
 The moves, reductions and plus transitions are the same; a provenance without ``kernel`` replays with
 kernel 1.
 
+Walkers (``workers``, default all cores from m*k*n = 24 on, as the other engines): each is an independent
+walk in its own process with :func:`walker_seed` (seed, w) -- walker 0 with the seed itself, so one walker
+is the walk it always was -- that lifts and proves what it finds; the parent proves every scheme again,
+keeps one per canonical key and records ``walker`` and ``worker_seed`` in provenance (a replay walks one
+walker with that seed).  With ``checkpoint=DIR`` walker w keeps ``DIR/walkers/walker-00w.json``.
+
 Lifting to characteristic 0 (:mod:`.lift`) first tries to keep the symmetry (the Hensel corrections
 are solved for the orbit representatives only, so that every lifted orbit is again an orbit), then
 lifts without it.  Every yielded scheme passed ``verify``; provenance says whether it is invariant.
@@ -1565,7 +1571,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     the module doc).  ``checkpoint=DIR`` writes the walk's state and every proven scheme there (every
     ``checkpoint_every`` seconds, 5, and at the end; layout in :mod:`.flip`'s docstring, walker format
     :data:`WALKER_FORMAT`); ``resume=DIR`` yields the schemes proven there again, then continues the walk
-    with the seed and options recorded in DIR (the arguments given for them are not used).
+    with the seed and options recorded in DIR (the arguments given for them are not used).  ``workers``:
+    independent walkers, one process each (module doc; default all cores from m*k*n = 24 on); a resume
+    continues as many as the checkpoint has.
     """
     from ..provenance import result_record, search_record, start_record
     from .flip import FlipOptionError
@@ -1581,8 +1589,8 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         raise DeviceError(f"the flip engine runs on the CPU only; got device {device!r} (use --device cpu)")
     if int(field) != 2:
         raise SymmetryOptionError("the symmetric search runs over GF(2) only (use --field 2 with --symmetry)")
-    if workers not in (None, 1):
-        raise SymmetryOptionError("the symmetric search runs one walker (use --workers 1)")
+    walker = int(options.pop("_walker", 0))  # a worker process of a parallel run (_search_parallel)
+    child = bool(options.pop("_child", False))
     if init not in (None, "symmetric"):
         raise SymmetryOptionError(f"--symmetry {symmetry} starts from diagonal cubes (--init symmetric), not {init!r}")
     ck_dir = options.pop("checkpoint", None)
@@ -1600,6 +1608,16 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         ck_dir = str(resume_dir)
         seed, symmetry, ring, cubes = int(manifest["seed"]), mo["symmetry"], mo["ring"], mo["cubes"]
         options = {k: mo[k] for k in (*DEFAULTS, "restart_from", "kernel") if k in mo}
+        workers = int((manifest.get("flip") or {}).get("walkers", 1))  # the walkers it was started with
+    if child:
+        n_workers = int(workers)
+    elif workers is None:
+        from ._workers import default_workers
+        n_workers = default_workers(s)
+    elif isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise FlipOptionError(f"workers must be an integer >= 1, got {workers!r}")
+    else:
+        n_workers = int(workers)
     restart_from = options.pop("restart_from", None) or "seed"
     kernel = options.pop("kernel", None)
     if kernel is None:
@@ -1636,15 +1654,24 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     n = s.n
     group = symmetry_group(symmetry, n)
     cube_sets = parse_cubes(cubes, n)
+    if n_workers > 1 and not child:
+        yield from _search_parallel(s, rank, seed=int(seed), budget=budget, symmetry=symmetry, ring=ring,
+                                    cubes=cubes, params=params, kernel=kernel, n_workers=n_workers,
+                                    on_progress=on_progress, stop=stop, ck_dir=ck_dir, manifest=manifest,
+                                    every=every)
+        return
     fixed, orbits = symmetric_seed(n, group, cube_sets)
     G = group.order
     nf = fixed.shape[1]
     compile_s = warm_up()
     cube_text = ",".join("".join("1" if i in S else "0" for i in range(n)) for S in cube_sets)
     resolved = {"symmetry": symmetry, "field": 2, "ring": goal, "cubes": cube_text, "init": "symmetric",
-                "workers": 1, "kernel": kernel, **params}
-    rec = search_record(ENGINE, strategy=f"symmetric-{symmetry}", options=resolved, seed=int(seed), workers=1,
-                        device="cpu", start=start_record("symmetric", f"diagonal cubes {cube_text}"))
+                "workers": n_workers, "kernel": kernel, **params}
+    rec = search_record(ENGINE, strategy=f"symmetric-{symmetry}", options=resolved, seed=int(seed),
+                        workers=n_workers, device="cpu",
+                        start=start_record("symmetric", f"diagonal cubes {cube_text}"))
+    walk_seed = walker_seed(int(seed), walker)  # walker 0 walks with the run's seed itself
+    by_walker = {"walker": walker, "worker_seed": walk_seed} if n_workers > 1 else {}
     t0 = budget.started
 
     no0 = orbits.shape[1] // G
@@ -1652,7 +1679,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     F = np.zeros((3, cap_orbits * G), dtype=np.uint64)
     F[:, :orbits.shape[1]] = orbits
     no = no0
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(walk_seed)
     state = np.array([rng.integers(1, 2**63 - 1)], dtype=np.uint64)
     counters = np.zeros(6, dtype=np.int64)  # the kernels' five, and draws (c3_walk2)
     use_v = symmetry == "c3" and kernel in (2, 3)  # the orbit values V are the state between kernel calls
@@ -1718,7 +1745,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         from .flip import _checkpoint_schemes, _write_manifest
         (ck / "walkers").mkdir(parents=True, exist_ok=True)
         (ck / "schemes").mkdir(exist_ok=True)
-        wf = ck / "walkers" / "walker-000.json"
+        wf = ck / "walkers" / f"walker-{walker:03d}.json"
         if manifest is not None and wf.exists():
             st = _read_walker(wf, s, symmetry, G)
             load(st["cols"])
@@ -1731,11 +1758,12 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
             rng.bit_generator.state = st["rng"]
             self_stats["proven"] = self_stats["restarts_proven"] = proven
             self_stats["restarts_done"] = restarts
-        if manifest is not None:
-            resumed = _checkpoint_schemes(ck, rank, "Z2" if goal == "Z2" else None)
-        _write_manifest(ck, manifest, shape=list(s), rank=rank, seed=int(seed), options=resolved,
-                        start=rec.get("start"), strategy=f"symmetric-{symmetry}", version=rec.get("version"),
-                        commit=rec.get("commit"), flip={"walkers": 1, "walker_format": WALKER_FORMAT})
+        if not child:  # a parallel run's parent yields the kept schemes and writes the manifest
+            if manifest is not None:
+                resumed = _checkpoint_schemes(ck, rank, "Z2" if goal == "Z2" else None)
+            _write_manifest(ck, manifest, shape=list(s), rank=rank, seed=int(seed), options=resolved,
+                            start=rec.get("start"), strategy=f"symmetric-{symmetry}", version=rec.get("version"),
+                            commit=rec.get("commit"), flip={"walkers": 1, "walker_format": WALKER_FORMAT})
 
     def walked() -> float:
         return before_s + time.monotonic() - t0
@@ -1744,8 +1772,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         if ck is None:
             return
         from .flip import _hex_rows, _write_json
-        _write_json(ck / "walkers" / "walker-000.json", {
+        _write_json(wf, {
             "format": WALKER_FORMAT, "shape": list(s), "rank": rank, "symmetry": symmetry, "seed": int(seed),
+            "walker": walker, "worker_seed": walk_seed,
             "cols": _hex_rows(cols_now()), "kstate": int(state[0]), "counters": [int(x) for x in counters],
             "rng": rng.bit_generator.state, "best": int(best), "overall": int(overall),
             "pools": {str(lv): [_hex_rows(c) for c in pl] for lv, pl in pools.items()},
@@ -1776,6 +1805,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
                         sch, completed, inv = sch
                         prov = result_record(rec, completed_by=completed, seconds=round(walked(), 3),
                                              invariant=bool(inv), flips=int(counters[0]), restart=restarts,
+                                             **by_walker,
                                              rank_levels={str(k): v for k, v in sorted(levels.items(), reverse=True)},
                                              compile_seconds=round(compile_s, 3))
                         proven += 1
@@ -1849,6 +1879,152 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         report()
 
 
+def walker_seed(seed: int, walker: int) -> int:
+    """The seed walker ``walker`` of a parallel symmetric run walks with: the run's seed for walker 0 (so a
+    run with one walker is the walk it always was), a splitmix64 output of (seed, walker) for the others."""
+    if walker == 0:
+        return int(seed)
+    from .flip import _splitmix
+    x = (int(seed) ^ (int(walker) * 0xD1B54A32D192ED03)) & ((1 << 64) - 1)
+    return _splitmix(x)[1] >> 2
+
+
+def _search_parallel(s: Shape, rank: int, *, seed: int, budget: Budget, symmetry: str, ring, cubes, params: dict,
+                     kernel: int, n_workers: int, on_progress, stop, ck_dir, manifest, every: float) -> Iterator[Scheme]:
+    """``workers`` > 1: that many independent walkers, one process each (:mod:`._workers`: they die with
+    this process, a crash is an InternalError).  Walker w walks with :func:`walker_seed` (seed, w), exactly
+    as a one-walker run with that seed, and lifts and proves what it finds itself; its schemes are proven
+    again here (``verify``), deduplicated by canonical key, kept in DIR/schemes/ (the walker keeps them
+    there too, so a scheme proven just before a kill is not lost) and yielded.  With ``checkpoint`` every
+    walker writes DIR/walkers/walker-00w.json; ``resume`` continues each walker from its file."""
+    from ..core.canonical import canonical_key
+    from ..errors import InternalError
+    from ..provenance import search_record, start_record
+    from ._workers import receive, start_workers, stop_workers
+    from .flip import _checkpoint_schemes, _keep_scheme, _write_manifest
+    goal = "Z" if ring is None else str(ring).upper()
+    cube_text = ",".join("".join("1" if i in S else "0" for i in range(s.n)) for S in parse_cubes(cubes, s.n))
+    resolved = {"symmetry": symmetry, "field": 2, "ring": goal, "cubes": cube_text, "init": "symmetric",
+                "workers": n_workers, "kernel": kernel, **params}
+    ck = Path(ck_dir) if ck_dir is not None else None
+    seen: set[str] = set()
+    stats = {"restarts_done": 0, "restarts_proven": 0, "proven": 0, "walks": n_workers, "seed": seed}
+    search_symmetric.stats = stats
+    resumed: list[Scheme] = []
+    if ck is not None:
+        (ck / "walkers").mkdir(parents=True, exist_ok=True)
+        (ck / "schemes").mkdir(exist_ok=True)
+        if manifest is not None:
+            resumed = _checkpoint_schemes(ck, rank, "Z2" if goal == "Z2" else None)
+        rec = search_record(ENGINE, strategy=f"symmetric-{symmetry}", options=resolved, seed=seed, workers=n_workers,
+                            device="cpu", start=start_record("symmetric", f"diagonal cubes {cube_text}"))
+        _write_manifest(ck, manifest, shape=list(s), rank=rank, seed=seed, options=resolved,
+                        start=rec.get("start"), strategy=f"symmetric-{symmetry}", version=rec.get("version"),
+                        commit=rec.get("commit"), flip={"walkers": n_workers, "walker_format": WALKER_FORMAT})
+    for sch in resumed:
+        key = canonical_key(sch)
+        if key not in seen:
+            seen.add(key)
+            stats["proven"] += 1
+            yield sch
+    state: dict[int, dict] = {}
+    t0 = budget.started
+    child_opts = {**{k: params[k] for k in DEFAULTS}, "restart_from": params["restart_from"], "kernel": kernel}
+
+    def totals() -> dict:
+        if state:
+            levels: dict[int, float] = {}
+            for d in state.values():
+                for lv, sec in d.get("levels", {}).items():
+                    levels[int(lv)] = min(levels.get(int(lv), sec), sec)
+            stats.update({"best_rank": min(d["best_rank"] for d in state.values() if "best_rank" in d),
+                          "levels": dict(sorted(levels.items(), reverse=True)),
+                          "flips": sum(d.get("flips", 0) for d in state.values()),
+                          "flips_per_s": sum(d.get("flips_per_s", 0.0) for d in state.values()),
+                          "restarts_done": sum(d.get("restarts", 0) for d in state.values())})
+        return stats
+
+    def report():
+        st = totals()
+        if on_progress is None or "best_rank" not in st:
+            return
+        on_progress(Progress(engine=ENGINE, restarts_done=st["restarts_done"], unit="walks", proven=st["proven"],
+                             elapsed=budget.elapsed(), best_rank=st["best_rank"], rate=None,
+                             extra={"rank": st["best_rank"], "orbit flips/s": f"{st['flips_per_s']:.3g}",
+                                    "symmetry": symmetry, "walkers": n_workers}))
+
+    def halted() -> bool:
+        return bool(stop() or budget.time_up() or (budget.restarts is not None
+                                                    and stats["restarts_done"] >= budget.restarts))
+
+    def args_for(w: int) -> tuple:
+        return ((tuple(s), rank, seed, symmetry, goal, cube_text, child_opts, n_workers, w,
+                 str(ck) if ck is not None else None, manifest is not None, every),)
+
+    procs, q, stop_event = start_workers(_sym_worker_main, args_for, n_workers)
+    errors: list[tuple] = []
+    try:
+        for ev in receive(procs, q, stop_event, halted):
+            if ev[0] == "progress":
+                state[ev[1]] = ev[2]
+                report()
+            elif ev[0] == "scheme":
+                sch = ev[2]
+                v = verify(sch, symbolic=False)
+                if not (v.ok or (goal == "Z2" and v.ring == "Z2")):  # pragma: no cover - the walker proved it
+                    raise InternalError(f"symmetric walker {ev[1]} sent a scheme that fails verification ({v.ring})")
+                key = canonical_key(sch)
+                if key in seen or sch.rank > rank:
+                    continue
+                seen.add(key)
+                stats["proven"] += 1
+                stats["restarts_proven"] += 1
+                if ck is not None:
+                    _keep_scheme(ck, sch, key)
+                yield sch  # the consumer may stop here: the finally block ends the workers
+            elif ev[0] == "error":
+                errors.append(ev)
+    finally:
+        stop_workers(procs, q, stop_event)
+        report()
+        st = totals()  # the run's figures, as a one-walker run leaves them (summed over the walkers)
+        search_symmetric.last = {"best_rank": st.get("best_rank"), "levels": dict(st.get("levels", {})),
+                                 "flips": st.get("flips", 0), "kernel": kernel, "walkers": n_workers,
+                                 "seconds": time.monotonic() - t0}
+    if errors:
+        raise InternalError(f"a symmetric flip walker failed: {errors[0][1]}")
+
+
+def _sym_worker_main(args, out_queue, stop_event):
+    """A worker process of :func:`_search_parallel`: walker w of the run, its events sent to the parent."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C reaches the whole group
+    flag = {"stop": False}
+
+    def on_term(signum, frame):
+        flag["stop"] = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    shape, rank, seed, symmetry, goal, cube_text, opts, n_workers, w, ck_dir, resuming, every = args
+
+    def progress(p: Progress):
+        st = dict(getattr(search_symmetric, "stats", {}))
+        out_queue.put(("progress", w, {"best_rank": st.get("best_rank", p.best_rank), "levels": st.get("levels", {}),
+                                       "flips": st.get("flips", 0), "flips_per_s": st.get("flips_per_s", 0.0),
+                                       "restarts": p.restarts_done}))
+
+    ck = {"resume": ck_dir} if (ck_dir is not None and resuming) else {"checkpoint": ck_dir} if ck_dir else {}
+    try:
+        for sch in search_symmetric(shape, rank, seed=seed, budget=Budget(), symmetry=symmetry, ring=goal,
+                                    cubes=cube_text, init="symmetric", workers=n_workers, on_progress=progress,
+                                    stop=lambda: flag["stop"] or stop_event.is_set(), checkpoint_every=every,
+                                    _walker=w, _child=True, **ck, **opts):
+            out_queue.put(("scheme", w, sch))
+    except Exception as e:  # report, never hang the parent
+        out_queue.put(("error", f"{type(e).__name__}: {e}", w))
+    out_queue.put(("done", w))
+
+
 def _read_walker(f: Path, s: Shape, symmetry: str, G: int) -> dict:
     from .flip import FlipOptionError, _unhex_rows
     try:
@@ -1886,5 +2062,7 @@ def replay_symmetric(provenance: dict, shape=None, rank=None) -> Iterator[Scheme
     kw = {k: v for k, v in opts.items() if k not in ("workers", "field", "init")}
     kw.setdefault("kernel", 1)  # recorded before kernel versions: c3_walk (version 1)
     budget = Budget(restarts=int(p["restart"]) + 1, count=None)
-    yield from search_symmetric(tuple(shape), int(rank), seed=int(p["seed"]), budget=budget, init="symmetric",
+    # walker w of a parallel run walked as a one-walker run with its own seed (walker_seed)
+    seed = int(p["worker_seed"]) if p.get("worker_seed") is not None else int(p["seed"])
+    yield from search_symmetric(tuple(shape), int(rank), seed=seed, budget=budget, init="symmetric", workers=1,
                                 **kw)

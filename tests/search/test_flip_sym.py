@@ -457,3 +457,90 @@ def test_resume_of_a_c3_checkpoint_with_another_symmetry_is_refused(tmp_path):
     list(fs.search_symmetric((3, 3, 3), 23, seed=0, symmetry="c3", checkpoint=str(d), budget=Budget(time_limit=1)))
     with pytest.raises(flip.FlipOptionError, match="is a --symmetry c3 walk, not z6"):
         flip.search((3, 3, 3), 23, resume=str(d), symmetry="z6")
+
+
+def test_parallel_walkers_each_walk_as_a_one_walker_run_with_their_seed():
+    """--workers 2: two walker processes; walker w walks with walker_seed(seed, w) (walker 0 with the seed
+    itself, so one walker is the walk it always was), its schemes say which walker and seed made them, and a
+    scheme of walker 1 replays (a one-walker run with that seed) to the same scheme."""
+    from algodiscover.core.canonical import canonical_key
+    assert fs.walker_seed(5, 0) == 5 and fs.walker_seed(5, 1) != fs.walker_seed(5, 2) != 5
+    by_walker = {}
+    it = fs.search_symmetric((3, 3, 3), 23, seed=5, budget=Budget(time_limit=60), symmetry="c3", ring="Z2",
+                             workers=2)
+    for sch in it:
+        p = sch.provenance
+        assert p["options"]["workers"] == 2 and p["seed"] == 5
+        assert p["worker_seed"] == fs.walker_seed(5, p["walker"])
+        assert sch.verify(symbolic=False).ring in ("ZT", "Z", "Z2")
+        by_walker.setdefault(p["walker"], sch)
+        if len(by_walker) == 2:
+            break
+    it.close()
+    assert set(by_walker) == {0, 1}
+    assert fs.search_symmetric.last["walkers"] == 2 and fs.search_symmetric.last["best_rank"] <= 23
+    one = by_walker[1]
+    assert any(canonical_key(x) == canonical_key(one)  # stops at the scheme (the walk would go on to its restart's end)
+               for x in fs.replay_symmetric(one.provenance, shape=(3, 3, 3), rank=23))
+
+
+def test_parallel_checkpoint_survives_kill_9_of_the_run_and_resumes_every_walker(tmp_path):
+    """Two walkers checkpointed every 0.2 s; the run (parent) is killed with SIGKILL once schemes are kept: its
+    walkers die with it, every walker file is readable, and --resume continues both walkers (more flips each)
+    after yielding every kept scheme."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from algodiscover.core.canonical import canonical_key
+    from algodiscover.search import flip
+    d = tmp_path / "ck"
+    code = ("from algodiscover.search import Budget, flip_sym\n"
+            f"for _ in flip_sym.search_symmetric((3, 3, 3), 23, seed=2, symmetry='c3', ring='Z2', workers=2,"
+            f" checkpoint={str(d)!r}, checkpoint_every=0.2, budget=Budget(time_limit=120)): pass\n")
+    p = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    wfs = [d / "walkers" / f"walker-{w:03d}.json" for w in (0, 1)]
+    try:
+        t = time.monotonic()
+        while time.monotonic() - t < 100 and not (all(f.exists() for f in wfs)
+                                                  and len(list((d / "schemes").glob("*.json"))) >= 2):
+            time.sleep(0.2)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    sts = [json.loads(f.read_text()) for f in wfs]
+    assert [st["walker"] for st in sts] == [0, 1] and sts[1]["worker_seed"] == fs.walker_seed(2, 1)
+    m = json.loads((d / "checkpoint.json").read_text())
+    assert m["flip"]["walkers"] == 2 and m["options"]["workers"] == 2
+    saved = {canonical_key(fs_load(f)) for f in (d / "schemes").glob("*.json")}
+    assert len(saved) >= 2
+    time.sleep(1.5)  # the walkers end within about a second of their parent (search._workers)
+    again = list(flip.search((3, 3, 3), 23, budget=Budget(time_limit=3), resume=str(d)))
+    assert saved <= {canonical_key(x) for x in again}  # nothing found is lost
+    sts2 = [json.loads(f.read_text()) for f in wfs]
+    for a, b in zip(sts, sts2):
+        assert b["counters"][0] > a["counters"][0] and b["seconds"] > a["seconds"] and b["best"] <= a["best"]
+
+
+def test_a_killed_walker_is_one_internal_error_and_its_schemes_stay(tmp_path):
+    """A walker process killed by a signal ends the run with InternalError naming it (the CLI prints it as one
+    line); what was proven before is kept in DIR/schemes/."""
+    import multiprocessing as mp
+    import os
+    import signal
+    from algodiscover.errors import InternalError
+    d = tmp_path / "ck"
+    it = fs.search_symmetric((3, 3, 3), 23, seed=4, budget=Budget(time_limit=60), symmetry="c3", ring="Z2",
+                             workers=2, checkpoint=str(d))
+    first = next(it)
+    assert first.rank <= 23
+    kids = mp.active_children()
+    assert len(kids) == 2
+    os.kill(kids[-1].pid, signal.SIGKILL)
+    with pytest.raises(InternalError, match="killed by signal SIGKILL"):
+        for _ in it:
+            pass
+    assert len(list((d / "schemes").glob("*.json"))) >= 1
+    assert not mp.active_children()
