@@ -70,7 +70,8 @@ def kernel_run(kernel: int, shape: Shape, start: str | None, seconds: float, see
 def search_run(kernel: int, shape: str, goal: int, seed: int, seconds: float) -> dict:
     t = time.perf_counter()
     found = None
-    it = gf3.search_gf3(shape, goal, seed=seed, budget=Budget(time_limit=seconds), ring="Z3", kernel=kernel)
+    it = gf3.search_gf3(shape, goal, seed=seed, budget=Budget(time_limit=seconds), ring="Z3", kernel=kernel,
+                        workers=1)
     for sch in it:
         found = sch.rank
         break

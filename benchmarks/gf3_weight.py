@@ -32,7 +32,7 @@ def run(shape: str, goal: int, seed: int, mw: int, wb: float, seconds: float, pl
     t = time.perf_counter()
     found = None
     it = gf3.search_gf3(shape, goal, seed=seed, budget=budget, ring="Z3", init="standard", max_weight=mw,
-                        weight_bias=wb, plateau=plateau)
+                        weight_bias=wb, plateau=plateau, workers=1)
     for sch in it:
         found = sch.rank
         break

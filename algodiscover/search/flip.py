@@ -70,8 +70,8 @@ the restart bookkeeping.  Resuming re-reads and re-proves ``schemes/`` (yielded 
 found is lost) and continues every walker from its state.  The GF(3) walk (:mod:`.gf3`) and the symmetric
 walks (:mod:`.flip_sym`, ``"walker_format": "algodiscover.flip-sym-walker/1"``: the orbit columns ``cols``,
 ``pools`` by orbit count, ``levels`` by rank, the counters and generator states) use the same directory
-with their own walker-000.json; ``options`` in checkpoint.json says which walk resumes (``field``,
-``symmetry``).
+with their own walker files (one per walker, ``walker-00w.json``; ``flip.walkers`` in checkpoint.json counts
+them, :mod:`._parallel`); ``options`` in checkpoint.json says which walk resumes (``field``, ``symmetry``).
 """
 
 from __future__ import annotations
@@ -1330,6 +1330,10 @@ def replay(provenance: dict, shape=None, rank=None) -> Iterator[Scheme]:
     if str(p.get("strategy") or "").startswith("symmetric-"):  # a symmetric walk (search.flip_sym)
         from .flip_sym import replay_symmetric
         yield from replay_symmetric(p, shape=shape, rank=rank)
+        return
+    if p.get("strategy") == "gf3":  # a GF(3) or ZT walk (search.gf3)
+        from .gf3 import replay_gf3
+        yield from replay_gf3(p, shape=shape, rank=rank)
         return
     if p.get("schema") != "algodiscover.provenance/2":
         raise ReplayError("old provenance (before algodiscover.provenance/2): the walk options were not recorded")

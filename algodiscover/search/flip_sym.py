@@ -75,6 +75,7 @@ from ..core.shape import Shape, parse_shape
 from ..core.verify import verify
 from ..errors import AlgoDiscoverError, RankError, ShapeError
 from . import Budget, Progress
+from ._parallel import walker_seed  # noqa: F401  (walker w's seed; documented here too)
 
 ENGINE = "flip"
 SYMMETRIES = ("none", "c3", "s3", "z6")
@@ -1879,35 +1880,19 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         report()
 
 
-def walker_seed(seed: int, walker: int) -> int:
-    """The seed walker ``walker`` of a parallel symmetric run walks with: the run's seed for walker 0 (so a
-    run with one walker is the walk it always was), a splitmix64 output of (seed, walker) for the others."""
-    if walker == 0:
-        return int(seed)
-    from .flip import _splitmix
-    x = (int(seed) ^ (int(walker) * 0xD1B54A32D192ED03)) & ((1 << 64) - 1)
-    return _splitmix(x)[1] >> 2
-
-
 def _search_parallel(s: Shape, rank: int, *, seed: int, budget: Budget, symmetry: str, ring, cubes, params: dict,
                      kernel: int, n_workers: int, on_progress, stop, ck_dir, manifest, every: float) -> Iterator[Scheme]:
-    """``workers`` > 1: that many independent walkers, one process each (:mod:`._workers`: they die with
-    this process, a crash is an InternalError).  Walker w walks with :func:`walker_seed` (seed, w), exactly
-    as a one-walker run with that seed, and lifts and proves what it finds itself; its schemes are proven
-    again here (``verify``), deduplicated by canonical key, kept in DIR/schemes/ (the walker keeps them
-    there too, so a scheme proven just before a kill is not lost) and yielded.  With ``checkpoint`` every
-    walker writes DIR/walkers/walker-00w.json; ``resume`` continues each walker from its file."""
-    from ..core.canonical import canonical_key
-    from ..errors import InternalError
+    """``workers`` > 1: that many independent walkers (:func:`._parallel.run_walkers`); walker w walks as a
+    one-walker run with :func:`walker_seed` (seed, w).  The parent writes the manifest (with the walker count)
+    and yields the schemes kept in DIR/schemes/ first when it resumes."""
     from ..provenance import search_record, start_record
-    from ._workers import receive, start_workers, stop_workers
-    from .flip import _checkpoint_schemes, _keep_scheme, _write_manifest
+    from ._parallel import run_walkers
+    from .flip import _checkpoint_schemes, _write_manifest
     goal = "Z" if ring is None else str(ring).upper()
     cube_text = ",".join("".join("1" if i in S else "0" for i in range(s.n)) for S in parse_cubes(cubes, s.n))
     resolved = {"symmetry": symmetry, "field": 2, "ring": goal, "cubes": cube_text, "init": "symmetric",
                 "workers": n_workers, "kernel": kernel, **params}
     ck = Path(ck_dir) if ck_dir is not None else None
-    seen: set[str] = set()
     stats = {"restarts_done": 0, "restarts_proven": 0, "proven": 0, "walks": n_workers, "seed": seed}
     search_symmetric.stats = stats
     resumed: list[Scheme] = []
@@ -1921,108 +1906,16 @@ def _search_parallel(s: Shape, rank: int, *, seed: int, budget: Budget, symmetry
         _write_manifest(ck, manifest, shape=list(s), rank=rank, seed=seed, options=resolved,
                         start=rec.get("start"), strategy=f"symmetric-{symmetry}", version=rec.get("version"),
                         commit=rec.get("commit"), flip={"walkers": n_workers, "walker_format": WALKER_FORMAT})
-    for sch in resumed:
-        key = canonical_key(sch)
-        if key not in seen:
-            seen.add(key)
-            stats["proven"] += 1
-            yield sch
-    state: dict[int, dict] = {}
-    t0 = budget.started
-    child_opts = {**{k: params[k] for k in DEFAULTS}, "restart_from": params["restart_from"], "kernel": kernel}
-
-    def totals() -> dict:
-        if state:
-            levels: dict[int, float] = {}
-            for d in state.values():
-                for lv, sec in d.get("levels", {}).items():
-                    levels[int(lv)] = min(levels.get(int(lv), sec), sec)
-            stats.update({"best_rank": min(d["best_rank"] for d in state.values() if "best_rank" in d),
-                          "levels": dict(sorted(levels.items(), reverse=True)),
-                          "flips": sum(d.get("flips", 0) for d in state.values()),
-                          "flips_per_s": sum(d.get("flips_per_s", 0.0) for d in state.values()),
-                          "restarts_done": sum(d.get("restarts", 0) for d in state.values())})
-        return stats
-
-    def report():
-        st = totals()
-        if on_progress is None or "best_rank" not in st:
-            return
-        on_progress(Progress(engine=ENGINE, restarts_done=st["restarts_done"], unit="walks", proven=st["proven"],
-                             elapsed=budget.elapsed(), best_rank=st["best_rank"], rate=None,
-                             extra={"rank": st["best_rank"], "orbit flips/s": f"{st['flips_per_s']:.3g}",
-                                    "symmetry": symmetry, "walkers": n_workers}))
-
-    def halted() -> bool:
-        return bool(stop() or budget.time_up() or (budget.restarts is not None
-                                                    and stats["restarts_done"] >= budget.restarts))
-
-    def args_for(w: int) -> tuple:
-        return ((tuple(s), rank, seed, symmetry, goal, cube_text, child_opts, n_workers, w,
-                 str(ck) if ck is not None else None, manifest is not None, every),)
-
-    procs, q, stop_event = start_workers(_sym_worker_main, args_for, n_workers)
-    errors: list[tuple] = []
-    try:
-        for ev in receive(procs, q, stop_event, halted):
-            if ev[0] == "progress":
-                state[ev[1]] = ev[2]
-                report()
-            elif ev[0] == "scheme":
-                sch = ev[2]
-                v = verify(sch, symbolic=False)
-                if not (v.ok or (goal == "Z2" and v.ring == "Z2")):  # pragma: no cover - the walker proved it
-                    raise InternalError(f"symmetric walker {ev[1]} sent a scheme that fails verification ({v.ring})")
-                key = canonical_key(sch)
-                if key in seen or sch.rank > rank:
-                    continue
-                seen.add(key)
-                stats["proven"] += 1
-                stats["restarts_proven"] += 1
-                if ck is not None:
-                    _keep_scheme(ck, sch, key)
-                yield sch  # the consumer may stop here: the finally block ends the workers
-            elif ev[0] == "error":
-                errors.append(ev)
-    finally:
-        stop_workers(procs, q, stop_event)
-        report()
-        st = totals()  # the run's figures, as a one-walker run leaves them (summed over the walkers)
-        search_symmetric.last = {"best_rank": st.get("best_rank"), "levels": dict(st.get("levels", {})),
-                                 "flips": st.get("flips", 0), "kernel": kernel, "walkers": n_workers,
-                                 "seconds": time.monotonic() - t0}
-    if errors:
-        raise InternalError(f"a symmetric flip walker failed: {errors[0][1]}")
-
-
-def _sym_worker_main(args, out_queue, stop_event):
-    """A worker process of :func:`_search_parallel`: walker w of the run, its events sent to the parent."""
-    import signal
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C reaches the whole group
-    flag = {"stop": False}
-
-    def on_term(signum, frame):
-        flag["stop"] = True
-
-    signal.signal(signal.SIGTERM, on_term)
-    shape, rank, seed, symmetry, goal, cube_text, opts, n_workers, w, ck_dir, resuming, every = args
-
-    def progress(p: Progress):
-        st = dict(getattr(search_symmetric, "stats", {}))
-        out_queue.put(("progress", w, {"best_rank": st.get("best_rank", p.best_rank), "levels": st.get("levels", {}),
-                                       "flips": st.get("flips", 0), "flips_per_s": st.get("flips_per_s", 0.0),
-                                       "restarts": p.restarts_done}))
-
-    ck = {"resume": ck_dir} if (ck_dir is not None and resuming) else {"checkpoint": ck_dir} if ck_dir else {}
-    try:
-        for sch in search_symmetric(shape, rank, seed=seed, budget=Budget(), symmetry=symmetry, ring=goal,
-                                    cubes=cube_text, init="symmetric", workers=n_workers, on_progress=progress,
-                                    stop=lambda: flag["stop"] or stop_event.is_set(), checkpoint_every=every,
-                                    _walker=w, _child=True, **ck, **opts):
-            out_queue.put(("scheme", w, sch))
-    except Exception as e:  # report, never hang the parent
-        out_queue.put(("error", f"{type(e).__name__}: {e}", w))
-    out_queue.put(("done", w))
+    kwargs = {"shape": tuple(s), "rank": rank, "seed": seed, "symmetry": symmetry, "ring": goal, "cubes": cube_text,
+              "init": "symmetric", "checkpoint_every": every, **{k: params[k] for k in DEFAULTS},
+              "restart_from": params["restart_from"], "kernel": kernel}
+    if ck is not None:
+        kwargs["resume" if manifest is not None else "checkpoint"] = str(ck)
+    def on_end(result):
+        search_symmetric.last = {**result["last"], "kernel": kernel}
+    yield from run_walkers(search_symmetric, kwargs, n_workers, rank=rank, budget=budget, stop=stop,
+                           goal_ok=lambda v: v.ok or (goal == "Z2" and v.ring == "Z2"), on_progress=on_progress,
+                           stats=stats, ck=ck, resumed=resumed, label={"symmetry": symmetry}, on_end=on_end)
 
 
 def _read_walker(f: Path, s: Shape, symmetry: str, G: int) -> dict:

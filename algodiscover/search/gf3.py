@@ -24,11 +24,17 @@ integer vectors, the third absorbing the scalars, which leaves every term unchan
 
 ``checkpoint=DIR`` / ``resume=DIR`` (``--checkpoint`` / ``--resume``): the layout of :mod:`.flip`'s
 checkpoints (``DIR/checkpoint.json`` with ``options.field == 3``, ``DIR/schemes/*.json`` for every proven
-scheme when found) with one walker state ``DIR/walkers/walker-000.json`` (``"format":
+scheme when found) with one state per walker ``DIR/walkers/walker-00w.json`` (``"format":
 "algodiscover.gf3-walker/1"``: the current scheme ``P``/``Q`` as hex, kernel and numpy generator states,
 counters, pools, rank levels, digests of the goal schemes already tried, walking seconds), written
 atomically every ``checkpoint_every`` seconds (5) and when the search ends.  A resumed search first yields
 the schemes already proven, then walks on from the saved state; its seconds and rank levels continue.
+
+``workers``: independent walkers, one process each (:mod:`._parallel`; default all cores from m*k*n = 24
+on, as the other engines): walker w walks with ``walker_seed(seed, w)`` (walker 0 with the seed itself, so
+one walker is the walk it always was) from the same start; provenance records ``walker`` and
+``worker_seed``, and :func:`replay_gf3` re-runs that walker.  A missed target reports the best scheme above
+it and the best modular one over all walkers.
 
 Measured (benchmarks/results/gf3-first-reduction.md, flip-targets.md "GF(3) <2,4,5>:32"): reductions
 are far rarer in the GF(3) flip graph than in the GF(2) one, so from the standard algorithm the plain walk
@@ -513,8 +519,6 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     if device is not None and str(device).strip().lower() != "cpu":
         from ..errors import DeviceError
         raise DeviceError(f"the flip engine runs on the CPU only; got device {device!r} (use --device cpu)")
-    if workers not in (None, 1):
-        raise FlipOptionError("the GF(3) walk runs one walker (use --workers 1)")
     init = "standard" if init in (None, "mixed") else str(init)
     if init not in ("standard", "strassen"):
         raise FlipOptionError(f"the GF(3) walk starts from the standard algorithm or Strassen on 2x2x2 blocks "
@@ -527,7 +531,9 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         raise FlipOptionError("--field 3 does not support --symmetry yet (use --field 2)")
     options.pop("field", None)
     start = options.pop("start", None)
-    start_move = None  # a resume: the moves its start record names, re-applied as recorded
+    start_move = options.pop("_start_move", None)  # a replay or a resume: the moves its start record names
+    walker = int(options.pop("_walker", 0))  # a worker process of a parallel run (.__parallel.run_walkers)
+    child = bool(options.pop("_child", False))
     unknown = set(options) - set(DEFAULTS) - set(WEIGHT_DEFAULTS) - {"kernel", "ternary"}
     if unknown:
         raise FlipOptionError(f"unknown option(s) for the GF(3) flip walk: {', '.join(sorted(unknown))}")
@@ -552,6 +558,16 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         srec0 = manifest.get("start") or {}
         start = srec0.get("source") if srec0.get("kind") in ("file", "catalog") else None
         start_move = srec0.get("move") if start is not None else None
+        workers = int((manifest.get("flip") or {}).get("walkers", 1))  # the walkers it was started with
+    if child:
+        n_workers = int(workers)
+    elif workers is None:
+        from ._workers import default_workers
+        n_workers = default_workers(s)
+    elif isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise FlipOptionError(f"workers must be an integer >= 1, got {workers!r}")
+    else:
+        n_workers = int(workers)
     params = dict(DEFAULTS)
     for k in DEFAULTS:
         if k in options:
@@ -598,14 +614,24 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         t_ix = time.perf_counter()
         warm_up_ix()
         compile_s += time.perf_counter() - t_ix
-    resolved = {"field": 3, "ring": goal, "init": init, "workers": 1, "symmetry": "none", **params}
+    resolved = {"field": 3, "ring": goal, "init": init, "workers": n_workers, "symmetry": "none", **params}
     start_planes = None
     if start is not None:
         start_planes, srec = _start_planes(start, s, ternary=zt, move=start_move)
     else:
         srec = start_record(init)
-    rec = search_record(ENGINE, strategy="gf3", options=resolved, seed=int(seed), workers=1, device="cpu",
+    rec = search_record(ENGINE, strategy="gf3", options=resolved, seed=int(seed), workers=n_workers, device="cpu",
                         start=srec)
+    if n_workers > 1 and not child:
+        yield from _search_parallel(s, rank, seed=int(seed), budget=budget, goal=goal, init=init, params=params,
+                                    zt=zt, start=start, srec=srec, rec=rec, resolved=resolved, n_workers=n_workers,
+                                    on_progress=on_progress, stop=stop, ck_dir=ck_dir, manifest=manifest,
+                                    every=every)
+        return
+    from ._parallel import walker_seed
+    walk_seed = walker_seed(int(seed), walker)  # walker 0 walks with the run's seed itself
+    if n_workers > 1:
+        rec = {**rec, "walker": walker, "worker_seed": walk_seed}
     t0 = budget.started
     r0 = s.m * s.k * s.n
     cap = max(r0, start_planes[2] if start_planes else 0) + params["climb"] + 32
@@ -618,7 +644,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         P, Q, r = standard_planes(s, cap) if init == "standard" else strassen_block_planes(s, cap)
     if not is_valid_mod3(s, P, Q, r):  # pragma: no cover - a wrong start is a bug
         raise AssertionError("the GF(3) start scheme is not valid mod 3")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(walk_seed)
     state = np.array([rng.integers(1, 2**63 - 1)], dtype=np.uint64)
     counters = np.zeros(5, dtype=np.int64)
     best = r
@@ -638,7 +664,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         from .flip import _checkpoint_schemes, _hex_rows as _hex, _write_json, _write_manifest
         (ck / "walkers").mkdir(parents=True, exist_ok=True)
         (ck / "schemes").mkdir(exist_ok=True)
-        wf = ck / "walkers" / "walker-000.json"
+        wf = ck / "walkers" / f"walker-{walker:03d}.json"
         if manifest is not None and wf.exists():
             st = _read_walker(wf, s, cap)
             r, best, before_s = st["r"], st["best"], st["seconds"]
@@ -653,11 +679,12 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
             (flips_at_best, attempts, attempts_at_best, restarts, proven, lifts_failed,
              unlifted) = (st[k] for k in ("flips_at_best", "attempts", "attempts_at_best", "restarts", "proven",
                                           "lifts_failed", "unlifted"))
-        if manifest is not None:
-            resumed = _checkpoint_schemes(ck, rank, "Z3" if goal == "Z3" else None)
-        _write_manifest(ck, manifest, shape=list(s), rank=rank, seed=int(seed), options=resolved, start=srec,
-                        version=rec.get("version"), commit=rec.get("commit"),
-                        flip={"walkers": 1, "walker_format": WALKER_FORMAT})
+        if not child:  # a parallel run's parent yields the kept schemes and writes the manifest
+            if manifest is not None:
+                resumed = _checkpoint_schemes(ck, rank, "Z3" if goal == "Z3" else None)
+            _write_manifest(ck, manifest, shape=list(s), rank=rank, seed=int(seed), options=resolved, start=srec,
+                            version=rec.get("version"), commit=rec.get("commit"),
+                            flip={"walkers": 1, "walker_format": WALKER_FORMAT})
 
     def walked() -> float:
         return before_s + time.monotonic() - t0
@@ -665,9 +692,9 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     def save_state():
         if ck is None:
             return
-        _write_json(ck / "walkers" / "walker-000.json", {
+        _write_json(wf, {
             "format": WALKER_FORMAT, "shape": list(s), "rank": rank, "goal": goal, "params": params,
-            "seed": int(seed), "r": int(r), "P": _hex(P[:, :r]), "Q": _hex(Q[:, :r]), "kstate": int(state[0]),
+            "seed": int(seed), "walker": walker, "worker_seed": walk_seed, "r": int(r), "P": _hex(P[:, :r]), "Q": _hex(Q[:, :r]), "kstate": int(state[0]),
             "counters": [int(x) for x in counters], "rng": rng.bit_generator.state, "best": int(best),
             "pools": {str(lv): [[_hex(a), _hex(b)] for a, b in pl] for lv, pl in pools.items()},
             "levels": {str(k): v for k, v in levels.items()}, "tried": sorted(tried),
@@ -784,6 +811,85 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         report()
         if proven == 0 and rank < best < max(levels):  # (the first level is the start: not a result)
             _finish(s, rank, goal, zt, rec, pools, levels, best, walked(), int(counters[0]), compile_s)
+
+
+def _search_parallel(s: Shape, rank: int, *, seed: int, budget: Budget, goal: str, init: str, params: dict,
+                     zt: bool, start, srec: dict, rec: dict, resolved: dict, n_workers: int, on_progress, stop, ck_dir,
+                     manifest, every: float) -> Iterator[Scheme]:
+    """``workers`` > 1: that many independent walkers (:func:`._parallel.run_walkers`); walker w walks as a
+    one-walker run with seed ``walker_seed(seed, w)`` from the same start (re-made from the moves its record
+    names).  A missed target: the best scheme above it and the best modular one over all walkers (each
+    walker lifts its own at its end; they get the time that takes)."""
+    from ._parallel import run_walkers
+    from .flip import _checkpoint_schemes, _write_manifest
+    ck = Path(ck_dir) if ck_dir is not None else None
+    stats = {"restarts_done": 0, "restarts_proven": 0, "proven": 0, "walks": n_workers, "seed": seed, "field": 3,
+             "walk": "ZT" if zt else "GF(3)"}
+    search_gf3.stats = stats
+    search_gf3.best_above_target = None
+    search_gf3.best_modular = None
+    resumed: list[Scheme] = []
+    if ck is not None:
+        (ck / "walkers").mkdir(parents=True, exist_ok=True)
+        (ck / "schemes").mkdir(exist_ok=True)
+        if manifest is not None:
+            resumed = _checkpoint_schemes(ck, rank, "Z3" if goal == "Z3" else None)
+        _write_manifest(ck, manifest, shape=list(s), rank=rank, seed=seed, options=resolved, start=srec,
+                        version=rec.get("version"), commit=rec.get("commit"),
+                        flip={"walkers": n_workers, "walker_format": WALKER_FORMAT})
+    kwargs = {"shape": tuple(s), "rank": rank, "seed": seed, "ring": goal, "init": init, "checkpoint_every": every,
+              **{k: params[k] for k in (*DEFAULTS, *WEIGHT_DEFAULTS)}, "kernel": params["kernel"], "ternary": zt}
+    if start is not None and manifest is None:
+        kwargs["start"] = start
+        if srec.get("move"):
+            kwargs["_start_move"] = srec["move"]
+    if ck is not None:
+        kwargs["resume" if manifest is not None else "checkpoint"] = str(ck)
+
+    def on_end(result):
+        search_gf3.last = result["last"]
+        if stats["proven"] == 0:
+            search_gf3.best_above_target = result["best_above_target"]
+            search_gf3.best_modular = result["best_modular"]
+    grace = 10.0 + max(FINISH_LIFT_SECONDS, 0.1 * (budget.time_limit or 0.0))
+    yield from run_walkers(search_gf3, kwargs, n_workers, rank=rank, budget=budget, stop=stop,
+                           goal_ok=lambda v: v.ok or (goal == "Z3" and v.ring == "Z3"), on_progress=on_progress,
+                           stats=stats, ck=ck, resumed=resumed, label={"field": 3}, on_end=on_end, grace=grace)
+
+
+def replay_gf3(provenance: dict, shape=None, rank=None) -> Iterator[Scheme]:
+    """Re-run the GF(3) (or ZT) walk that produced a scheme with this provenance: the walk is a function of the
+    seed, the options and the start alone (kernel calls of whole chunks, restarts counted, never the clock), so
+    the same with a budget of ``restart + 1`` restarts reaches the recorded scheme again (a start two moves
+    away is re-made from the moves its record names).  Yields what that walk proves (the recorded scheme
+    among them).  Raises ReplayError when it cannot."""
+    from ..errors import ReplayError
+    p = provenance or {}
+    opts = dict(p.get("options") or {})
+    for key in ("seed", "restart"):
+        if p.get(key) is None:
+            raise ReplayError(f"the provenance has no {key!r}: the GF(3) walk cannot be re-run")
+    if p.get("above_target"):
+        raise ReplayError("a best-effort result above the target rank (found after the budget ended) is not replayed")
+    shape = shape if shape is not None else p.get("shape")
+    rank = rank if rank is not None else (p.get("rank_asked") or p.get("target_rank"))
+    if shape is None or rank is None:
+        raise ReplayError("the shape and the rank of the scheme are needed to replay a GF(3) walk")
+    srec = p.get("start") or {}
+    kw = {k: opts[k] for k in (*DEFAULTS, *WEIGHT_DEFAULTS, "kernel", "ternary") if k in opts}
+    kw.setdefault("kernel", OLD_KERNEL)  # recorded before kernel 2: the scan walk
+    if srec.get("kind") in ("file", "catalog"):
+        src = srec.get("source")
+        if srec.get("kind") == "catalog" or not src or src == "scheme" or not Path(src).exists():
+            raise ReplayError(f"the walk started from {src!r}, which is not available here")
+        kw["start"] = src
+        if srec.get("move"):
+            kw["_start_move"] = srec["move"]
+    budget = Budget(restarts=int(p["restart"]) + 1, count=None)
+    # walker w of a parallel run walked as a one-walker run with its own seed (._parallel.walker_seed)
+    seed = int(p["worker_seed"]) if p.get("worker_seed") is not None else int(p["seed"])
+    yield from search_gf3(tuple(shape), int(rank), seed=seed, budget=budget, ring=opts.get("ring"),
+                          init=opts.get("init"), workers=1, **kw)
 
 
 #: the end-of-run lift of a missed target (GF(3) walk with --ring Z) may take this many seconds, or a tenth

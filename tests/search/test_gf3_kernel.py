@@ -241,3 +241,72 @@ def test_gf3_missed_target_writes_the_lifted_scheme_above_it_and_the_z3_one_besi
     assert r.returncode == 1, r.stderr
     assert load(d / "best-above-target.json").verify(symbolic=False).ok
     assert (d / "best-modular-z3.json").exists()
+
+
+@pytest.mark.parametrize("shape,rank,kw", [((3, 3, 3), 23, {"ternary": True}), ((2, 2, 3), 11, {})])
+def test_a_gf3_result_replays_to_the_same_scheme(shape, rank, kw):
+    """The GF(3) walk (lifted) and the ZT walk are functions of seed, options and start: flip.replay re-runs
+    the recorded walk (restarts counted, never the clock) to the recorded scheme (they said "no 'attempts'")."""
+    from algodiscover.core.canonical import canonical_key
+    from algodiscover.search import flip
+    out = next(gf3.search_gf3(shape, rank, seed=2, budget=Budget(time_limit=120), **kw), None)
+    assert out is not None and out.provenance["strategy"] == "gf3"
+    key = canonical_key(out)
+    assert any(canonical_key(x) == key for x in flip.replay(out.provenance, shape=shape, rank=rank))
+
+
+def test_cli_replays_a_zt_walk_from_a_start_two_moves_away(tmp_path):
+    """End to end: a ZT walk from our <3,3,3>:23 (ZT) two moves away (<2,2,3>), written with --out, replays
+    with exit 0; the start is re-made from the moves its record names."""
+    import json
+    from tests.conftest import REPO, run_cli
+    out = tmp_path / "s.json"
+    r = run_cli("discover", "--engine", "flip", "--field", "3", "--ternary", "--shape", "2x2x3", "--rank", "11",
+                "--start", str(REPO / "results" / "3x3x3-r23.json"), "--seed", "0", "--time-limit", "60",
+                "--quiet", "--no-catalog", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    prov = json.loads(out.read_text())["provenance"]
+    assert prov["start"]["move"].count("project") == 2
+    r = run_cli("discover", "--replay", str(out))
+    assert r.returncode == 0 and "the same scheme" in r.stderr + r.stdout, r.stderr
+
+
+def test_parallel_zt_walkers_record_their_seed_and_replay():
+    """--workers 2 with --field 3: two walker processes, walker w with walker_seed(seed, w); a scheme of walker
+    1 replays (one walker with that seed) to the same scheme."""
+    from algodiscover.core.canonical import canonical_key
+    from algodiscover.search import flip
+    from algodiscover.search._parallel import walker_seed
+    by_walker = {}
+    it = gf3.search_gf3((3, 3, 3), 23, seed=3, ternary=True, workers=2, budget=Budget(time_limit=90))
+    for sch in it:
+        p = sch.provenance
+        assert p["options"]["workers"] == 2 and p["seed"] == 3 and p["worker_seed"] == walker_seed(3, p["walker"])
+        assert sch.verify(symbolic=False).ring == "ZT"
+        by_walker.setdefault(p["walker"], sch)
+        if len(by_walker) == 2:
+            break
+    it.close()
+    assert set(by_walker) == {0, 1}
+    one = by_walker[1]
+    assert any(canonical_key(x) == canonical_key(one) for x in flip.replay(one.provenance, shape=(3, 3, 3), rank=23))
+
+
+def test_parallel_missed_target_writes_the_best_scheme_of_all_walkers(tmp_path):
+    """A missed target with two GF(3) walkers (lifted walk): exit 1, F holds the best proven scheme above the
+    target over both walkers (each lifts its own at its end, and is given the time), F.z3.json the modular
+    one; both name the walker that reached them."""
+    import json
+    from tests.conftest import run_cli
+    out = tmp_path / "best.json"
+    r = run_cli("discover!", "--engine", "flip", "--field", "3", "--shape", "3x3x3", "--rank", "20", "--workers",
+                "2", "--seed", "1", "--time-limit", "6", "--quiet", "--no-catalog", "--out", str(out),
+                "--checkpoint", str(tmp_path / "ck"))
+    assert r.returncode == 1, r.stderr
+    prov = json.loads(out.read_text())["provenance"]
+    assert prov["above_target"] is True and prov["target_rank"] == 20 and prov["walker"] in (0, 1)
+    z3 = json.loads((tmp_path / "best.z3.json").read_text())["provenance"]
+    assert z3["walker"] in (0, 1) and z3["above_target"] is True
+    assert sorted(f.name for f in (tmp_path / "ck" / "walkers").glob("*.json")) == ["walker-000.json", "walker-001.json"]
+    m = json.loads((tmp_path / "ck" / "checkpoint.json").read_text())
+    assert m["flip"]["walkers"] == 2 and m["options"]["workers"] == 2
