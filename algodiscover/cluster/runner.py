@@ -188,6 +188,7 @@ class _ClusterRun:
             res = flip.resolve_options(self.shape, self.rank, **opts)
             goal, init = res["ring"], res["init"]
             params = {k: res[k] for k in flip.DEFAULTS}
+            lift = res.get("lift")  # the walkers' lift rule (run_segment resolves the same): recorded below
             start = opts.get("start")
             if start is not None and not isinstance(start, (str, os.PathLike)):
                 raise ClusterError("a flip start for a cluster run must be a scheme file (its path is recorded)")
@@ -202,6 +203,7 @@ class _ClusterRun:
             if goal not in ("Z", "Z2"):
                 raise flip.FlipOptionError(f"ring must be Z or Z2 for the flip engine, got {opts.get('ring')!r}")
             params = dict(flip.DEFAULTS)
+            lift = None
             for name in flip.DEFAULTS:
                 if opts.get(name) is not None:
                     params[name] = flip._check_int(name, opts[name], 1)
@@ -225,7 +227,8 @@ class _ClusterRun:
         if self.segment_attempts % flip.CHUNK:
             raise ClusterError(f"segment_attempts must be a multiple of {flip.CHUNK} (one kernel call)")
         self.resolved = {"ring": goal, "init": init, **params, "start": self.start_path,
-                         "segment_attempts": self.segment_attempts, "chunk": flip.CHUNK}
+                         "segment_attempts": self.segment_attempts, "chunk": flip.CHUNK,
+                         **({"lift": lift} if lift is not None else {})}
 
     def start(self, cluster) -> None:
         self.conn = connect(cluster)

@@ -186,6 +186,7 @@ def test_flip_search_through_cluster_is_proven_and_catalogued_once(dask_cluster,
         assert e.scheme().verify().ok and e.rank <= 23
         assert e.provenance["cluster"]["address"] == dask_cluster.address
         assert e.provenance["engine"] == "flip" and e.provenance["seed"] == 11
+        assert e.provenance["options"]["lift"] == 3  # the lift rule the walkers used (search.lift.LIFT_VERSION)
     assert len(list((tmp_path / "out").glob("*.json"))) == len(rows)
 
 
