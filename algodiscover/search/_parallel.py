@@ -117,7 +117,8 @@ def run_walkers(fn: Callable, kwargs: dict, n_workers: int, *, rank: int, goal_o
             elif ev[0] == "error":
                 errors.append(ev)
     finally:
-        stop_workers(procs, q, stop_event, on_message=note, grace=grace)
+        # the end-of-run lift is for a missed target: once a scheme is in, walkers still lifting are not waited for
+        stop_workers(procs, q, stop_event, on_message=note, grace=grace if stats.get("proven", 0) == 0 else 5.0)
         report()
         st = totals()
         result = {"last": {"best_rank": st.get("best_rank"), "levels": dict(st.get("levels", {})),
