@@ -200,23 +200,10 @@ def apply_moves(scheme: Scheme, moves: str) -> Scheme:
 
 
 def _move_once(scheme: Scheme, target) -> tuple[Scheme, str] | None:
-    t = parse_shape(target)
-    src = Shape(*scheme.shape)
-    for axis in range(3):
-        s2 = list(t)
-        s2[axis] -= 1
-        if min(s2) >= 1 and sorted(s2) == sorted(src):
-            return _extend_by_shapes(to_shape(scheme, tuple(s2)), axis), f"extend {Shape(*s2).angle()} -> {t.angle()}"
+    """The one-step move to ``target`` with the fewest products (the first such of :func:`_move_candidates`:
+    the extension, else the projection whose axis comes first and, on that axis, whose index comes last)."""
     best = None
-    for axis in range(3):  # every dimension of the source whose reduction gives the target, every index
-        s2 = list(src)
-        s2[axis] -= 1
-        if min(s2) < 1 or sorted(s2) != sorted(t):
-            continue
-        p, index = best_projection(scheme, axis)
-        if best is None or p.rank < best[0].rank:
-            best = (p, axis, index)
-    if best is None:
-        return None
-    p, axis, index = best
-    return to_shape(p, t), f"project {src.angle()} -> {t.angle()} (index {index} of {'mkn'[axis]} dropped)"
+    for cand in _move_candidates(scheme, target):
+        if best is None or cand[0].rank < best[0].rank:
+            best = cand
+    return best
