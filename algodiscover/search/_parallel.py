@@ -13,15 +13,16 @@ and a crash or a kill is an ``InternalError`` (:mod:`._workers`).
 from __future__ import annotations
 
 import importlib
-import signal
 import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
+
 from ..core.canonical import canonical_key
 from ..core.verify import verify
 from . import Budget, Progress
-from ._workers import receive, start_workers, stop_workers
+from ._workers import receive, start_workers, stop_workers, worker_stop
 
 
 def walker_seed(seed: int, walker: int) -> int:
@@ -34,17 +35,42 @@ def walker_seed(seed: int, walker: int) -> int:
     return _splitmix(x)[1] >> 2
 
 
-def run_walkers(fn: Callable, kwargs: dict, n_workers: int, *, rank: int, goal_ok: Callable, budget: Budget,
-                stop: Callable[[], bool], on_progress, stats: dict, ck: Path | None, resumed: list, label: dict,
-                on_end: Callable[[dict], None], grace: float = 5.0) -> Iterator:
+def resolve_walkers(workers, shape, child: bool) -> int:
+    """The number of walkers of a symmetric or GF(3) walk: as asked (an integer >= 1), or all cores from
+    m*k*n = 24 on (``_workers.default_workers``, as the other engines); a walker process keeps the run's."""
+    from ._workers import default_workers
+    from .flip import FlipOptionError
+    if child:
+        return int(workers)
+    if workers is None:
+        return default_workers(shape)
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise FlipOptionError(f"workers must be an integer >= 1, got {workers!r}")
+    return int(workers)
+
+
+def run_walkers(fn: Callable, kwargs: dict, n_workers: int, *, rank: int, goal_ok: Callable, modular: str | None,
+                budget: Budget, stop: Callable[[], bool], on_progress, stats: dict, ck: Path | None,
+                manifest: dict | None, manifest_fields: dict, label: dict, on_end: Callable[[dict], None],
+                grace: float = 5.0) -> Iterator:
     """Run ``fn(**kwargs)`` as walkers 0..n_workers-1 in worker processes; yield their schemes (proven here
-    again: ``goal_ok(verify(...))``, one per canonical key, kept in ``ck``/schemes when given), after the
-    ``resumed`` ones.  ``stats`` (the dict the CLI's final message reads) gets the walkers' summed figures;
+    again: ``goal_ok(verify(...))``, one per canonical key, kept in ``ck``/schemes when given).  With ``ck``
+    this writes the run's manifest (``manifest`` when resuming, else one of ``manifest_fields``), and a
+    resumed run first yields the schemes kept there (valid, or labelled ``modular``) and the walkers resume
+    from their files.  ``stats`` (the dict the CLI's final message reads) gets the walkers' summed figures;
     ``on_end`` is called once the walkers have ended (also when the consumer closes the generator early) with a
     dict: ``last`` (the run's summed figures) and the walkers' best ``best_above_target`` / ``best_modular``
     schemes.  ``grace``: seconds the walkers get, once stopped, to finish (a missed target's end-of-run lift)."""
     from ..errors import InternalError
-    from .flip import _keep_scheme
+    from .flip import _checkpoint_schemes, _keep_scheme, _write_manifest
+    resumed: list = []
+    if ck is not None:
+        (ck / "walkers").mkdir(parents=True, exist_ok=True)
+        (ck / "schemes").mkdir(exist_ok=True)
+        if manifest is not None:
+            resumed = _checkpoint_schemes(ck, rank, modular)
+        _write_manifest(ck, manifest, **manifest_fields)
+        kwargs = {**kwargs, ("resume" if manifest is not None else "checkpoint"): str(ck)}
     seen: set[str] = set()
     for sch in resumed:
         key = canonical_key(sch)
@@ -133,13 +159,7 @@ def run_walkers(fn: Callable, kwargs: dict, n_workers: int, *, rank: int, goal_o
 
 def _worker_main(args, out_queue, stop_event):
     """A worker process of :func:`run_walkers`: walker w of the run, its events sent to the parent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C reaches the whole group
-    flag = {"stop": False}
-
-    def on_term(signum, frame):
-        flag["stop"] = True
-
-    signal.signal(signal.SIGTERM, on_term)
+    stop = worker_stop(stop_event)
     mod, name, kwargs, n_workers, w = args
     fn = getattr(importlib.import_module(mod), name)
 
@@ -151,7 +171,7 @@ def _worker_main(args, out_queue, stop_event):
 
     try:
         for sch in fn(**kwargs, budget=Budget(), workers=n_workers, on_progress=progress,
-                      stop=lambda: flag["stop"] or stop_event.is_set(), _walker=w, _child=True):
+                      stop=stop, _walker=w, _child=True):
             out_queue.put(("scheme", w, sch))
         out_queue.put(("extra", w, {"best_above_target": getattr(fn, "best_above_target", None),
                                     "best_modular": getattr(fn, "best_modular", None)}))

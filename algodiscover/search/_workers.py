@@ -86,6 +86,19 @@ def _child_main(target, parent: int, deathsig: bool, index: int, args: tuple, q,
         out.put(("done", index))
 
 
+def worker_stop(stop_event) -> Callable[[], bool]:
+    """In a worker process: ignore SIGINT (the parent decides when a Ctrl-C stops the workers) and end on
+    SIGTERM; returns ``stop()``, True once SIGTERM came or the parent set ``stop_event``."""
+    flag = {"stop": False}
+
+    def on_term(signum, frame):
+        flag["stop"] = True
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, on_term)
+    return lambda: flag["stop"] or stop_event.is_set()
+
+
 def die_with_parent(parent: int, deathsig: bool = True) -> None:
     """Make this (child) process end when the process ``parent`` is no longer its parent."""
     if deathsig and sys.platform.startswith("linux"):

@@ -80,7 +80,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import signal
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -93,7 +92,7 @@ from ..core.transform import to_shape
 from ..core.verify import verify
 from ..errors import AlgoDiscoverError, DeviceError, InternalError, RankError, ReplayError, SchemeError
 from . import Budget, Progress
-from ._workers import default_workers, receive, start_workers, stop_workers
+from ._workers import default_workers, receive, start_workers, stop_workers, worker_stop
 
 ENGINE = "flip"
 CHUNK = 1 << 17  # kernel attempts per call: fixed, so a seed gives the same walk on any machine
@@ -906,18 +905,8 @@ def _prove(s: Shape, mats, goal: str, rec: dict, info: dict, seconds: float) -> 
 # ---------------------------------------------------------------- worker processes
 def _worker_main(args, out_queue, stop_event):
     """Entry point of a worker process: run one walker and send its events to the parent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C reaches the whole group
-    flag = {"stop": False}
-
-    def on_term(signum, frame):
-        flag["stop"] = True
-
-    signal.signal(signal.SIGTERM, on_term)
+    stop = worker_stop(stop_event)
     walker_state, ck_dir, every = args
-
-    def stop():
-        return flag["stop"] or stop_event.is_set()
-
     w = Walker.from_state(walker_state)
     try:
         for ev in _drive(w, stop, ck_dir, every):

@@ -1610,15 +1610,8 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         seed, symmetry, ring, cubes = int(manifest["seed"]), mo["symmetry"], mo["ring"], mo["cubes"]
         options = {k: mo[k] for k in (*DEFAULTS, "restart_from", "kernel") if k in mo}
         workers = int((manifest.get("flip") or {}).get("walkers", 1))  # the walkers it was started with
-    if child:
-        n_workers = int(workers)
-    elif workers is None:
-        from ._workers import default_workers
-        n_workers = default_workers(s)
-    elif isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise FlipOptionError(f"workers must be an integer >= 1, got {workers!r}")
-    else:
-        n_workers = int(workers)
+    from ._parallel import resolve_walkers
+    n_workers = resolve_walkers(workers, s, child)
     restart_from = options.pop("restart_from", None) or "seed"
     kernel = options.pop("kernel", None)
     if kernel is None:
@@ -1655,12 +1648,6 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     n = s.n
     group = symmetry_group(symmetry, n)
     cube_sets = parse_cubes(cubes, n)
-    if n_workers > 1 and not child:
-        yield from _search_parallel(s, rank, seed=int(seed), budget=budget, symmetry=symmetry, ring=ring,
-                                    cubes=cubes, params=params, kernel=kernel, n_workers=n_workers,
-                                    on_progress=on_progress, stop=stop, ck_dir=ck_dir, manifest=manifest,
-                                    every=every)
-        return
     fixed, orbits = symmetric_seed(n, group, cube_sets)
     G = group.order
     nf = fixed.shape[1]
@@ -1671,6 +1658,12 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     rec = search_record(ENGINE, strategy=f"symmetric-{symmetry}", options=resolved, seed=int(seed),
                         workers=n_workers, device="cpu",
                         start=start_record("symmetric", f"diagonal cubes {cube_text}"))
+    if n_workers > 1 and not child:  # the walkers run in processes forked after the kernels compiled here
+        yield from _search_parallel(s, rank, seed=int(seed), budget=budget, symmetry=symmetry, goal=goal,
+                                    cube_text=cube_text, params=params, kernel=kernel, n_workers=n_workers,
+                                    resolved=resolved, rec=rec, on_progress=on_progress, stop=stop, ck_dir=ck_dir,
+                                    manifest=manifest, every=every)
+        return
     walk_seed = walker_seed(int(seed), walker)  # walker 0 walks with the run's seed itself
     by_walker = {"walker": walker, "worker_seed": walk_seed} if n_workers > 1 else {}
     t0 = budget.started
@@ -1880,42 +1873,28 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         report()
 
 
-def _search_parallel(s: Shape, rank: int, *, seed: int, budget: Budget, symmetry: str, ring, cubes, params: dict,
-                     kernel: int, n_workers: int, on_progress, stop, ck_dir, manifest, every: float) -> Iterator[Scheme]:
+def _search_parallel(s: Shape, rank: int, *, seed: int, budget: Budget, symmetry: str, goal: str, cube_text: str,
+                     params: dict, kernel: int, n_workers: int, resolved: dict, rec: dict, on_progress, stop, ck_dir,
+                     manifest, every: float) -> Iterator[Scheme]:
     """``workers`` > 1: that many independent walkers (:func:`._parallel.run_walkers`); walker w walks as a
-    one-walker run with :func:`walker_seed` (seed, w).  The parent writes the manifest (with the walker count)
-    and yields the schemes kept in DIR/schemes/ first when it resumes."""
-    from ..provenance import search_record, start_record
+    one-walker run with :func:`walker_seed` (seed, w).  The manifest records the walker count."""
     from ._parallel import run_walkers
-    from .flip import _checkpoint_schemes, _write_manifest
-    goal = "Z" if ring is None else str(ring).upper()
-    cube_text = ",".join("".join("1" if i in S else "0" for i in range(s.n)) for S in parse_cubes(cubes, s.n))
-    resolved = {"symmetry": symmetry, "field": 2, "ring": goal, "cubes": cube_text, "init": "symmetric",
-                "workers": n_workers, "kernel": kernel, **params}
-    ck = Path(ck_dir) if ck_dir is not None else None
     stats = {"restarts_done": 0, "restarts_proven": 0, "proven": 0, "walks": n_workers, "seed": seed}
     search_symmetric.stats = stats
-    resumed: list[Scheme] = []
-    if ck is not None:
-        (ck / "walkers").mkdir(parents=True, exist_ok=True)
-        (ck / "schemes").mkdir(exist_ok=True)
-        if manifest is not None:
-            resumed = _checkpoint_schemes(ck, rank, "Z2" if goal == "Z2" else None)
-        rec = search_record(ENGINE, strategy=f"symmetric-{symmetry}", options=resolved, seed=seed, workers=n_workers,
-                            device="cpu", start=start_record("symmetric", f"diagonal cubes {cube_text}"))
-        _write_manifest(ck, manifest, shape=list(s), rank=rank, seed=seed, options=resolved,
-                        start=rec.get("start"), strategy=f"symmetric-{symmetry}", version=rec.get("version"),
-                        commit=rec.get("commit"), flip={"walkers": n_workers, "walker_format": WALKER_FORMAT})
     kwargs = {"shape": tuple(s), "rank": rank, "seed": seed, "symmetry": symmetry, "ring": goal, "cubes": cube_text,
               "init": "symmetric", "checkpoint_every": every, **{k: params[k] for k in DEFAULTS},
               "restart_from": params["restart_from"], "kernel": kernel}
-    if ck is not None:
-        kwargs["resume" if manifest is not None else "checkpoint"] = str(ck)
+    fields = {"shape": list(s), "rank": rank, "seed": seed, "options": resolved, "start": rec.get("start"),
+              "strategy": f"symmetric-{symmetry}", "version": rec.get("version"), "commit": rec.get("commit"),
+              "flip": {"walkers": n_workers, "walker_format": WALKER_FORMAT}}
+
     def on_end(result):
         search_symmetric.last = {**result["last"], "kernel": kernel}
     yield from run_walkers(search_symmetric, kwargs, n_workers, rank=rank, budget=budget, stop=stop,
-                           goal_ok=lambda v: v.ok or (goal == "Z2" and v.ring == "Z2"), on_progress=on_progress,
-                           stats=stats, ck=ck, resumed=resumed, label={"symmetry": symmetry}, on_end=on_end)
+                           goal_ok=lambda v: v.ok or (goal == "Z2" and v.ring == "Z2"),
+                           modular="Z2" if goal == "Z2" else None, on_progress=on_progress, stats=stats,
+                           ck=Path(ck_dir) if ck_dir is not None else None, manifest=manifest,
+                           manifest_fields=fields, label={"symmetry": symmetry}, on_end=on_end)
 
 
 def _read_walker(f: Path, s: Shape, symmetry: str, G: int) -> dict:

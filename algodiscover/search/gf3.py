@@ -559,15 +559,8 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         start = srec0.get("source") if srec0.get("kind") in ("file", "catalog") else None
         start_move = srec0.get("move") if start is not None else None
         workers = int((manifest.get("flip") or {}).get("walkers", 1))  # the walkers it was started with
-    if child:
-        n_workers = int(workers)
-    elif workers is None:
-        from ._workers import default_workers
-        n_workers = default_workers(s)
-    elif isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise FlipOptionError(f"workers must be an integer >= 1, got {workers!r}")
-    else:
-        n_workers = int(workers)
+    from ._parallel import resolve_walkers, walker_seed
+    n_workers = resolve_walkers(workers, s, child)
     params = dict(DEFAULTS)
     for k in DEFAULTS:
         if k in options:
@@ -628,7 +621,6 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
                                     on_progress=on_progress, stop=stop, ck_dir=ck_dir, manifest=manifest,
                                     every=every)
         return
-    from ._parallel import walker_seed
     walk_seed = walker_seed(int(seed), walker)  # walker 0 walks with the run's seed itself
     if n_workers > 1:
         rec = {**rec, "walker": walker, "worker_seed": walk_seed}
@@ -694,7 +686,8 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
             return
         _write_json(wf, {
             "format": WALKER_FORMAT, "shape": list(s), "rank": rank, "goal": goal, "params": params,
-            "seed": int(seed), "walker": walker, "worker_seed": walk_seed, "r": int(r), "P": _hex(P[:, :r]), "Q": _hex(Q[:, :r]), "kstate": int(state[0]),
+            "seed": int(seed), "walker": walker, "worker_seed": walk_seed, "r": int(r), "P": _hex(P[:, :r]),
+            "Q": _hex(Q[:, :r]), "kstate": int(state[0]),
             "counters": [int(x) for x in counters], "rng": rng.bit_generator.state, "best": int(best),
             "pools": {str(lv): [[_hex(a), _hex(b)] for a, b in pl] for lv, pl in pools.items()},
             "levels": {str(k): v for k, v in levels.items()}, "tried": sorted(tried),
@@ -821,30 +814,20 @@ def _search_parallel(s: Shape, rank: int, *, seed: int, budget: Budget, goal: st
     names).  A missed target: the best scheme above it and the best modular one over all walkers (each
     walker lifts its own at its end; they get the time that takes)."""
     from ._parallel import run_walkers
-    from .flip import _checkpoint_schemes, _write_manifest
-    ck = Path(ck_dir) if ck_dir is not None else None
     stats = {"restarts_done": 0, "restarts_proven": 0, "proven": 0, "walks": n_workers, "seed": seed, "field": 3,
              "walk": "ZT" if zt else "GF(3)"}
     search_gf3.stats = stats
     search_gf3.best_above_target = None
     search_gf3.best_modular = None
-    resumed: list[Scheme] = []
-    if ck is not None:
-        (ck / "walkers").mkdir(parents=True, exist_ok=True)
-        (ck / "schemes").mkdir(exist_ok=True)
-        if manifest is not None:
-            resumed = _checkpoint_schemes(ck, rank, "Z3" if goal == "Z3" else None)
-        _write_manifest(ck, manifest, shape=list(s), rank=rank, seed=seed, options=resolved, start=srec,
-                        version=rec.get("version"), commit=rec.get("commit"),
-                        flip={"walkers": n_workers, "walker_format": WALKER_FORMAT})
     kwargs = {"shape": tuple(s), "rank": rank, "seed": seed, "ring": goal, "init": init, "checkpoint_every": every,
               **{k: params[k] for k in (*DEFAULTS, *WEIGHT_DEFAULTS)}, "kernel": params["kernel"], "ternary": zt}
-    if start is not None and manifest is None:
+    if start is not None and manifest is None:  # a resuming walker reads its start from the manifest
         kwargs["start"] = start
         if srec.get("move"):
             kwargs["_start_move"] = srec["move"]
-    if ck is not None:
-        kwargs["resume" if manifest is not None else "checkpoint"] = str(ck)
+    fields = {"shape": list(s), "rank": rank, "seed": seed, "options": resolved, "start": srec,
+              "version": rec.get("version"), "commit": rec.get("commit"),
+              "flip": {"walkers": n_workers, "walker_format": WALKER_FORMAT}}
 
     def on_end(result):
         search_gf3.last = result["last"]
@@ -853,8 +836,10 @@ def _search_parallel(s: Shape, rank: int, *, seed: int, budget: Budget, goal: st
             search_gf3.best_modular = result["best_modular"]
     grace = 10.0 + max(FINISH_LIFT_SECONDS, 0.1 * (budget.time_limit or 0.0))
     yield from run_walkers(search_gf3, kwargs, n_workers, rank=rank, budget=budget, stop=stop,
-                           goal_ok=lambda v: v.ok or (goal == "Z3" and v.ring == "Z3"), on_progress=on_progress,
-                           stats=stats, ck=ck, resumed=resumed, label={"field": 3}, on_end=on_end, grace=grace)
+                           goal_ok=lambda v: v.ok or (goal == "Z3" and v.ring == "Z3"),
+                           modular="Z3" if goal == "Z3" else None, on_progress=on_progress, stats=stats,
+                           ck=Path(ck_dir) if ck_dir is not None else None, manifest=manifest,
+                           manifest_fields=fields, label={"field": 3}, on_end=on_end, grace=grace)
 
 
 def replay_gf3(provenance: dict, shape=None, rank=None) -> Iterator[Scheme]:

@@ -1059,15 +1059,9 @@ STATS_EVERY = 0.5  # seconds between a worker's statistics messages
 def _worker_main(run: "_Run", offset: int, stride: int, out_queue, stop_event) -> None:
     """Entry point of a worker process: train restarts offset, offset + stride, ... and send every
     proven scheme (and now and then the statistics) to the parent."""
-    import signal
     import time
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C reaches the whole group
-    flag = {"stop": False}
-
-    def on_term(signum, frame):
-        flag["stop"] = True
-
-    signal.signal(signal.SIGTERM, on_term)
+    from ._workers import worker_stop
+    stop = worker_stop(stop_event)
     last = [0.0]
 
     def on_progress(_p):
@@ -1078,7 +1072,7 @@ def _worker_main(run: "_Run", offset: int, stride: int, out_queue, stop_event) -
 
     run.offset, run.stride = offset, stride
     run.on_progress = on_progress
-    run.stop = lambda: flag["stop"] or stop_event.is_set()
+    run.stop = stop
     run.budget = Budget(restarts=run.budget.restarts, time_limit=run.budget.time_limit, count=None,
                         started=run.budget.started)  # CLOCK_MONOTONIC is shared by all processes
     try:
