@@ -5,7 +5,11 @@ comes back, and stop cleanly.
   ranges per worker thread are in flight.  A restart budget gives exactly the ranges below it.
 - flip: ``walkers`` walks (by default one per worker thread), each a chain of segments of
   ``segment_attempts`` kernel attempts; walker ``w`` has the seed and the start the local engine gives
-  its worker ``w``, and a segment continues from the state the previous one returned.
+  its worker ``w``, and a segment continues from the state the previous one returned.  The symmetric
+  walk (``symmetry``) and the GF(3)/ZT walk (``field=3``) run the same way: their options are resolved
+  here by the engine itself (into the manifest its own ``checkpoint`` writes), and walker ``w`` walks as
+  walker ``w`` of a local ``--workers W`` run (``search._parallel.walker_seed``), in segments of
+  :func:`.tasks.walk_task`.
 
 Nothing a worker sends is trusted: every candidate is parsed from JSON, proven here with the exact
 Brent check (``verify``), deduplicated by canonical key and only then yielded, saved or catalogued.
@@ -39,6 +43,8 @@ RESUBMITS = 3  # a task whose worker died this many times more (after the schedu
 FLIP_SEGMENT = 512  # kernel calls (of search.flip.CHUNK attempts) per flip task: about 5-20 s of walking (the
 # worker waits for the client between two segments of a walk: longer segments, fewer waits) ...
 FLIP_FIRST = 8  # ... after a first segment of 8 kernel calls, doubling (the first results come soon)
+WALK_SEGMENT = 256  # kernel calls per symmetric / GF(3) task (about 5-30 s), after WALK_FIRST doubling as for flip
+WALK_FIRST = 8
 SPN_TASK_BATCHES = 8  # restarts per SPN task, in batches of the strategy: a task's batch drains only at
 # its end (about 1.3 s of one core lost per drain, measured), so fewer, longer tasks; their candidates
 # stream to the client as they are found (the run's Queue), and a stop ends a task within a step
@@ -129,6 +135,9 @@ class _ClusterRun:
                       "tasks_retried": 0, "tasks_partial": 0, "rejected": 0, "workers": 0, "resumed": 0}
         self.best_residual = None
         self.best_rank = None
+        self.walk_manifest = None  # a symmetric or GF(3) walk: the engine's manifest (_prepare_walk)
+        self.field = 2
+        self.levels: dict[int, float] = {}
         self.flips = 0
         self.flip_rates: dict[int, float] = {}
         self._workers: dict = {}
@@ -180,9 +189,10 @@ class _ClusterRun:
         from ..search import flip, gf2
         from .tasks import has_run_segment
         opts = {k: v for k, v in self.options.items() if k not in ("checkpoint", "resume")}
-        for k in ("symmetry", "field"):
-            if opts.get(k) not in (None, "none"):
-                raise ClusterError(f"--{k} does not run on a cluster yet")
+        self.walk_manifest = None
+        if any(asked(opts.get(name), opts.get("init")) for name, asked, *_ in flip.DELEGATES):
+            self._prepare_walk(opts)
+            return
         gf2.check_shape(self.shape)
         if has_run_segment():  # the engine resolves (and checks) its own options
             res = flip.resolve_options(self.shape, self.rank, **opts)
@@ -230,6 +240,52 @@ class _ClusterRun:
                          "segment_attempts": self.segment_attempts, "chunk": flip.CHUNK,
                          **({"lift": lift} if lift is not None else {})}
 
+    def _prepare_walk(self, opts: dict) -> None:
+        """The symmetric or GF(3) walk: the engine checks and resolves the options itself, writing the manifest
+        of a walk that has not moved yet (a budget of no restarts) into a temporary directory; that manifest
+        (the walker count set at the start) is what every task resumes its walker from."""
+        import shutil
+        import tempfile
+        from pathlib import Path
+        from ..formats import load
+        from ..formats.json_format import dump
+        from ..search import flip
+        start = opts.get("start")
+        self.start_json = None
+        if start is not None:
+            if not isinstance(start, (str, os.PathLike)) or str(start).startswith("catalog"):
+                raise ClusterError("a flip start for a cluster run must be a scheme file (its path is recorded)")
+            self.start_json = json.loads(dump(load(start)))  # sent with every task: the workers need no file
+        d = Path(tempfile.mkdtemp(prefix="algodiscover-resolve-"))
+        try:
+            run = flip.search(self.shape, self.rank, seed=self.seed, budget=Budget(restarts=0, count=None),
+                              **{**opts, "workers": 1, "checkpoint": str(d / "ck")})
+            for _ in run:  # a walk with no restarts to make walks nowhere and proves nothing
+                pass
+            m = json.loads((d / "ck" / "checkpoint.json").read_text())
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        m.pop("created", None)
+        m.pop("updated", None)
+        self.walk_manifest = m
+        res = dict(m.get("options") or {})
+        self.goal = str(res.get("ring", "Z"))
+        self.field = int(res.get("field", 2))
+        self.walk_options = opts
+        from ..search import flip_sym, gf3
+        self.walk_chunk = flip_sym.CHUNK if self.field == 2 else gf3.CHUNK
+        ck_flip = (self.ck.manifest.get("flip") or {}) if self.ck else {}
+        self.grow = False
+        if self.segment_attempts is None:
+            self.segment_attempts = int(ck_flip.get("segment_attempts", 0)) or WALK_SEGMENT * self.walk_chunk
+            self.grow = not ck_flip.get("segment_attempts")
+        if self.segment_attempts % self.walk_chunk:
+            raise ClusterError(f"segment_attempts must be a multiple of {self.walk_chunk} (one kernel call)")
+        self.resolved = {**res, "segment_attempts": self.segment_attempts, "chunk": self.walk_chunk}
+        self.stats["field"] = self.field
+        if res.get("ternary"):
+            self.stats["walk"] = "ZT"
+
     def start(self, cluster) -> None:
         self.conn = connect(cluster)
         try:
@@ -261,6 +317,13 @@ class _ClusterRun:
             start = start_record("random")
             strategy = self.strategy.name
             workers = self.threads()
+        elif self.walk_manifest is not None:  # the engine's own start record (kind, source, moves)
+            start = self.walk_manifest.get("start")
+            strategy = self.walk_manifest.get("strategy") or ("gf3" if self.field == 3 else None)
+            workers = self.walkers_count()
+            self.walk_manifest["flip"] = {**(self.walk_manifest.get("flip") or {}), "walkers": workers}
+            self.walk_manifest["options"] = {**self.walk_manifest["options"], "workers": workers}
+            self.resolved = {**self.resolved, "workers": workers}
         else:
             kind = "file" if self.start_path is not None else self.init
             start = start_record(kind, self.start_path)
@@ -273,11 +336,14 @@ class _ClusterRun:
         if self.ck is not None and self.resume_dir is not None:
             for sch in self.ck.schemes():
                 v = verify(sch, symbolic=False)
-                if (v.ok or (self.engine == "flip" and self.goal == "Z2" and v.ring == "Z2")) \
-                        and tuple(sch.shape) == tuple(self.shape) and sch.rank <= self.rank:
+                if self._goal_ok(v) and tuple(sch.shape) == tuple(self.shape) and sch.rank <= self.rank:
                     self.seen.add(canonical_key(sch))
             self.stats["resumed"] = len(self.seen)
             self.stats["proven"] = len(self.seen)
+
+    def _goal_ok(self, v) -> bool:
+        """A verification result the run keeps: valid over Z/Q, or valid mod p for a modular goal (Z2, Z3)."""
+        return bool(v.ok or (self.engine == "flip" and self.goal in ("Z2", "Z3") and v.ring == self.goal))
 
     def _manifest(self) -> dict:
         from .tasks import identity
@@ -290,6 +356,8 @@ class _ClusterRun:
             from ..search import flip
             from .tasks import WALKER_FORMAT
             wf = getattr(flip, "WALKER_FORMAT", WALKER_FORMAT)  # the engine's own walker, where it has one
+            if self.walk_manifest is not None:
+                wf = (self.walk_manifest.get("flip") or {}).get("walker_format", wf)
             m["flip"] = {"walkers": self.walkers_count(), "segment_attempts": self.segment_attempts,
                          "walker_format": wf, "segments": [0] * self.walkers_count()}
         from ..provenance import jsonable
@@ -390,7 +458,7 @@ class _ClusterRun:
             self.stats["rejected"] += 1
             return None
         v = verify(sch, symbolic=False)  # the exact Brent check: the proof
-        if not (v.ok or (self.engine == "flip" and self.goal == "Z2" and v.ring == "Z2")):
+        if not self._goal_ok(v):
             self.stats["rejected"] += 1
             return None
         key = canonical_key(sch)
@@ -399,10 +467,14 @@ class _ClusterRun:
         self.seen.add(key)
         wp = cand.get("provenance") if isinstance(cand.get("provenance"), dict) else {}
         keep = {k: wp[k] for k in ("restart", "step", "flips", "worker", "worker_seed", "attempts", "walk",
-                                   "walk_restarts") if k in wp
+                                   "walk_restarts", "walker") if k in wp
                 and isinstance(wp[k], (int, float)) and not isinstance(wp[k], bool)}
+        keep.update({k: wp[k] for k in ("invariant", "normalised") if isinstance(wp.get(k), bool)})
         if self.engine == "spn":
             parts = ["gradient" if self.strategy.method == "adam" else "als"]
+        elif self.walk_manifest is not None and isinstance(wp.get("completed_by"), list) \
+                and set(wp["completed_by"]) <= {"flip", "lift"} and "flip" in wp["completed_by"]:
+            parts = list(wp["completed_by"])  # a ZT walk's scheme is integral as walked: no lift
         else:
             parts = ["flip"] + (["lift"] if self.goal == "Z" else [])
         prov = result_record(self.record, completed_by=parts, seconds=self.budget.elapsed(), **keep,
@@ -425,6 +497,10 @@ class _ClusterRun:
         else:
             extra["rank"] = self.best_rank
             extra["flips/s"] = f"{sum(self.flip_rates.values()):.3g}"
+            if self.walk_manifest is not None:
+                wo = self.walk_manifest.get("options") or {}
+                extra.update({"symmetry": wo["symmetry"]} if wo.get("symmetry") not in (None, "none") else
+                             {"field": self.field})
         if self.stats["tasks_retried"]:
             extra["retried"] = self.stats["tasks_retried"]
         done = self.stats["tasks_done"]
@@ -593,11 +669,23 @@ class _ClusterRun:
         self._progress(0)
 
     # ------------------------------------------------------------------------------ flip
+    def _walk_levels(self, levels: dict) -> None:
+        """Merge a walker's time to each rank (walking seconds of that walker) into the run's figures."""
+        for lv, sec in levels.items():
+            lv = int(lv)
+            self.levels[lv] = min(self.levels.get(lv, float(sec)), float(sec))
+        if self.levels:
+            self.best_rank = min(self.levels)
+            self.stats.update({"best_rank": self.best_rank, "field": self.field,
+                               "levels": dict(sorted(self.levels.items(), reverse=True))})
+
     def _flip_states(self) -> list[dict]:
         from ..search import flip, gf2
         from .tasks import has_run_segment, initial_walker
         W = self.walkers_count()
         saved = self.ck.walkers() if (self.ck is not None and self.resume_dir is not None) else {}
+        if self.walk_manifest is not None:  # a walker that has not walked yet starts in its first task
+            return [saved.get(w) for w in range(W)]
         s = self.shape
         starts = [None] * W
         if not has_run_segment():
@@ -624,31 +712,43 @@ class _ClusterRun:
         return states
 
     def _flip(self) -> Iterator:
-        from .tasks import flip_task
+        from .tasks import flip_task, walk_summary, walk_task
         states = self._flip_states()
         W = len(states)
+        walk = self.walk_manifest is not None
         futures: dict = {}
         lost: dict[int, int] = {}
         saved_segs = ((self.ck.manifest.get("flip") or {}).get("segments") if self.ck is not None else None) or []
         segs = [int(saved_segs[w]) if w < len(saved_segs) else 0 for w in range(W)]
-        restarts = [int(st.get("restarts", 0)) for st in states]
-        self.best_rank = min(int(st["best"]) for st in states)
+        restarts = [int(st.get("restarts", 0)) if st else 0 for st in states]
+        if walk:
+            for st in states:
+                self._walk_levels(walk_summary(st)["levels"])
+        else:
+            self.best_rank = min(int(st["best"]) for st in states)
         run_id = self.event_name[-12:]
         n_sub = [0]
+        spec = json.dumps({"manifest": self.walk_manifest, "start": self.start_json}) if walk else None
+        from ..search.flip import CHUNK
+        chunk = self.walk_chunk if walk else CHUNK
+        first = WALK_FIRST if walk else FLIP_FIRST
 
         def seg_len(w):
-            """Segments grow from FLIP_FIRST kernel calls to segment_attempts (a walk does not depend on
-            where its segments end, so this changes latency and overhead only)."""
+            """Segments grow from FLIP_FIRST (WALK_FIRST) kernel calls to segment_attempts (a walk does not
+            depend on where its segments end, so this changes latency and overhead only)."""
             if not self.grow:
                 return self.segment_attempts
-            return min(self.segment_attempts, (FLIP_FIRST << min(segs[w], 16)) * CHUNK)
-
-        from ..search.flip import CHUNK
+            return min(self.segment_attempts, (first << min(segs[w], 16)) * chunk)
 
         def submit(w):
             n_sub[0] += 1
-            fut = self._submit(flip_task, json.dumps(states[w]), seg_len(w), self.event_name,
-                               self.expect, {"workers": W}, key=f"flip-{run_id}-w{w}-s{segs[w]}-{n_sub[0]}")
+            key = f"{'walk' if walk else 'flip'}-{run_id}-w{w}-s{segs[w]}-{n_sub[0]}"
+            if walk:
+                fut = self._submit(walk_task, spec, None if states[w] is None else json.dumps(states[w]), w,
+                                   seg_len(w), self.event_name, self.expect, key=key)
+            else:
+                fut = self._submit(flip_task, json.dumps(states[w]), seg_len(w), self.event_name,
+                                   self.expect, {"workers": W}, key=key)
             futures[fut] = w
 
         def budget_left(w) -> bool:
@@ -674,10 +774,14 @@ class _ClusterRun:
             secs = float(out.get("seconds") or 0)
             if secs > 0:
                 self.flip_rates[w] = int(st.get("segment_flips", 0)) / secs
-            if isinstance(st.get("rank"), int):
+            if walk and isinstance(st.get("levels"), dict):
+                self._walk_levels(st["levels"])
+            elif isinstance(st.get("rank"), int):
                 self.best_rank = min(self.best_rank, st["rank"])
+            self.stats["best_rank"] = self.best_rank
             self.stats["restarts_done"] = sum(restarts)
             self.stats["flips"] = self.flips
+            self.stats["flips_per_s"] = sum(self.flip_rates.values())
             self.stats["segments"] = sum(segs)
             for c in out["candidates"]:
                 sch = self._accept(c, {"task": f"walker {w} segment {segs[w]}"})

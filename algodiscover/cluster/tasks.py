@@ -10,6 +10,10 @@ nothing a worker sends and proves every candidate itself):
   state; it returns the candidates it reached and the walker state after the segment, from which
   the next task continues.  A walk is a pure function of its start state and the attempts made,
   wherever the segment boundaries fall.
+- :func:`walk_task`: the same for the walks that keep their walker in a checkpoint directory (the
+  symmetric walk, ``--symmetry``, and the GF(3)/ZT walk, ``--field 3``): the task writes the run's
+  manifest and the walker's state into a temporary directory, resumes that walker there for
+  ``attempts`` kernel attempts and hands back the state the engine wrote.
 
 Each task checks first that the worker runs the algodiscover version (and commit) the client
 expects, and uses one torch thread.  A task polls the run's stop :class:`distributed.Event` (at most
@@ -547,5 +551,76 @@ def flip_task(state: str, attempts: int, event: str | None = None, expect: dict 
     stats = walker_summary(st)
     stats["segment_flips"] = stats["flips"] - flips0
     return json.dumps({"format": TASK_FORMAT, "kind": "flip", "complete": complete, "candidates": found,
+                       "state": st, "stats": stats, "worker": identity(),
+                       "seconds": round(time.monotonic() - t0, 3)}, separators=(",", ":"))
+
+
+# ------------------------------------------------------------------------------------ symmetric and GF(3) walks
+def walk_engine(manifest: dict):
+    """The walk a checkpoint manifest describes (symmetric or GF(3)), as its search function."""
+    opts = manifest.get("options") or {}
+    if opts.get("symmetry") not in (None, "none"):
+        from ..search.flip_sym import search_symmetric
+        return search_symmetric
+    if opts.get("field") == 3:
+        from ..search.gf3 import search_gf3
+        return search_gf3
+    raise ValueError("the manifest names neither a symmetric nor a GF(3) walk")
+
+
+def walk_summary(state: dict | None) -> dict:
+    """Figures of a symmetric or GF(3) walker state (levels are keyed by rank in both)."""
+    if not state:
+        return {"rank": None, "flips": 0, "attempts": 0, "restarts": 0, "lifts_failed": 0, "levels": {}}
+    levels = {int(k): float(v) for k, v in (state.get("levels") or {}).items()}
+    return {"rank": min(levels) if levels else None, "flips": int((state.get("counters") or [0])[0]),
+            "attempts": int(state.get("attempts", 0)), "restarts": int(state.get("restarts", 0)),
+            "lifts_failed": int(state.get("lifts_failed", 0)), "levels": levels}
+
+
+def walk_task(spec: str, state: str | None, walker: int, attempts: int, event: str | None = None,
+              expect: dict | None = None) -> str:
+    """Continue walker ``walker`` of a symmetric or GF(3) walk for ``attempts`` kernel attempts.
+
+    ``spec`` (JSON): ``manifest`` (the run's checkpoint manifest: shape, rank, seed, resolved options, start,
+    walker count) and ``start`` (the start scheme in the JSON format when the walk starts from one, else
+    null: the worker needs no file of the client's).  ``state``: the walker's state (JSON text, the engine's
+    ``walkers/walker-NNN.json``), or None for a walker that has not walked yet.  Returns JSON text
+    ``{"complete", "candidates", "state", "stats", "worker", "seconds"}`` as :func:`flip_task`."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+    from ..search import Budget
+    _check(expect)
+    t0 = time.monotonic()
+    sp = json.loads(spec)
+    m = dict(sp["manifest"])
+    st0 = json.loads(state) if state else None
+    before = walk_summary(st0)
+    stop = _stopper(event)
+    d = Path(tempfile.mkdtemp(prefix="algodiscover-walk-"))
+    try:
+        (d / "walkers").mkdir()
+        (d / "schemes").mkdir()
+        if sp.get("start") is not None:  # the start scheme travels with the task; its record names this copy
+            (d / "start.json").write_text(json.dumps(sp["start"]))
+            m["start"] = {**(m.get("start") or {}), "source": str(d / "start.json")}
+        (d / "checkpoint.json").write_text(json.dumps(m))
+        wf = d / "walkers" / f"walker-{int(walker):03d}.json"
+        if st0 is not None:
+            wf.write_text(json.dumps(st0))
+        fn = walk_engine(m)
+        found = []
+        for x in fn(tuple(m["shape"]), int(m["rank"]), resume=str(d), budget=Budget(), stop=stop,
+                    _walker=int(walker), _child=True, _attempts_to=before["attempts"] + int(attempts)):
+            found.append(scheme_payload(x.shape, x.W_a, x.W_b, x.W_c, dict(x.provenance)))
+        st = json.loads(wf.read_text())
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    stats = walk_summary(st)
+    stats["segment_flips"] = stats["flips"] - before["flips"]
+    stats["levels"] = {str(k): v for k, v in stats["levels"].items()}
+    complete = stats["attempts"] - before["attempts"] >= int(attempts)
+    return json.dumps({"format": TASK_FORMAT, "kind": "walk", "complete": complete, "candidates": found,
                        "state": st, "stats": stats, "worker": identity(),
                        "seconds": round(time.monotonic() - t0, 3)}, separators=(",", ":"))

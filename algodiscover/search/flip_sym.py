@@ -1592,6 +1592,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         raise SymmetryOptionError("the symmetric search runs over GF(2) only (use --field 2 with --symmetry)")
     walker = int(options.pop("_walker", 0))  # a worker process of a parallel run (_search_parallel)
     child = bool(options.pop("_child", False))
+    attempts_to = options.pop("_attempts_to", None)  # a cluster segment: walk until this many kernel attempts
     if init not in (None, "symmetric"):
         raise SymmetryOptionError(f"--symmetry {symmetry} starts from diagonal cubes (--init symmetric), not {init!r}")
     ck_dir = options.pop("checkpoint", None)
@@ -1788,7 +1789,8 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     try:
         for sch in resumed:
             yield sch
-        while not (stop() or budget.time_up() or (budget.restarts is not None and restarts >= budget.restarts)):
+        while not (stop() or budget.time_up() or (budget.restarts is not None and restarts >= budget.restarts)
+                   or (attempts_to is not None and attempts >= attempts_to)):
             if no <= target_no:
                 cols = cols_now()
                 key = _key(np.concatenate([cols, fixed], axis=1))
@@ -1931,7 +1933,8 @@ def replay_symmetric(provenance: dict, shape=None, rank=None) -> Iterator[Scheme
         raise ReplayError("the shape and the rank of the scheme are needed to replay a symmetric walk")
     if opts.get("symmetry") in (None, "none"):
         raise ReplayError("the provenance names no symmetry")
-    kw = {k: v for k, v in opts.items() if k not in ("workers", "field", "init")}
+    # the walk's own options (a cluster run also records its task sizes: segment_attempts, chunk)
+    kw = {k: opts[k] for k in (*DEFAULTS, "restart_from", "kernel", "symmetry", "ring", "cubes") if k in opts}
     kw.setdefault("kernel", 1)  # recorded before kernel versions: c3_walk (version 1)
     budget = Budget(restarts=int(p["restart"]) + 1, count=None)
     # walker w of a parallel run walked as a one-walker run with its own seed (walker_seed)

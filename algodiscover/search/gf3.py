@@ -534,6 +534,7 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
     start_move = options.pop("_start_move", None)  # a replay or a resume: the moves its start record names
     walker = int(options.pop("_walker", 0))  # a worker process of a parallel run (.__parallel.run_walkers)
     child = bool(options.pop("_child", False))
+    attempts_to = options.pop("_attempts_to", None)  # a cluster segment: walk until this many kernel attempts
     unknown = set(options) - set(DEFAULTS) - set(WEIGHT_DEFAULTS) - {"kernel", "ternary"}
     if unknown:
         raise FlipOptionError(f"unknown option(s) for the GF(3) flip walk: {', '.join(sorted(unknown))}")
@@ -728,7 +729,8 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         for sch in resumed:
             stats["proven"] = stats["restarts_proven"] = proven
             yield sch
-        while not (stop() or budget.time_up() or (budget.restarts is not None and restarts >= budget.restarts)):
+        while not (stop() or budget.time_up() or (budget.restarts is not None and restarts >= budget.restarts)
+                   or (attempts_to is not None and attempts >= attempts_to)):
             if r <= rank:
                 cp, cq = _canonical_signs(P, Q, r)
                 key = _key(cp, cq, r)
@@ -802,7 +804,8 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         search_gf3.last = {"best_rank": best, "levels": dict(levels), "flips": int(counters[0]),
                            "plus": int(counters[2]), "seconds": walked()}
         report()
-        if proven == 0 and rank < best < max(levels):  # (the first level is the start: not a result)
+        # (the first level is the start: not a result; a cluster segment is not the end of the walk)
+        if proven == 0 and rank < best < max(levels) and attempts_to is None:
             _finish(s, rank, goal, zt, rec, pools, levels, best, walked(), int(counters[0]), compile_s)
 
 

@@ -239,6 +239,85 @@ def test_resume_continues_the_walks_exactly(dask_cluster, tmp_path):
     assert len(list((tmp_path / "a" / "schemes").glob("*.json"))) == len(whole)
 
 
+def _walk_manifest(d, shape, rank, **opts) -> dict:
+    """The manifest the engine itself writes for a symmetric / GF(3) walk that has not moved yet."""
+    list(flip.search(shape, rank, seed=5, budget=Budget(restarts=0, count=None), workers=1, checkpoint=str(d),
+                     **opts))
+    return json.loads((d / "checkpoint.json").read_text())
+
+
+@pytest.mark.parametrize("shape, rank, opts", [((3, 3, 3), 23, {"symmetry": "c3"}), ((2, 2, 3), 11, {"field": 3})],
+                         ids=["c3", "gf3"])
+def test_walk_task_segments_are_the_local_walk(tmp_path, shape, rank, opts):
+    """A symmetric or GF(3) walker resumed task after task walks exactly what the local engine walks in one go."""
+    from algodiscover.search import flip_sym, gf3
+    chunk = gf3.CHUNK if opts.get("field") == 3 else flip_sym.CHUNK
+    m = _walk_manifest(tmp_path / "m", shape, rank, **opts)
+    spec = json.dumps({"manifest": m, "start": None})
+
+    def walk(segment, total):
+        st, keys = None, []
+        for _ in range(total // segment):
+            out = json.loads(tasks.walk_task(spec, None if st is None else json.dumps(st), 0, segment * chunk))
+            assert out["complete"] and out["kind"] == "walk"
+            st = out["state"]
+            keys += [canonical_key(Scheme(shape, c["W_a"], c["W_b"], c["W_c"])) for c in out["candidates"]]
+        for k in ("seconds", "levels"):
+            st.pop(k, None)
+        return keys, st
+
+    k1, s1 = walk(2, 12)
+    k2, s2 = walk(3, 12)
+    local = {canonical_key(x) for x in flip.search(shape, rank, seed=5, budget=Budget(count=None), workers=1,
+                                                    checkpoint=str(tmp_path / "local"), _attempts_to=12 * chunk,
+                                                    **opts)}
+    s3 = _walk(tmp_path / "local" / "walkers" / "walker-000.json")
+    assert s1 == s2 == s3 and s1["attempts"] == 12 * chunk
+    assert k1 == k2 and set(k1) == local and local  # each scheme once, all of the local walk's
+
+
+def test_symmetric_and_gf3_walks_on_the_cluster(dask_cluster, tmp_path, capsys):
+    """--symmetry and --field 3 run on the cluster: proven there, invariant, replayable; a missed target
+    says how far the walkers got (mod 3)."""
+    from algodiscover.formats import load
+    out = tmp_path / "c3.json"
+    rc = main(["discover", "--engine", "flip", "--shape", "3x3x3", "--rank", "23", "--symmetry", "c3", "--seed", "4",
+               "--cluster", dask_cluster.address, "--no-catalog", "--out", str(out)])
+    assert rc == 0
+    sch = load(out)
+    p = sch.provenance
+    assert sch.verify().ok and sch.rank == 23
+    assert p["strategy"] == "symmetric-c3" and p["invariant"] is True and p["seed"] == 4
+    assert p["cluster"]["address"] == dask_cluster.address and p["options"]["workers"] == 2
+    want = canonical_key(sch)
+    assert any(canonical_key(x) == want for x in flip.replay(p, shape=(3, 3, 3), rank=23))  # stops at it
+    capsys.readouterr()
+    rc = main(["discover", "--engine", "flip", "--shape", "3x3x3", "--rank", "19", "--field", "3", "--seed", "4",
+               "--time-limit", "4", "--cluster", dask_cluster.address, "--no-catalog"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "best rank reached" in err and "mod 3" in err
+
+
+def test_gf3_walk_on_the_cluster_resumes_exactly_and_keeps_z3_schemes(dask_cluster, tmp_path):
+    from algodiscover.core.verify import verify
+    from algodiscover.search import gf3
+    common = dict(cluster=dask_cluster.address, seed=21, budget=Budget(count=None), segment_attempts=2 * gf3.CHUNK,
+                  workers=2, field=3, ring="Z3")
+    first = {canonical_key(s) for s in run_cluster("flip", "2x2x3", 11, checkpoint=tmp_path / "a", segments=2,
+                                                    **common)}
+    resumed = run_cluster("flip", "2x2x3", 11, resume=tmp_path / "a", segments=4, **{**common, "seed": None})
+    assert resumed.info["resumed"] == len(first)
+    later = {canonical_key(s) for s in resumed}
+    whole = list(run_cluster("flip", "2x2x3", 11, checkpoint=tmp_path / "b", segments=4, **common))
+    keys = {canonical_key(s) for s in whole}
+    assert first | later == keys and not (first & later) and first
+    assert all(verify(s, symbolic=False).ring in ("Z3", "ZT", "Z", "Q") for s in whole)
+    for w in (0, 1):
+        a = _walk(tmp_path / "a" / "walkers" / f"walker-{w:03d}.json")
+        b = _walk(tmp_path / "b" / "walkers" / f"walker-{w:03d}.json")
+        assert a == b and a["attempts"] == 4 * 2 * gf3.CHUNK
+
+
 def test_spn_worker_killed_mid_run_loses_nothing_and_matches_a_local_run(dask_cluster, tmp_path, capsys):
     """kill -9 of a worker while it trains a range of restarts: the range runs again on the other one,
     and the restart budget gives the same set of schemes as one machine.  (Runs last: it kills a worker.)"""

@@ -42,13 +42,15 @@ def fresh_cluster(tmp_path):
         d.close()
 
 
-def test_flip_worker_killed_mid_segment_gives_the_same_walks(fresh_cluster, tmp_path):
+@pytest.mark.parametrize("kind, opts, calls", [("flip", {}, 64), ("walk", {"symmetry": "c3"}, 64)],
+                         ids=["gf2", "symmetric"])
+def test_flip_worker_killed_mid_segment_gives_the_same_walks(fresh_cluster, tmp_path, kind, opts, calls):
     d = fresh_cluster
     d.add_worker()
     d.add_worker()
     pids = d.wait_workers(2)
-    common = dict(cluster=d.address, seed=7, budget=Budget(count=None), segment_attempts=64 * flip.CHUNK,
-                  segments=3, workers=2)
+    common = dict(cluster=d.address, seed=7, budget=Budget(count=None), segment_attempts=calls * flip.CHUNK,
+                  segments=3, workers=2, **opts)
     killed = {}
 
     def killer():
@@ -56,7 +58,7 @@ def test_flip_worker_killed_mid_segment_gives_the_same_walks(fresh_cluster, tmp_
         try:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and not killed:
-                busy = [w for w, keys in c.processing().items() if any(str(k).startswith("flip-") for k in keys)]
+                busy = [w for w, keys in c.processing().items() if any(str(k).startswith(f"{kind}-") for k in keys)]
                 if busy and c.processing()[busy[0]]:
                     time.sleep(0.5)
                     os.kill(pids[busy[0]], signal.SIGKILL)
@@ -79,7 +81,7 @@ def test_flip_worker_killed_mid_segment_gives_the_same_walks(fresh_cluster, tmp_
     for w in (0, 1):
         sa = _walk(tmp_path / "a" / "walkers" / f"walker-{w:03d}.json")
         sb = _walk(tmp_path / "b" / "walkers" / f"walker-{w:03d}.json")
-        assert sa == sb and sa["attempts"] == 3 * 64 * flip.CHUNK
+        assert sa == sb and sa["attempts"] == 3 * calls * flip.CHUNK
 
 
 def test_a_worker_of_another_version_is_refused(fresh_cluster, tmp_path, capsys):
