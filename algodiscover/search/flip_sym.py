@@ -126,7 +126,7 @@ class Group:
         tau = ((1, 0, 2), (T, T, T))             # (A,B,C) -> (B^T, A^T, C^T)
         rho = ((0, 1, 2), (R, R, R))             # (A,B,C) -> (PAP, PBP, PCP)
         # rho after tau; bit permutations p then q compose to x -> q[p[x]], the array q[p]
-        taurho = ((1, 0, 2), tuple(R[T] for _ in range(3)))
+        taurho = (tau[0], tuple(R[p] for p in tau[1]))
         gens = {"c3": [g], "s3": [g, taurho], "z6": [g, rho]}[name]
         elements = [((0, 1, 2), (ident, ident, ident))]
         keys = {self._key(elements[0])}

@@ -26,6 +26,7 @@ def test_notebook_executes_small(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     monkeypatch.setenv("ALGODISCOVER_NB_SMALL", "1")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's temporary catalogue directory lands here
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     nb = nbformat.read(PATH, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=280, kernel_name="python3",

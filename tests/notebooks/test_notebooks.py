@@ -34,6 +34,7 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
         pytest.skip("the spn engine is not registered")
     # the kernel is a subprocess: it inherits the environment, so it imports this checkout
     monkeypatch.setenv("PYTHONPATH", str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's temporary catalogue directory lands here
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=280, kernel_name="python3",
