@@ -3,7 +3,6 @@ the `discover` process, and `--cluster local:N`."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
