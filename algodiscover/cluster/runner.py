@@ -243,30 +243,47 @@ class _ClusterRun:
     def _prepare_walk(self, opts: dict) -> None:
         """The symmetric or GF(3) walk: the engine checks and resolves the options itself, writing the manifest
         of a walk that has not moved yet (a budget of no restarts) into a temporary directory; that manifest
-        (the walker count set at the start) is what every task resumes its walker from."""
+        (the walker count set at the start) is what every task resumes its walker from, and what the run's
+        checkpoint.json holds (with the cluster's own fields).  A resumed run -- begun on a cluster or by a local
+        ``--checkpoint`` of the same walk -- takes it from DIR as it is; a local ``--resume DIR`` continues
+        either."""
         import shutil
         import tempfile
         from pathlib import Path
         from ..formats import load
         from ..formats.json_format import dump
-        from ..search import flip
-        start = opts.get("start")
+        from ..search import flip, flip_sym, gf3
         self.start_json = None
-        if start is not None:
-            if not isinstance(start, (str, os.PathLike)) or str(start).startswith("catalog"):
+        ck_flip = (self.ck.manifest.get("flip") or {}) if self.ck else {}
+        if ck_flip.get("walker_format") in (flip_sym.WALKER_FORMAT, gf3.WALKER_FORMAT):
+            m = {k: v for k, v in self.ck.manifest.items() if k not in ("created", "updated", "tasks_done")}
+            m["flip"] = {k: v for k, v in ck_flip.items() if k in ("walkers", "walker_format")}
+            srec = m.get("start") or {}
+            if srec.get("kind") == "catalog":
                 raise ClusterError("a flip start for a cluster run must be a scheme file (its path is recorded)")
-            self.start_json = json.loads(dump(load(start)))  # sent with every task: the workers need no file
-        d = Path(tempfile.mkdtemp(prefix="algodiscover-resolve-"))
-        try:
-            run = flip.search(self.shape, self.rank, seed=self.seed, budget=Budget(restarts=0, count=None),
-                              **{**opts, "workers": 1, "checkpoint": str(d / "ck")})
-            for _ in run:  # a walk with no restarts to make walks nowhere and proves nothing
-                pass
-            m = json.loads((d / "ck" / "checkpoint.json").read_text())
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
-        m.pop("created", None)
-        m.pop("updated", None)
+            if srec.get("kind") == "file":
+                src = srec.get("source")
+                if not src or not Path(src).is_file():
+                    raise CheckpointError(f"the walk in {self.ck.path} started from {src!r}, which is not here; "
+                                          f"resume it where that file is")
+                self.start_json = json.loads(dump(load(src)))
+        else:
+            start = opts.get("start")
+            if start is not None:
+                if not isinstance(start, (str, os.PathLike)) or str(start).startswith("catalog"):
+                    raise ClusterError("a flip start for a cluster run must be a scheme file (its path is recorded)")
+                self.start_json = json.loads(dump(load(start)))  # sent with every task: the workers need no file
+            d = Path(tempfile.mkdtemp(prefix="algodiscover-resolve-"))
+            try:
+                run = flip.search(self.shape, self.rank, seed=self.seed, budget=Budget(restarts=0, count=None),
+                                  **{**opts, "workers": 1, "checkpoint": str(d / "ck")})
+                for _ in run:  # a walk with no restarts to make walks nowhere and proves nothing
+                    pass
+                m = json.loads((d / "ck" / "checkpoint.json").read_text())
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+            for k in ("created", "updated"):
+                m.pop(k, None)
         self.walk_manifest = m
         res = dict(m.get("options") or {})
         self.goal = str(res.get("ring", "Z"))
@@ -274,7 +291,6 @@ class _ClusterRun:
         self.walk_options = opts
         from ..search import flip_sym, gf3
         self.walk_chunk = flip_sym.CHUNK if self.field == 2 else gf3.CHUNK
-        ck_flip = (self.ck.manifest.get("flip") or {}) if self.ck else {}
         self.grow = False
         if self.segment_attempts is None:
             self.segment_attempts = int(ck_flip.get("segment_attempts", 0)) or WALK_SEGMENT * self.walk_chunk
@@ -350,6 +366,8 @@ class _ClusterRun:
         me = identity()
         m = {"engine": self.engine, "shape": list(self.shape), "rank": self.rank, "seed": self.seed,
              "options": {k: v for k, v in self.options.items()}, "version": me["version"], "commit": me["commit"]}
+        if self.walk_manifest is not None:  # the engine's manifest (resolved options, start): a local run resumes it
+            m = {**self.walk_manifest, "version": me["version"], "commit": me["commit"]}
         if self.engine == "spn":
             m["spn"] = {"task_restarts": self.task_restarts, "done": [], "next": 0}
         else:

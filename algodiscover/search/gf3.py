@@ -714,16 +714,18 @@ def search_gf3(shape, rank: int, *, seed: int | None = None, budget: Budget | No
         now = time.monotonic()
         dt = now - t_report if t_report else now - t0
         fl = int(counters[0])
-        rate = (fl - flips_report) / max(dt, 1e-9)
+        rate = (fl - flips_report) / max(dt, 1e-9)  # the progress line: since the last report
         t_report, flips_report = now, fl
+        # the final message (and a parallel run's sum): this run's flips per second overall, as the symmetric walk
         stats.update({"best_rank": best, "levels": dict(sorted(levels.items(), reverse=True)), "flips": fl,
-                      "flips_per_s": rate, "field": 3, "walk": "ZT" if zt else "GF(3)"})
+                      "flips_per_s": (fl - flips0) / max(now - t0, 1e-9), "field": 3, "walk": "ZT" if zt else "GF(3)"})
         if on_progress is not None:
             on_progress(Progress(engine=ENGINE, restarts_done=restarts, unit="walks", proven=proven,
                                  elapsed=budget.elapsed(), best_rank=best,
                                  extra={"rank": best, "current": r, "flips/s": f"{rate:.3g}", "field": 3,
                                         "unlifted": lifts_failed}))
 
+    flips0 = flips_report = int(counters[0])  # a resumed walk's rates count this run's flips only
     t_saved = time.monotonic()
     try:
         for sch in resumed:

@@ -318,6 +318,29 @@ def test_gf3_walk_on_the_cluster_resumes_exactly_and_keeps_z3_schemes(dask_clust
         assert a == b and a["attempts"] == 4 * 2 * gf3.CHUNK
 
 
+def test_a_walk_continues_between_local_runs_and_the_cluster(dask_cluster, tmp_path):
+    """One checkpoint directory: a local GF(3) run's walkers continue on the cluster, and locally again."""
+    from algodiscover.search import gf3
+    ck = tmp_path / "ck"
+
+    def attempts():
+        return [_walk(ck / "walkers" / f"walker-{w:03d}.json")["attempts"] for w in (0, 1)]
+    first = {canonical_key(s) for s in flip.search("2x2x3", 11, seed=8, budget=Budget(time_limit=2, count=None),
+                                                    workers=2, field=3, ring="Z3", checkpoint=str(ck))}
+    before = attempts()
+    on = run_cluster("flip", "2x2x3", 11, cluster=dask_cluster.address, resume=ck, budget=Budget(count=None),
+                     segments=2, segment_attempts=2 * gf3.CHUNK)
+    assert on.info["resumed"] == len(first) and first
+    later = {canonical_key(s) for s in on}
+    assert not (first & later)
+    mid = attempts()
+    assert mid == [b + 2 * 2 * gf3.CHUNK for b in before]  # each walker went on from where it was
+    again = {canonical_key(s) for s in flip.search("2x2x3", 11, budget=Budget(time_limit=1, count=None),
+                                                    resume=str(ck))}
+    assert first | later <= again  # the kept schemes come back first
+    assert all(e > m for e, m in zip(attempts(), mid))
+
+
 def test_spn_worker_killed_mid_run_loses_nothing_and_matches_a_local_run(dask_cluster, tmp_path, capsys):
     """kill -9 of a worker while it trains a range of restarts: the range runs again on the other one,
     and the restart budget gives the same set of schemes as one machine.  (Runs last: it kills a worker.)"""

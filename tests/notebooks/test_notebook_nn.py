@@ -26,11 +26,14 @@ def test_notebook_executes_small(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     monkeypatch.setenv("ALGODISCOVER_NB_SMALL", "1")
-    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's temporary catalogue directory lands here
+    run, tmp = tmp_path / "run", tmp_path / "tmp"
+    run.mkdir()
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))  # the notebook's temporary catalogue directory lands here, not in /tmp
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     nb = nbformat.read(PATH, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=280, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+                                     resources={"metadata": {"path": str(run)}})
     client.execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
@@ -41,4 +44,4 @@ def test_notebook_executes_small(tmp_path, monkeypatch):
     assert "deployed == training mode: True" in text
     assert "deployed multiplications on one image: 3082 count(): 3082" in text
     assert len([o for o in outputs if "image/png" in o.get("data", {})]) >= 2
-    assert not list(tmp_path.iterdir())                           # nothing written where it ran
+    assert not list(run.iterdir())                                # nothing written where it ran

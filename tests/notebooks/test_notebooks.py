@@ -34,11 +34,14 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
         pytest.skip("the spn engine is not registered")
     # the kernel is a subprocess: it inherits the environment, so it imports this checkout
     monkeypatch.setenv("PYTHONPATH", str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's temporary catalogue directory lands here
+    run, tmp = tmp_path / "run", tmp_path / "tmp"
+    run.mkdir()
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))  # the notebook's temporary catalogue directory lands here, not in /tmp
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=280, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+                                     resources={"metadata": {"path": str(run)}})
     client.execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
@@ -48,4 +51,5 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     assert len(images) >= 2  # circuit + curve / circuit + rank plot
     if path.stem.startswith("01"):
         assert "proven over ZT" in text and "sympy cross-check: True" in text
-    assert not list(tmp_path.glob("*.sqlite"))  # nothing written where it ran
+    assert not list(run.glob("*.sqlite"))  # nothing written where it ran
+    assert list(tmp.glob("algodiscover-nb-*"))  # its temporary catalogue directory was made here
