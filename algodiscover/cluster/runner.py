@@ -77,6 +77,16 @@ class ClusterSearch:
     def info(self) -> dict:
         return self._run.info()
 
+    @property
+    def best_above_target(self):
+        """A missed flip target: the best proven scheme above the rank asked (as the local engines), or None."""
+        return self._run.best_above_target
+
+    @property
+    def best_modular(self):
+        """A missed flip target: the best scheme reached modulo p (labelled Z2 / Z3 by ``verify``), or None."""
+        return self._run.best_modular
+
 
 def run_cluster(engine: str, shape, rank: int, *, cluster, seed: int | None = None, budget: Budget | None = None,
                 device: str = "cpu", on_progress: Callable[[Progress], None] | None = None,
@@ -136,6 +146,7 @@ class _ClusterRun:
         self.best_residual = None
         self.best_rank = None
         self.walk_manifest = None  # a symmetric or GF(3) walk: the engine's manifest (_prepare_walk)
+        self.best_above_target = self.best_modular = None  # a missed flip target (_best_effort)
         self.field = 2
         self.levels: dict[int, float] = {}
         self.flips = 0
@@ -833,5 +844,53 @@ class _ClusterRun:
                         continue
                     yield from handle(w, out)
                 self._progress(len(futures))
+            if not self.seen:  # the walks have ended (or were stopped): nothing is running any more
+                self._best_effort(states)
         finally:
             self._cancel(futures)
+
+    def _best_effort(self, states) -> None:
+        """A missed target, as the local engines do it, from the walkers' pools kept in their states: the GF(2)
+        walk's ``search.flip._finish`` and the GF(3) walk's ``search.gf3._finish`` (the best modular scheme, and
+        the best scheme above the rank asked that lifts and is proven).  The symmetric walk keeps none."""
+        live = [st for st in states if st]
+        if not live or (self.walk_manifest is not None and self.field != 3):
+            return
+        from types import SimpleNamespace
+        t0 = time.monotonic() - self.budget.elapsed()
+        if self.walk_manifest is None:
+            from ..search import flip
+            if not hasattr(flip, "Walker") or not hasattr(flip, "_finish"):
+                return
+            start = None
+            if self.start_path is not None:
+                from ..formats import load
+                start = load(self.start_path)
+            out = SimpleNamespace(stats=self.stats, best_modular=None, best_above_target=None)
+            flip._finish(out, self.shape, self.rank, self.goal, self.record,
+                         [flip.Walker.from_state(st) for st in live], None, t0, start)
+            above, modular = out.best_above_target, out.best_modular
+        else:
+            import tempfile
+            from pathlib import Path
+            from ..search import gf3
+            from .tasks import walk_summary
+            st = min(live, key=lambda x: walk_summary(x)["rank"] or 1 << 30)
+            levels = walk_summary(st)["levels"]
+            best = min(levels)
+            if not (self.rank < best < max(levels)):  # nothing below the start: not a result of the run
+                return
+            with tempfile.TemporaryDirectory(prefix="algodiscover-best-") as d:
+                f = Path(d) / "walker.json"
+                f.write_text(json.dumps(st))
+                w = gf3._read_walker(f, self.shape, 1 << 30)
+            gf3.search_gf3.stats = self.stats
+            gf3.search_gf3.best_above_target = gf3.search_gf3.best_modular = None
+            res = self.walk_manifest.get("options") or {}
+            gf3._finish(self.shape, self.rank, self.goal, bool(res.get("ternary")), self.record, w["pools"],
+                        w["levels"], best, self.budget.elapsed(), int(w["counters"][0]), 0.0)
+            above, modular = gf3.search_gf3.best_above_target, gf3.search_gf3.best_modular
+        where = {"cluster": {"address": self.conn.address if self.conn else None, "workers": self.threads(),
+                             "tasks": self.stats["tasks_done"]}}
+        self.best_above_target = above.with_provenance(**where) if above is not None else None
+        self.best_modular = modular.with_provenance(**where) if modular is not None else None
