@@ -38,6 +38,7 @@ from .checkpoint import Checkpoint, CheckpointError, merge_ranges
 from .connect import ClusterError, Connection, check_workers, connect
 
 ENGINES = ("spn", "flip")
+FILE_START = "a flip start for a cluster run must be a scheme file (its path is recorded)"
 STOP_GRACE_S = 8.0  # how long running tasks may take to hand in their results once stopped
 RESUBMITS = 3  # a task whose worker died this many times more (after the scheduler's own retries) fails the run
 FLIP_SEGMENT = 512  # kernel calls (of search.flip.CHUNK attempts) per flip task: about 5-20 s of walking (the
@@ -212,7 +213,7 @@ class _ClusterRun:
             lift = res.get("lift")  # the walkers' lift rule (run_segment resolves the same): recorded below
             start = opts.get("start")
             if start is not None and not isinstance(start, (str, os.PathLike)):
-                raise ClusterError("a flip start for a cluster run must be a scheme file (its path is recorded)")
+                raise ClusterError(FILE_START)
             self.start_scheme = None
             self.start_path = None if start is None else str(start)
         else:
@@ -235,21 +236,26 @@ class _ClusterRun:
                 flip._check_int("workers", opts["workers"], 1)
             start = flip._resolve_start(opts.get("start"), self.shape)
             if start is not None and not isinstance(opts.get("start"), (str, os.PathLike)):
-                raise ClusterError("a flip start for a cluster run must be a scheme file (its path is recorded)")
+                raise ClusterError(FILE_START)
             self.start_scheme = start
             self.start_path = None if start is None else str(opts["start"])
         self.walk_options = opts
         self.goal, self.params, self.init = goal, params, init
-        ck_flip = (self.ck.manifest.get("flip") or {}) if self.ck else {}
-        self.grow = False
-        if self.segment_attempts is None:
-            self.segment_attempts = int(ck_flip.get("segment_attempts", 0)) or FLIP_SEGMENT * flip.CHUNK
-            self.grow = not ck_flip.get("segment_attempts")
-        if self.segment_attempts % flip.CHUNK:
-            raise ClusterError(f"segment_attempts must be a multiple of {flip.CHUNK} (one kernel call)")
+        self._segment_size(flip.CHUNK, FLIP_SEGMENT)
         self.resolved = {"ring": goal, "init": init, **params, "start": self.start_path,
                          "segment_attempts": self.segment_attempts, "chunk": flip.CHUNK,
                          **({"lift": lift} if lift is not None else {})}
+
+    def _segment_size(self, chunk: int, calls: int) -> None:
+        """Kernel attempts per task: as given, as the checkpoint recorded, or ``calls`` kernel calls reached by
+        doubling from the first segments (``self.grow``); a whole number of kernel calls of ``chunk``."""
+        ck_flip = (self.ck.manifest.get("flip") or {}) if self.ck else {}
+        self.grow = False
+        if self.segment_attempts is None:
+            self.segment_attempts = int(ck_flip.get("segment_attempts", 0)) or calls * chunk
+            self.grow = not ck_flip.get("segment_attempts")
+        if self.segment_attempts % chunk:
+            raise ClusterError(f"segment_attempts must be a multiple of {chunk} (one kernel call)")
 
     def _prepare_walk(self, opts: dict) -> None:
         """The symmetric or GF(3) walk: the engine checks and resolves the options itself, writing the manifest
@@ -271,7 +277,7 @@ class _ClusterRun:
             m["flip"] = {k: v for k, v in ck_flip.items() if k in ("walkers", "walker_format")}
             srec = m.get("start") or {}
             if srec.get("kind") == "catalog":
-                raise ClusterError("a flip start for a cluster run must be a scheme file (its path is recorded)")
+                raise ClusterError(FILE_START)
             if srec.get("kind") == "file":
                 src = srec.get("source")
                 if not src or not Path(src).is_file():
@@ -282,7 +288,7 @@ class _ClusterRun:
             start = opts.get("start")
             if start is not None:
                 if not isinstance(start, (str, os.PathLike)) or str(start).startswith("catalog"):
-                    raise ClusterError("a flip start for a cluster run must be a scheme file (its path is recorded)")
+                    raise ClusterError(FILE_START)
                 self.start_json = json.loads(dump(load(start)))  # sent with every task: the workers need no file
             d = Path(tempfile.mkdtemp(prefix="algodiscover-resolve-"))
             try:
@@ -299,15 +305,8 @@ class _ClusterRun:
         res = dict(m.get("options") or {})
         self.goal = str(res.get("ring", "Z"))
         self.field = int(res.get("field", 2))
-        self.walk_options = opts
-        from ..search import flip_sym, gf3
         self.walk_chunk = flip_sym.CHUNK if self.field == 2 else gf3.CHUNK
-        self.grow = False
-        if self.segment_attempts is None:
-            self.segment_attempts = int(ck_flip.get("segment_attempts", 0)) or WALK_SEGMENT * self.walk_chunk
-            self.grow = not ck_flip.get("segment_attempts")
-        if self.segment_attempts % self.walk_chunk:
-            raise ClusterError(f"segment_attempts must be a multiple of {self.walk_chunk} (one kernel call)")
+        self._segment_size(self.walk_chunk, WALK_SEGMENT)
         self.resolved = {**res, "segment_attempts": self.segment_attempts, "chunk": self.walk_chunk}
         self.stats["field"] = self.field
         if res.get("ternary"):
@@ -871,8 +870,6 @@ class _ClusterRun:
                          [flip.Walker.from_state(st) for st in live], None, t0, start)
             above, modular = out.best_above_target, out.best_modular
         else:
-            import tempfile
-            from pathlib import Path
             from ..search import gf3
             from .tasks import walk_summary
             st = min(live, key=lambda x: walk_summary(x)["rank"] or 1 << 30)
@@ -880,10 +877,7 @@ class _ClusterRun:
             best = min(levels)
             if not (self.rank < best < max(levels)):  # nothing below the start: not a result of the run
                 return
-            with tempfile.TemporaryDirectory(prefix="algodiscover-best-") as d:
-                f = Path(d) / "walker.json"
-                f.write_text(json.dumps(st))
-                w = gf3._read_walker(f, self.shape, 1 << 30)
+            w = gf3._parse_walker(dict(st), self.shape, 1 << 30, "a cluster walker")
             gf3.search_gf3.stats = self.stats
             gf3.search_gf3.best_above_target = gf3.search_gf3.best_modular = None
             res = self.walk_manifest.get("options") or {}

@@ -1003,16 +1003,22 @@ class _Digests(set):
 
 
 def _read_walker(f: Path, s: Shape, cap: int) -> dict:
-    from .flip import FlipOptionError, _unhex_rows as _unhex
+    from .flip import FlipOptionError
     try:
         st = json.loads(f.read_text())
     except (OSError, ValueError) as e:
         raise FlipOptionError(f"cannot read the GF(3) walker state {f}: {e}") from None
+    return _parse_walker(st, s, cap, str(f))
+
+
+def _parse_walker(st, s: Shape, cap: int, where: str) -> dict:
+    """A GF(3) walker state (the JSON object of DIR/walkers/walker-NNN.json) with its arrays decoded."""
+    from .flip import FlipOptionError, _unhex_rows as _unhex
     if not isinstance(st, dict) or st.get("format") != WALKER_FORMAT or tuple(st.get("shape", ())) != tuple(s):
-        raise FlipOptionError(f"{f} is not a GF(3) walker state for {tuple(s)}")
+        raise FlipOptionError(f"{where} is not a GF(3) walker state for {tuple(s)}")
     st["P"], st["Q"] = _unhex(st["P"]), _unhex(st["Q"])
     if st["P"].shape[1] != st["r"] or st["r"] > cap:
-        raise FlipOptionError(f"{f}: walker state inconsistent (rank {st['r']})")
+        raise FlipOptionError(f"{where}: walker state inconsistent (rank {st['r']})")
     st["pools"] = {int(lv): [(_unhex(a), _unhex(b)) for a, b in pl] for lv, pl in st["pools"].items()}
     st["levels"] = {int(k): float(v) for k, v in st["levels"].items()}
     st["tried"] = _Digests(st["tried"])
