@@ -79,9 +79,10 @@ def add_arguments(p) -> None:
     g.add_argument("--init", choices=["mixed", "standard", "strassen", "symmetric"], default=None,
                    help="start without --start: standard algorithm, Strassen on 2x2x2 blocks, or mixed (default); "
                         "symmetric: diagonal cubes (the start of --symmetry)")
-    g.add_argument("--symmetry", choices=["none", "c3", "s3", "z6"], default=None,
+    g.add_argument("--symmetry", choices=["none", "c3", "s3", "z6", "t2"], default=None,
                    help="square shapes: walk only schemes invariant under the cyclic symmetry (c3), the order-6 "
-                        "group with transposition (s3; even n) or cyclic x reversal (z6); default none")
+                        "group with transposition (s3; even n) or cyclic x reversal (z6); shapes <m,k,m>: the twisted "
+                        "transposition (t2, from the standard algorithm); default none")
     g.add_argument("--field", type=int, choices=[2, 3], default=None,
                    help="where the walk runs: GF(2) (default) or GF(3) (reaches schemes with 1/2)")
     g.add_argument("--max-weight", type=_int_arg("max-weight", minimum=0), default=None, metavar="N",

@@ -36,7 +36,7 @@ Options (``search(..., **options)``; the CLI flag in brackets), all recorded, re
   :func:`default_kernel`; 1 is the walk before
   versions 2 and 3, which provenance, checkpoints and walker states without the key were made with: replay
   and resume use it for them);
-- ``symmetry`` [--symmetry] "none" | "c3" | "s3" (or ``init="symmetric"``) and ``field`` [--field] 2 | 3:
+- ``symmetry`` [--symmetry] "none" | "c3" | "s3" | "z6" | "t2" (or ``init="symmetric"``) and ``field`` [--field] 2 | 3:
   the hook for the symmetric and GF(3) searches, which live in their own modules
   (``search.flip_sym.search_symmetric``, ``search.gf3.search_gf3``): when either is asked for,
   :func:`search` hands the whole call to that function (see :data:`DELEGATES`).

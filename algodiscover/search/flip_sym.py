@@ -1,4 +1,5 @@
-"""Symmetric flip-graph search: GF(2) schemes for <n,n,n> invariant under a group of order 3 or 6.
+"""Symmetric flip-graph search: GF(2) schemes for <n,n,n> invariant under a group of order 3 or 6, and for
+<m,k,m> under a twisted transposition (order 2).
 
 Moosbauer & Poole ("Flip graphs with symmetry and new matrix multiplication schemes", 2025) walk
 the flip graph restricted to schemes that are invariant under the cyclic symmetry of the matrix
@@ -21,7 +22,13 @@ The group elements (all map correct schemes to correct schemes, :mod:`algodiscov
   index has a stabiliser of even order, and over GF(2) such an orbit sum is no sum of free orbits,
   so no seed exists; composing the transposition with the reversal P frees those orbits for even n
   (for odd n the middle index is fixed, and ``s3`` is refused);
-- ``"z6"``: <g, rho> (cyclic x reversal), the 6-way symmetry of Moosbauer & Poole's solver.
+- ``"z6"``: <g, rho> (cyclic x reversal), the 6-way symmetry of Moosbauer & Poole's solver;
+- ``"t2"`` (shapes <m,k,m>, not only square ones): the twisted transposition
+  ``(A, B, C) -> (B^T Q, Q A^T, C^T)``, Q the k x k reversal (order 2; (AB)^T = B^T Q Q A^T).  Its seed is the
+  standard algorithm: the products it fixes, e_ij (x) e_ji (x) e_ii with j the middle index of an odd k (m of
+  them; none for even k), are the fixed part, the others pair into orbits.  The fixed part never changes, so
+  every rank the walk reaches is m*k*m minus an even number (<4,5,4>: even ranks only).  Compared with the
+  plain transposition (Q = 1, whose m*k fixed standard products would stay fixed), the twist frees all but m.
 
 An invariant scheme here is a *fixed part* (the diagonal cubes (D, D, D), D diagonal 0/1, which
 every group element fixes or permutes) plus *free orbits* of |G| products.  The orbit of a
@@ -78,7 +85,7 @@ from . import Budget, Progress
 from ._parallel import walker_seed  # noqa: F401  (walker w's seed; documented here too)
 
 ENGINE = "flip"
-SYMMETRIES = ("none", "c3", "s3", "z6")
+SYMMETRIES = ("none", "c3", "s3", "z6", "t2")
 CHUNK = 1 << 16
 # in orbit flips; the defaults are those of Moosbauer & Poole's r5-93-1.txt, which counts single flips:
 # a plus transition after 50000 flips (16667 orbit flips), plus transitions up to the seed's rank
@@ -112,22 +119,44 @@ def _bit_perm_reverse(n: int) -> np.ndarray:
 
 
 class Group:
-    """A finite group acting on products of <n,n,n>: element h sends slot s of a product to slot
-    ``slot[h, s]`` with the bit permutation ``perm[h, s]`` (bit x goes to bit ``perm[h, s, x]``).
-    Element 0 is the identity; ``mul[h, a]`` is the index of h o e_a."""
+    """A finite group acting on products of <n,n,n> (or, for ``t2``, of <m,k,m>): element h sends slot s of a
+    product to slot ``slot[h, s]`` with the bit permutation ``perm[h, s]`` (bit x goes to bit ``perm[h, s, x]``;
+    the arrays are padded with the identity to the largest factor size).
+    Element 0 is the identity; ``mul[h, a]`` is the index of h o e_a.  ``shape`` is n (square) or (m, k, n)."""
 
-    def __init__(self, name: str, n: int):
-        self.name, self.n = name, n
-        N = n * n
+    def __init__(self, name: str, shape):
+        m, k, n = (shape, shape, shape) if isinstance(shape, (int, np.integer)) else tuple(int(x) for x in shape)
+        self.name, self.n, self.shape = name, n, (m, k, n)
+        self.sizes = (m * k, k * n, m * n)
+        N = max(self.sizes)
         ident = np.arange(N, dtype=np.int64)
-        T, R = _bit_perm_transpose(n), _bit_perm_reverse(n)
-        # generators as (slot map, per-source-slot bit permutation)
-        g = ((2, 0, 1), (T, ident, T))           # (A,B,C) -> (B, C^T, A^T): slot0->2 (T), slot1->0, slot2->1 (T)
-        tau = ((1, 0, 2), (T, T, T))             # (A,B,C) -> (B^T, A^T, C^T)
-        rho = ((0, 1, 2), (R, R, R))             # (A,B,C) -> (PAP, PBP, PCP)
-        # rho after tau; bit permutations p then q compose to x -> q[p[x]], the array q[p]
-        taurho = (tau[0], tuple(R[p] for p in tau[1]))
-        gens = {"c3": [g], "s3": [g, taurho], "z6": [g, rho]}[name]
+
+        def padded(f, size):
+            out = ident.copy()
+            out[:size] = [f(x) for x in range(size)]
+            return out
+        if name == "t2":
+            if m != n:
+                raise SymmetryOptionError(f"--symmetry t2 needs a shape <m,k,m> (the transposition maps <m,k,n> "
+                                          f"to <n,k,m>), got <{m},{k},{n}>")
+            # (A, B, C) -> (B^T Q, Q A^T, C^T), Q the k x k reversal: A's bit (i, j) goes to B's bit (Q(j), i),
+            # B's bit (j, l) to A's bit (l, Q(j)), C's bit (i, l) to C's bit (l, i)
+            qr = lambda j: k - 1 - j  # noqa: E731
+            tt = ((1, 0, 2), (padded(lambda x: qr(x % k) * m + x // k, m * k),
+                              padded(lambda x: (x % m) * k + qr(x // m), k * m),
+                              padded(lambda x: (x % m) * m + x // m, m * m)))
+            gens = [tt]
+        else:
+            if not (m == k == n):
+                raise SymmetryOptionError(f"--symmetry {name} needs a square shape <n,n,n>, got <{m},{k},{n}>")
+            T, R = _bit_perm_transpose(n), _bit_perm_reverse(n)
+            # generators as (slot map, per-source-slot bit permutation)
+            g = ((2, 0, 1), (T, ident, T))           # (A,B,C) -> (B, C^T, A^T): slot0->2 (T), slot1->0, slot2->1 (T)
+            tau = ((1, 0, 2), (T, T, T))             # (A,B,C) -> (B^T, A^T, C^T)
+            rho = ((0, 1, 2), (R, R, R))             # (A,B,C) -> (PAP, PBP, PCP)
+            # rho after tau; bit permutations p then q compose to x -> q[p[x]], the array q[p]
+            taurho = (tau[0], tuple(R[p] for p in tau[1]))
+            gens = {"c3": [g], "s3": [g, taurho], "z6": [g, rho]}[name]
         elements = [((0, 1, 2), (ident, ident, ident))]
         keys = {self._key(elements[0])}
         frontier = list(elements)
@@ -135,9 +164,9 @@ class Group:
             e = frontier.pop(0)
             for gen in gens:
                 h = self._compose(gen, e)
-                k = self._key(h)
-                if k not in keys:
-                    keys.add(k)
+                k_ = self._key(h)
+                if k_ not in keys:
+                    keys.add(k_)
                     elements.append(h)
                     frontier.append(h)
         self.elements = elements
@@ -166,7 +195,7 @@ class Group:
 
     def apply(self, h: int, cols: np.ndarray) -> np.ndarray:
         """Image under element h of products given as a (3, r) array of bit masks (uint64)."""
-        N = self.n * self.n
+        N = self.perm.shape[2]
         out = np.zeros_like(cols)
         for s in range(3):
             bits = (cols[s][:, None] >> np.arange(N, dtype=np.uint64)[None, :]) & np.uint64(1)
@@ -182,14 +211,19 @@ class Group:
         out = [None, None, None]
         for s in range(3):
             M = np.zeros_like(src[s])
-            M[:, self.perm[h, s]] = src[s]
+            M[:, self.perm[h, s, :self.sizes[s]]] = src[s]
             out[self.slot[h, s]] = M
         return out
 
 
-def symmetry_group(name: str, n: int) -> Group:
+def symmetry_group(name: str, n) -> Group:
+    """The group of ``--symmetry name`` on <n,n,n> (n an int) or, for ``t2``, on <m,k,m> (n a shape)."""
     if name not in SYMMETRIES or name == "none":
-        raise SymmetryOptionError(f"symmetry must be one of c3, s3, z6 for a symmetric search, got {name!r}")
+        raise SymmetryOptionError(f"symmetry must be one of {', '.join(SYMMETRIES[1:])} for a symmetric search, "
+                                  f"got {name!r}")
+    if name == "t2":
+        return Group(name, n)
+    n = n if isinstance(n, (int, np.integer)) else n[0]
     if name == "s3" and n % 2 == 1:
         raise SymmetryOptionError(f"--symmetry s3 needs an even n (its transposition composed with the reversal "
                                   f"fixes the middle index of <{n},{n},{n}>, so no free-orbit seed exists); "
@@ -263,6 +297,47 @@ def symmetric_seed(n: int, group: Group, cubes=None):
         cols.extend(orb)
     orbits = np.array(cols, dtype=np.uint64).T.reshape(3, -1)
     return fixed_arr, orbits
+
+
+def transposition_seed(group: Group):
+    """(fixed, orbits) of ``t2``: the standard algorithm of <m,k,m>, its products fixed by the twisted
+    transposition (e_ij, e_ji, e_ii with j the middle index of an odd k: m of them, none for even k) as the fixed
+    part and the others in orbits of two."""
+    from . import gf2
+    s = parse_shape(group.shape)
+    F, r = gf2.standard_bits(s)
+    cols = F[:, :r]
+    img = group.apply(1, cols)
+    pos = {tuple(int(v) for v in cols[:, t]): t for t in range(r)}
+    fixed, orb, done = [], [], set()
+    for t in range(r):
+        if t in done:
+            continue
+        u = pos[tuple(int(v) for v in img[:, t])]
+        if u == t:
+            fixed.append(t)
+        else:
+            orb.extend([t, u])
+            done.update((t, u))
+    return cols[:, fixed].copy().reshape(3, -1), cols[:, orb].copy().reshape(3, -1)
+
+
+def seed_parts(s: Shape, symmetry: str, cubes=None):
+    """(group, fixed, orbits, cube_text, start_text) of a symmetric walk on shape s: the group, the seed's fixed
+    part and orbits, the cubes as recorded in the options (None for t2) and the start's description."""
+    if symmetry == "t2":
+        if cubes not in (None, ""):
+            raise SymmetryOptionError("--symmetry t2 starts from the standard algorithm (its fixed products are "
+                                      "e_ij, e_ji, e_ii with j the middle index); --cubes applies to c3, s3, z6")
+        group = symmetry_group(symmetry, tuple(s))
+        fixed, orbits = transposition_seed(group)
+        return group, fixed, orbits, None, "standard algorithm in orbits of the twisted transposition"
+    n = s.n
+    group = symmetry_group(symmetry, n)
+    cube_sets = parse_cubes(cubes, n)
+    fixed, orbits = symmetric_seed(n, group, cube_sets)
+    cube_text = ",".join("".join("1" if i in S else "0" for i in range(n)) for S in cube_sets)
+    return group, fixed, orbits, cube_text, f"diagonal cubes {cube_text}"
 
 
 def _is_invariant_set(group: Group, cols: np.ndarray) -> bool:
@@ -1462,24 +1537,27 @@ def warm_up() -> float:
 def _orbit_embedding(shape: Shape, group: Group, n_orbits: int, n_fixed: int) -> np.ndarray:
     """Index map full variable -> reduced variable for :class:`~.lift.LiftSolver` (variables ordered
     as in :func:`~.lift.jacobian_mod2`: a[t, x] at t*N + x, then b, then c)."""
-    N = shape.a_size
+    sizes = (shape.a_size, shape.b_size, shape.c_size)
     G = group.order
     r = G * n_orbits + n_fixed
-    idx = np.empty(3 * r * N, dtype=np.int64)
-    nred_orb = 3 * N * n_orbits
+    per = sum(sizes)  # the variables of one product
+    base = (0, r * sizes[0], r * (sizes[0] + sizes[1]))  # the a, b, c blocks of the full system
+    local = (0, sizes[0], sizes[0] + sizes[1])  # slot s of a product among its reduced variables
+    idx = np.empty(r * per, dtype=np.int64)
+    nred_orb = per * n_orbits
     for o in range(n_orbits):
         for h in range(G):
             t = o * G + h
             for s in range(3):
                 # slot s of the representative goes to slot SLOT[h, s] of column t, bit x to perm[h, s, x]
                 ts = group.slot[h, s]
-                for x in range(N):
-                    idx[ts * r * N + t * N + group.perm[h, s, x]] = o * 3 * N + s * N + x
+                for x in range(sizes[s]):
+                    idx[base[ts] + t * sizes[ts] + group.perm[h, s, x]] = o * per + local[s] + x
     for f in range(n_fixed):
         t = G * n_orbits + f
         for s in range(3):
-            for x in range(N):
-                idx[s * r * N + t * N + x] = nred_orb + f * 3 * N + s * N + x
+            for x in range(sizes[s]):
+                idx[base[s] + t * sizes[s] + x] = nred_orb + f * per + local[s] + x
     return idx
 
 
@@ -1554,6 +1632,53 @@ def _finish(s: Shape, group: Group, F, no: int, fixed, goal: str):
     return None
 
 
+#: a missed target: the end-of-run lift may take this many seconds, or a tenth of the run if that is longer
+FINISH_LIFT_SECONDS = 30.0
+#: schemes kept per level, and levels kept (the lowest), for a missed target's files
+ARCHIVE_PER_LEVEL, ARCHIVE_LEVELS = 4, 3
+
+
+def _archive_add(archive: dict, level: int, cols: np.ndarray) -> None:
+    """Keep ``cols`` (the orbit columns of a scheme at rank ``level``) among the lowest levels reached."""
+    pl = archive.setdefault(level, [])
+    if len(pl) < ARCHIVE_PER_LEVEL and not any(np.array_equal(cols, c) for c in pl):
+        pl.append(cols.copy())
+    for lv in sorted(archive)[ARCHIVE_LEVELS:]:
+        del archive[lv]
+
+
+def _finish_missed(s: Shape, group: Group, rank: int, goal: str, rec: dict, archive: dict, fixed: np.ndarray,
+                   levels: dict, seconds: float, flips: int, compile_s: float) -> None:
+    """A missed target (issue point 7), as the GF(2) and GF(3) walks: ``search_symmetric.best_modular`` is a
+    scheme of the lowest level reached (valid mod 2, labelled Z2 unless it holds over Z) and
+    ``search_symmetric.best_above_target`` the best proven scheme above the rank asked (goal Z: lifted, the
+    orbits kept where the lift allows; goal Z2: the mod-2 scheme), from the lowest level up, within
+    FINISH_LIFT_SECONDS (or a tenth of the run).  Provenance: ``target_rank``, ``above_target``."""
+    from . import gf2
+    from ..provenance import result_record
+    G = group.order
+    common = {"seconds": round(seconds, 3), "flips": flips, "compile_seconds": round(compile_s, 3),
+              "rank_levels": {str(k): v for k, v in sorted(levels.items(), reverse=True)}, "target_rank": rank,
+              "above_target": True}
+    low = min(archive)
+    cols = np.concatenate([archive[low][0], fixed], axis=1)
+    a, b, c = gf2.bits_to_factors(s, cols, cols.shape[1])
+    search_symmetric.best_modular = Scheme(s, a, b, c.T.copy(), provenance=result_record(
+        rec, completed_by=["flip"], invariant=True, **common))
+    deadline = time.monotonic() + max(FINISH_LIFT_SECONDS, 0.1 * seconds)
+    for lv in sorted(archive):
+        for snap in archive[lv]:
+            if time.monotonic() > deadline:
+                search_symmetric.stats["finish_lift_cut"] = True
+                return
+            got = _finish(s, group, snap, snap.shape[1] // G, fixed, goal)
+            if got is not None:
+                sch, completed, inv = got
+                search_symmetric.best_above_target = Scheme(s, sch.W_a, sch.W_b, sch.W_c, provenance=result_record(
+                    rec, completed_by=completed, invariant=bool(inv), **common))
+                return
+
+
 def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budget | None = None,
                      symmetry: str = "c3", ring: str | None = None, field: int = 2,
                      on_progress: Callable[[Progress], None] | None = None, stop: Callable[[], bool] | None = None,
@@ -1579,9 +1704,15 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     from ..provenance import result_record, search_record, start_record
     from .flip import FlipOptionError
     s = parse_shape(shape)
-    if not (s.m == s.k == s.n):
+    if symmetry == "t2":
+        if s.m != s.n:
+            raise ShapeError(f"--symmetry t2 needs a shape <m,k,m> (the transposition maps <m,k,n> to <n,k,m>), "
+                             f"got {s.angle()}")
+        if max(s.a_size, s.c_size) > 64:
+            raise ShapeError(f"the symmetric search packs each factor in 64 bits: m*k, m*m <= 64, got {s.angle()}")
+    elif not (s.m == s.k == s.n):
         raise ShapeError(f"--symmetry {symmetry} needs a square shape <n,n,n>, got {s.angle()}")
-    if s.n > 8:
+    elif s.n > 8:
         raise ShapeError(f"the symmetric search packs each factor in 64 bits: n <= 8, got {s.angle()}")
     if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank <= 0:
         raise RankError(f"rank must be a positive integer, got {rank!r}")
@@ -1593,7 +1724,10 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     walker = int(options.pop("_walker", 0))  # a worker process of a parallel run (_search_parallel)
     child = bool(options.pop("_child", False))
     attempts_to = options.pop("_attempts_to", None)  # a cluster segment: walk until this many kernel attempts
-    if init not in (None, "symmetric"):
+    if symmetry == "t2" and init not in (None, "symmetric", "standard"):
+        raise SymmetryOptionError(f"--symmetry t2 starts from the standard algorithm (--init standard or symmetric), "
+                                  f"not {init!r}")
+    if symmetry != "t2" and init not in (None, "symmetric"):
         raise SymmetryOptionError(f"--symmetry {symmetry} starts from diagonal cubes (--init symmetric), not {init!r}")
     ck_dir = options.pop("checkpoint", None)
     resume_dir = options.pop("resume", None)
@@ -1647,18 +1781,15 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         seed = secrets.randbits(62)
     rank = int(rank)
     n = s.n
-    group = symmetry_group(symmetry, n)
-    cube_sets = parse_cubes(cubes, n)
-    fixed, orbits = symmetric_seed(n, group, cube_sets)
+    group, fixed, orbits, cube_text, start_text = seed_parts(s, symmetry, cubes)
     G = group.order
     nf = fixed.shape[1]
     compile_s = warm_up()
-    cube_text = ",".join("".join("1" if i in S else "0" for i in range(n)) for S in cube_sets)
     resolved = {"symmetry": symmetry, "field": 2, "ring": goal, "cubes": cube_text, "init": "symmetric",
                 "workers": n_workers, "kernel": kernel, **params}
     rec = search_record(ENGINE, strategy=f"symmetric-{symmetry}", options=resolved, seed=int(seed),
                         workers=n_workers, device="cpu",
-                        start=start_record("symmetric", f"diagonal cubes {cube_text}"))
+                        start=start_record("symmetric", start_text))
     if n_workers > 1 and not child:  # the walkers run in processes forked after the kernels compiled here
         yield from _search_parallel(s, rank, seed=int(seed), budget=budget, symmetry=symmetry, goal=goal,
                                     cube_text=cube_text, params=params, kernel=kernel, n_workers=n_workers,
@@ -1683,7 +1814,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         V[:, :no] = c3_values(F[:, :no * G], n)
     target_no = (rank - nf) // G  # walk until G * no + nf <= rank
     if target_no < 1:
-        raise RankError(f"rank {rank} is below what a {symmetry}-invariant scheme with {nf} cubes can have here")
+        raise RankError(f"rank {rank} is below what a {symmetry}-invariant scheme can have here ({nf} fixed products)")
     best = overall = no
     seed_cols = F[:, :no * G].copy()
     pools = {no: [F[:, :no * G].copy()]}
@@ -1698,6 +1829,8 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     flips_report = flips0 = 0
     self_stats = {"restarts_done": 0, "restarts_proven": 0, "proven": 0}
     search_symmetric.stats = self_stats
+    search_symmetric.best_above_target = search_symmetric.best_modular = None
+    archive: dict[int, list] = {}  # rank -> orbit columns of the lowest levels reached, across restarts
 
     def report():
         nonlocal t_report, flips_report
@@ -1749,6 +1882,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
             flips_at_best, attempts_at_best = st["flips_at_best"], st["attempts_at_best"]
             lifts_failed, unlifted_since_restart = st["lifts_failed"], st["unlifted_since_restart"]
             pools, levels, tried, before_s = st["pools"], st["levels"], st["tried"], st["seconds"]
+            archive = st["archive"]
             state[0] = np.uint64(st["kstate"])
             rng.bit_generator.state = st["rng"]
             self_stats["proven"] = self_stats["restarts_proven"] = proven
@@ -1773,6 +1907,7 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
             "cols": _hex_rows(cols_now()), "kstate": int(state[0]), "counters": [int(x) for x in counters],
             "rng": rng.bit_generator.state, "best": int(best), "overall": int(overall),
             "pools": {str(lv): [_hex_rows(c) for c in pl] for lv, pl in pools.items()},
+            "archive": {str(lv): [_hex_rows(c) for c in pl] for lv, pl in archive.items()},
             "levels": {str(k): v for k, v in levels.items()}, "tried": sorted(tried),
             "attempts": int(attempts), "restarts": int(restarts), "proven": int(proven),
             "flips_at_best": int(flips_at_best), "attempts_at_best": int(attempts_at_best),
@@ -1835,11 +1970,13 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
                 best = no
                 overall = min(overall, best)
                 pools[no] = [cols_now().copy()]
+                _archive_add(archive, G * no + nf, pools[no][0])
                 levels.setdefault(G * no + nf, round(walked(), 3))
                 flips_at_best = int(counters[0])
                 attempts_at_best = attempts
                 report()
             elif no == best and no_before != best:
+                _archive_add(archive, G * no + nf, cols_now().copy())
                 pool = pools[best]
                 if len(pool) < params["pool_size"]:
                     pool.append(cols_now().copy())
@@ -1873,6 +2010,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
                                  "draws": int(counters[5]), "kernel": kernel,
                                  "undone": int(counters[4]), "plus": int(counters[2]), "seconds": time.monotonic() - t0}
         report()
+        # a missed target (issue point 7); the seed's level is not a result, nor is a cluster segment's end
+        if proven == 0 and attempts_to is None and archive and min(archive) < G * no0 + nf:
+            _finish_missed(s, group, rank, goal, rec, archive, fixed, levels, walked(), int(counters[0]), compile_s)
 
 
 def _search_parallel(s: Shape, rank: int, *, seed: int, budget: Budget, symmetry: str, goal: str, cube_text: str,
@@ -1890,28 +2030,43 @@ def _search_parallel(s: Shape, rank: int, *, seed: int, budget: Budget, symmetry
               "strategy": f"symmetric-{symmetry}", "version": rec.get("version"), "commit": rec.get("commit"),
               "flip": {"walkers": n_workers, "walker_format": WALKER_FORMAT}}
 
+    search_symmetric.best_above_target = search_symmetric.best_modular = None
+
     def on_end(result):
         search_symmetric.last = {**result["last"], "kernel": kernel}
+        if stats["proven"] == 0:
+            search_symmetric.best_above_target = result["best_above_target"]
+            search_symmetric.best_modular = result["best_modular"]
+    grace = 10.0 + max(FINISH_LIFT_SECONDS, 0.1 * (budget.time_limit or 0.0))
     yield from run_walkers(search_symmetric, kwargs, n_workers, rank=rank, budget=budget, stop=stop,
                            goal_ok=lambda v: v.ok or (goal == "Z2" and v.ring == "Z2"),
                            modular="Z2" if goal == "Z2" else None, on_progress=on_progress, stats=stats,
                            ck=Path(ck_dir) if ck_dir is not None else None, manifest=manifest,
-                           manifest_fields=fields, label={"symmetry": symmetry}, on_end=on_end)
+                           manifest_fields=fields, label={"symmetry": symmetry}, on_end=on_end, grace=grace)
 
 
 def _read_walker(f: Path, s: Shape, symmetry: str, G: int) -> dict:
-    from .flip import FlipOptionError, _unhex_rows
+    from .flip import FlipOptionError
     try:
         st = json.loads(f.read_text())
     except (OSError, ValueError) as e:
         raise FlipOptionError(f"cannot read the symmetric walker state {f}: {e}") from None
+    return _parse_walker(st, s, symmetry, G, str(f))
+
+
+def _parse_walker(st, s: Shape, symmetry: str, G: int, where: str) -> dict:
+    """A walker state object (as saved by :func:`search_symmetric`) with its arrays decoded."""
+    from .flip import FlipOptionError, _unhex_rows
     if (not isinstance(st, dict) or st.get("format") != WALKER_FORMAT or tuple(st.get("shape", ())) != tuple(s)
             or st.get("symmetry") != symmetry):
-        raise FlipOptionError(f"{f} is not a {symmetry} walker state for {tuple(s)}")
+        raise FlipOptionError(f"{where} is not a {symmetry} walker state for {tuple(s)}")
+    st = dict(st)
     st["cols"] = _unhex_rows(st["cols"])
     if st["cols"].shape[1] % G:
-        raise FlipOptionError(f"{f}: walker state inconsistent ({st['cols'].shape[1]} columns, orbits of {G})")
+        raise FlipOptionError(f"{where}: walker state inconsistent ({st['cols'].shape[1]} columns, orbits of {G})")
     st["pools"] = {int(lv): [_unhex_rows(c) for c in pl] for lv, pl in st["pools"].items()}
+    # states written before the archive existed resume with an empty one
+    st["archive"] = {int(lv): [_unhex_rows(c) for c in pl] for lv, pl in (st.get("archive") or {}).items()}
     st["levels"] = {int(k): float(v) for k, v in st["levels"].items()}
     st["tried"] = set(st["tried"])
     st["counters"] = np.array(st["counters"], dtype=np.int64)
