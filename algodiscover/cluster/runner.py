@@ -851,9 +851,10 @@ class _ClusterRun:
     def _best_effort(self, states) -> None:
         """A missed target, as the local engines do it, from the walkers' pools kept in their states: the GF(2)
         walk's ``search.flip._finish`` and the GF(3) walk's ``search.gf3._finish`` (the best modular scheme, and
-        the best scheme above the rank asked that lifts and is proven).  The symmetric walk keeps none."""
+        the best scheme above the rank asked that lifts and is proven); the symmetric walk's
+        ``search.flip_sym._finish_missed`` on the lowest levels its walkers kept (their ``archive``)."""
         live = [st for st in states if st]
-        if not live or (self.walk_manifest is not None and self.field != 3):
+        if not live:
             return
         from types import SimpleNamespace
         t0 = time.monotonic() - self.budget.elapsed()
@@ -869,6 +870,21 @@ class _ClusterRun:
             flip._finish(out, self.shape, self.rank, self.goal, self.record,
                          [flip.Walker.from_state(st) for st in live], None, t0, start)
             above, modular = out.best_above_target, out.best_modular
+        elif self.field != 3:  # the symmetric walk: the lowest levels it reached, kept in its states (archive)
+            from ..search import flip_sym
+            from .tasks import walk_summary
+            res = self.walk_manifest.get("options") or {}
+            group, fixed, seed_orbits, _, _ = flip_sym.seed_parts(self.shape, res["symmetry"], res.get("cubes"))
+            st = min(live, key=lambda x: walk_summary(x)["rank"] or 1 << 30)
+            w = flip_sym._parse_walker(st, self.shape, res["symmetry"], group.order, "a cluster walker")
+            seed_rank = seed_orbits.shape[1] + fixed.shape[1]
+            if not w["archive"] or min(w["archive"]) >= seed_rank:  # nothing below the seed: not a result
+                return
+            flip_sym.search_symmetric.stats = self.stats
+            flip_sym.search_symmetric.best_above_target = flip_sym.search_symmetric.best_modular = None
+            flip_sym._finish_missed(self.shape, group, self.rank, self.goal, self.record, w["archive"], fixed,
+                                    w["levels"], self.budget.elapsed(), int(w["counters"][0]), 0.0)
+            above, modular = flip_sym.search_symmetric.best_above_target, flip_sym.search_symmetric.best_modular
         else:
             from ..search import gf3
             from .tasks import walk_summary

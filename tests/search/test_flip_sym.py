@@ -382,10 +382,35 @@ def test_cli_missed_symmetric_target_reports_best_rank_and_levels(tmp_path):
                      "--ring", "Z2", "--seed", "1", "--time-limit", "3", "--no-catalog")
     assert r.returncode == 1, r.stderr
     last = r.stderr.strip().splitlines()[-1]
-    m = re.search(r"best rank reached (\d+) mod 2; time to each rank: (.*?); ([\d.e+]+) flips/s", last)
+    m = re.search(r"best rank reached (\d+) mod 2(, best proven \d+ \(\w+\))?; time to each rank: (.*?); "
+                  r"([\d.e+]+) flips/s", last)
     assert m, last
     assert int(m.group(1)) >= 23  # no scheme for <3,3,3> of rank below 23 is known
-    assert f"{int(m.group(1))}: " in m.group(2)
+    assert f"{int(m.group(1))}: " in m.group(3)
+
+
+@pytest.mark.parametrize("symmetry,workers", [("c3", "1"), ("t2", "2")])
+def test_a_missed_symmetric_target_writes_the_best_schemes(tmp_path, symmetry, workers):
+    """Issue 12 point 7 for the symmetric walks (they wrote no file): with --out DIR/ a missed target writes the
+    best proven scheme above it (lifted over Z, provenance target_rank / above_target) and the best mod-2
+    scheme.  No scheme of <3,3,3> below rank 23 is known, so rank 20 is missed."""
+    from algodiscover.formats import load
+    from tests.conftest import run_cli_here
+    r = run_cli_here("discover", "--engine", "flip", "--shape", "3x3x3", "--rank", "20", "--symmetry", symmetry,
+                     "--seed", "1", "--workers", workers, "--time-limit", "4", "--no-catalog",
+                     "--out", str(tmp_path) + "/")
+    assert r.returncode == 1, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert "best proven" in last and "written" in last, last
+    above = load(tmp_path / "best-above-target.json")
+    mod = load(tmp_path / "best-modular-z2.json")
+    assert above.verify().ok and above.rank > 20 and mod.rank > 20
+    assert mod.verify().ring in ("Z2", "ZT", "Z", "Q")
+    for sch in (above, mod):
+        assert sch.provenance["above_target"] is True and sch.provenance["target_rank"] == 20
+        assert sch.provenance["options"]["symmetry"] == symmetry
+    best = int(re.search(r"best rank reached (\d+) mod 2", last).group(1))
+    assert mod.rank == best  # the modular file is the lowest level reached
 
 
 def test_symmetric_checkpoint_survives_kill_9_and_resume_loses_nothing(tmp_path):
