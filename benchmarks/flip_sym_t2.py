@@ -33,6 +33,7 @@ CASES = {"2x5x2": ((2, 5, 2), 18, "Z"), "4x3x4": ((4, 3, 4), 38, "Z"), "5x4x5": 
 def run(case, mode, seconds, seed):
     from algodiscover.search import Budget, flip
     shape, rank, ring = CASES[case]
+    load = [round(x, 2) for x in os.getloadavg()]
     t0 = time.monotonic()
     it = flip.search(shape, rank, seed=seed, budget=Budget(time_limit=seconds, count=1), workers=1,
                      init="standard", ring=ring, symmetry=mode)
@@ -45,7 +46,7 @@ def run(case, mode, seconds, seed):
     levels = {int(k): (v if isinstance(v, (int, float)) else v.get("seconds"))
               for k, v in (st.get("levels") or {}).items()}
     return {"reached_s": first, "best_rank": st.get("best_rank"), "levels": dict(sorted(levels.items(), reverse=True)),
-            "load_before": [round(x, 2) for x in os.getloadavg()]}
+            "load_before": load}
 
 
 def main(argv=None):
