@@ -1704,16 +1704,6 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
     from ..provenance import result_record, search_record, start_record
     from .flip import FlipOptionError
     s = parse_shape(shape)
-    if symmetry == "t2":
-        if s.m != s.n:
-            raise ShapeError(f"--symmetry t2 needs a shape <m,k,m> (the transposition maps <m,k,n> to <n,k,m>), "
-                             f"got {s.angle()}")
-        if max(s.a_size, s.c_size) > 64:
-            raise ShapeError(f"the symmetric search packs each factor in 64 bits: m*k, m*m <= 64, got {s.angle()}")
-    elif not (s.m == s.k == s.n):
-        raise ShapeError(f"--symmetry {symmetry} needs a square shape <n,n,n>, got {s.angle()}")
-    elif s.n > 8:
-        raise ShapeError(f"the symmetric search packs each factor in 64 bits: n <= 8, got {s.angle()}")
     if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank <= 0:
         raise RankError(f"rank must be a positive integer, got {rank!r}")
     if device is not None and str(device).strip().lower() != "cpu":
@@ -1745,6 +1735,17 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         seed, symmetry, ring, cubes = int(manifest["seed"]), mo["symmetry"], mo["ring"], mo["cubes"]
         options = {k: mo[k] for k in (*DEFAULTS, "restart_from", "kernel") if k in mo}
         workers = int((manifest.get("flip") or {}).get("walkers", 1))  # the walkers it was started with
+    # the shape fits the symmetry (a resumed walk's symmetry is the manifest's, read above)
+    if symmetry == "t2":
+        if s.m != s.n:
+            raise ShapeError(f"--symmetry t2 needs a shape <m,k,m> (the transposition maps <m,k,n> to <n,k,m>), "
+                             f"got {s.angle()}")
+        if max(s.a_size, s.c_size) > 64:
+            raise ShapeError(f"the symmetric search packs each factor in 64 bits: m*k, m*m <= 64, got {s.angle()}")
+    elif not (s.m == s.k == s.n):
+        raise ShapeError(f"--symmetry {symmetry} needs a square shape <n,n,n>, got {s.angle()}")
+    elif s.n > 8:
+        raise ShapeError(f"the symmetric search packs each factor in 64 bits: n <= 8, got {s.angle()}")
     from ._parallel import resolve_walkers
     n_workers = resolve_walkers(workers, s, child)
     restart_from = options.pop("restart_from", None) or "seed"

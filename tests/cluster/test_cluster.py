@@ -318,6 +318,21 @@ def test_a_missed_gf2_target_on_the_cluster_writes_the_best_schemes(dask_cluster
     _best_effort_files(tmp_path, 2, 20)
 
 
+def test_t2_walk_on_the_cluster_is_proven_invariant_and_replays(dask_cluster, tmp_path):
+    """--symmetry t2 (a non-square shape) on the cluster: the workers resume the walk from the manifest, whose
+    symmetry they must take before checking the shape (they checked it against the default c3 and failed)."""
+    from algodiscover.formats import load
+    out = tmp_path / "t2.json"
+    rc = main(["discover", "--engine", "flip", "--shape", "2x4x2", "--rank", "14", "--symmetry", "t2", "--seed", "3",
+               "--cluster", dask_cluster.address, "--no-catalog", "--out", str(out)])
+    assert rc == 0
+    sch = load(out)
+    p = sch.provenance
+    assert sch.verify().ok and sch.rank == 14 and p["options"]["symmetry"] == "t2" and "address" in p["cluster"]
+    want = canonical_key(sch)
+    assert any(canonical_key(x) == want for x in flip.replay(p, shape=(2, 4, 2), rank=14))
+
+
 def test_a_missed_symmetric_target_on_the_cluster_writes_the_best_schemes(dask_cluster, tmp_path, capsys):
     """c3 reaches <3,3,3>:23 in well under a second; no scheme below 23 is known, so rank 20 is missed: the
     lowest level the walkers kept (their archive) gives both files."""
