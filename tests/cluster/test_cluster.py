@@ -337,7 +337,7 @@ def test_a_missed_symmetric_target_on_the_cluster_writes_the_best_schemes(dask_c
     """c3 reaches <3,3,3>:23 in well under a second; no scheme below 23 is known, so rank 20 is missed: the
     lowest level the walkers kept (their archive) gives both files."""
     rc = main(["discover", "--engine", "flip", "--shape", "3x3x3", "--rank", "20", "--symmetry", "c3", "--seed", "2",
-               "--time-limit", "4", "--cluster", dask_cluster.address, "--no-catalog", "--out", str(tmp_path) + "/"])
+               "--time-limit", "2.5", "--cluster", dask_cluster.address, "--no-catalog", "--out", str(tmp_path) + "/"])
     err = capsys.readouterr().err
     assert rc == 1 and "best rank reached" in err and "mod 2" in err
     _best_effort_files(tmp_path, 2, 20)

@@ -397,7 +397,7 @@ def test_a_missed_symmetric_target_writes_the_best_schemes(tmp_path, symmetry, w
     from algodiscover.formats import load
     from tests.conftest import run_cli_here
     r = run_cli_here("discover", "--engine", "flip", "--shape", "3x3x3", "--rank", "20", "--symmetry", symmetry,
-                     "--seed", "1", "--workers", workers, "--time-limit", "4", "--no-catalog",
+                     "--seed", "1", "--workers", workers, "--time-limit", "2.5", "--no-catalog",
                      "--out", str(tmp_path) + "/")
     assert r.returncode == 1, r.stderr
     last = r.stderr.strip().splitlines()[-1]
