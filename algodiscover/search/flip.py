@@ -80,6 +80,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import secrets
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -253,7 +254,10 @@ def _keep_scheme(ck: Path, sch, key: str | None = None) -> None:
     from ..formats import save
     key = key or canonical_key(sch)
     s = sch.shape
-    tmp = ck / "schemes" / f".{key[:16]}.tmp.json"
+    # a name of this process's own: a parallel run's parent and its walker (or a resumed walker and a dying
+    # one of the run it resumes) may keep the same scheme at the same moment, and a shared temporary name made
+    # one of them fail ("cannot write ...tmp.json: No such file or directory")
+    tmp = ck / "schemes" / f".{key[:16]}.{os.getpid()}-{secrets.token_hex(4)}.tmp.json"
     save(sch, tmp)
     os.replace(tmp, ck / "schemes" / f"{s.m}x{s.k}x{s.n}-r{sch.rank}-{key[:16]}.json")
 
