@@ -874,12 +874,9 @@ class _ClusterRun:
             from ..search import flip_sym
             from .tasks import walk_summary
             res = self.walk_manifest.get("options") or {}
-            group, fixed, seed_orbits, _, _ = flip_sym.seed_parts(self.shape, res["symmetry"], res.get("cubes"))
+            group, fixed, _, _, _ = flip_sym.seed_parts(self.shape, res["symmetry"], res.get("cubes"))
             st = min(live, key=lambda x: walk_summary(x)["rank"] or 1 << 30)
             w = flip_sym._parse_walker(st, self.shape, res["symmetry"], group.order, "a cluster walker")
-            seed_rank = seed_orbits.shape[1] + fixed.shape[1]
-            if not w["archive"] or min(w["archive"]) >= seed_rank:  # nothing below the seed: not a result
-                return
             flip_sym.search_symmetric.stats = self.stats
             flip_sym.search_symmetric.best_above_target = flip_sym.search_symmetric.best_modular = None
             flip_sym._finish_missed(self.shape, group, self.rank, self.goal, self.record, w["archive"], fixed,

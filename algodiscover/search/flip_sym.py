@@ -1639,10 +1639,11 @@ ARCHIVE_PER_LEVEL, ARCHIVE_LEVELS = 4, 3
 
 
 def _archive_add(archive: dict, level: int, cols: np.ndarray) -> None:
-    """Keep ``cols`` (the orbit columns of a scheme at rank ``level``) among the lowest levels reached."""
+    """Keep ``cols`` (the orbit columns of a scheme at rank ``level``, an array nothing changes afterwards) among
+    the lowest levels reached."""
     pl = archive.setdefault(level, [])
     if len(pl) < ARCHIVE_PER_LEVEL and not any(np.array_equal(cols, c) for c in pl):
-        pl.append(cols.copy())
+        pl.append(cols)
     for lv in sorted(archive)[ARCHIVE_LEVELS:]:
         del archive[lv]
 
@@ -1653,7 +1654,10 @@ def _finish_missed(s: Shape, group: Group, rank: int, goal: str, rec: dict, arch
     scheme of the lowest level reached (valid mod 2, labelled Z2 unless it holds over Z) and
     ``search_symmetric.best_above_target`` the best proven scheme above the rank asked (goal Z: lifted, the
     orbits kept where the lift allows; goal Z2: the mod-2 scheme), from the lowest level up, within
-    FINISH_LIFT_SECONDS (or a tenth of the run).  Provenance: ``target_rank``, ``above_target``."""
+    FINISH_LIFT_SECONDS (or a tenth of the run).  Provenance: ``target_rank``, ``above_target``.  Nothing when
+    the walk never went below its seed (the first of ``levels``): the seed is not a result of the run."""
+    if not archive or min(archive) >= max(levels):
+        return
     from . import gf2
     from ..provenance import result_record
     G = group.order
@@ -1977,12 +1981,13 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
                 attempts_at_best = attempts
                 report()
             elif no == best and no_before != best:
-                _archive_add(archive, G * no + nf, cols_now().copy())
+                snap = cols_now().copy()
+                _archive_add(archive, G * no + nf, snap)
                 pool = pools[best]
                 if len(pool) < params["pool_size"]:
-                    pool.append(cols_now().copy())
+                    pool.append(snap)
                 else:
-                    pool[int(rng.integers(len(pool)))] = cols_now().copy()
+                    pool[int(rng.integers(len(pool)))] = snap
             if (int(counters[0]) - flips_at_best >= params["restart_after"]
                     or attempts - attempts_at_best >= 20 * params["restart_after"] or unlifted_since_restart >= 4):
                 if params["restart_from"] == "seed" and unlifted_since_restart < 4:
@@ -2011,8 +2016,8 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
                                  "draws": int(counters[5]), "kernel": kernel,
                                  "undone": int(counters[4]), "plus": int(counters[2]), "seconds": time.monotonic() - t0}
         report()
-        # a missed target (issue point 7); the seed's level is not a result, nor is a cluster segment's end
-        if proven == 0 and attempts_to is None and archive and min(archive) < G * no0 + nf:
+        # a missed target (issue point 7); a cluster segment's end is not the end of the walk
+        if proven == 0 and attempts_to is None:
             _finish_missed(s, group, rank, goal, rec, archive, fixed, levels, walked(), int(counters[0]), compile_s)
 
 
