@@ -293,7 +293,7 @@ def test_symmetric_and_gf3_walks_on_the_cluster(dask_cluster, tmp_path, capsys):
     assert any(canonical_key(x) == want for x in flip.replay(p, shape=(3, 3, 3), rank=23))  # stops at it
     capsys.readouterr()
     rc = main(["discover", "--engine", "flip", "--shape", "3x3x3", "--rank", "19", "--field", "3", "--seed", "4",
-               "--time-limit", "4", "--cluster", dask_cluster.address, "--no-catalog", "--out", str(tmp_path) + "/"])
+               "--time-limit", "2", "--cluster", dask_cluster.address, "--no-catalog", "--out", str(tmp_path) + "/"])
     err = capsys.readouterr().err
     assert rc == 1 and "best rank reached" in err and "mod 3" in err
     _best_effort_files(tmp_path, 3, 19)
@@ -311,7 +311,7 @@ def _best_effort_files(d, p, rank):
 
 
 def test_a_missed_gf2_target_on_the_cluster_writes_the_best_schemes(dask_cluster, tmp_path, capsys):
-    rc = main(["discover", "--engine", "flip", "--shape", "3x3x3", "--rank", "20", "--seed", "2", "--time-limit", "3",
+    rc = main(["discover", "--engine", "flip", "--shape", "3x3x3", "--rank", "20", "--seed", "2", "--time-limit", "2",
                "--cluster", dask_cluster.address, "--no-catalog", "--out", str(tmp_path) + "/"])
     err = capsys.readouterr().err
     assert rc == 1 and "best rank reached" in err and "mod 2" in err

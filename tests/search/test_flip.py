@@ -208,7 +208,7 @@ def test_cli_bad_input_is_one_line(args, needle):
     assert len(lines) == 1 and "Traceback" not in r.stderr and needle in lines[0].lower()
 
 
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", ["SIGINT", pytest.param("SIGTERM", marks=pytest.mark.slow)])
 def test_cli_signal_ends_all_workers_cleanly(sig):
     import os
     import signal
@@ -221,7 +221,9 @@ def test_cli_signal_ends_all_workers_cleanly(sig):
            "--engine", "flip", "--shape", "4x4x4", "--rank", "40", "--workers", "2", "--seed", "0", "--quiet"]
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
-    time.sleep(4.0)
+    from tests.tests_helpers import wait_for_process_group
+    assert wait_for_process_group(p.pid, 3) >= 3  # the run and its two walkers
+    time.sleep(0.5)  # the walkers are walking
     os.killpg(p.pid, getattr(signal, sig))  # like Ctrl-C in a terminal: the whole process group
     out, err = p.communicate(timeout=30)
     assert p.returncode == 1, err

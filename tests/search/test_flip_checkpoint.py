@@ -125,7 +125,7 @@ def test_replay_refuses_what_it_cannot_rerun():
 
 
 def test_engine_dedupes_and_reports_stats():
-    it = run_search("flip", (2, 2, 3), 11, seed=0, workers=1, budget=Budget(time_limit=4, count=None))
+    it = run_search("flip", (2, 2, 3), 11, seed=0, workers=1, budget=Budget(time_limit=2, count=None))
     found = list(it)
     keys = [canonical_key(s) for s in found]
     assert len(keys) == len(set(keys)) >= 1 and all(s.rank <= 11 for s in found)
@@ -211,7 +211,7 @@ def test_end_of_run_lift_has_a_time_budget(monkeypatch):
     lift of a <6,6,6> scheme takes minutes); with no budget left the search ends without lifting them and
     says so in stats, and with the default it proves one."""
     def missed():
-        it = run_search("flip", (3, 3, 3), 20, seed=0, workers=1, budget=Budget(time_limit=2, count=None))
+        it = run_search("flip", (3, 3, 3), 20, seed=0, workers=1, budget=Budget(time_limit=1, count=None))
         assert list(it) == []
         return it
     monkeypatch.setattr(flip, "_finish_lift_budget", lambda elapsed: -1.0)

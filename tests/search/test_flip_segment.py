@@ -81,6 +81,7 @@ def test_pool_policy_defaults_and_bad_value():
         flip.resolve_options(Shape(3, 3, 3), 23, policy="greedy")
 
 
+@pytest.mark.slow
 def test_pool_policy_segments_compose_and_keep_valid_pools():
     from algodiscover.search import gf2
     # rank 21 < the best known 23: the walk stalls (one restart at most per chunk), hands over to the pooled

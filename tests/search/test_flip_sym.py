@@ -509,6 +509,7 @@ def test_parallel_walkers_each_walk_as_a_one_walker_run_with_their_seed():
                for x in fs.replay_symmetric(one.provenance, shape=(3, 3, 3), rank=23))
 
 
+@pytest.mark.slow
 def test_parallel_checkpoint_survives_kill_9_of_the_run_and_resumes_every_walker(tmp_path):
     """Two walkers checkpointed every 0.2 s; the run (parent) is killed with SIGKILL once schemes are kept: its
     walkers die with it, every walker file is readable, and --resume continues both walkers (more flips each)

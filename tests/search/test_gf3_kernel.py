@@ -206,7 +206,7 @@ def test_ternary_missed_target_writes_the_best_proven_scheme_above_it(tmp_path):
     from tests.conftest import run_cli
     out = tmp_path / "best.json"
     r = run_cli("discover!", "--engine", "flip", "--field", "3", "--ternary", "--shape", "3x3x3", "--rank", "20",
-                "--seed", "1", "--time-limit", "8", "--quiet", "--no-catalog", "--out", str(out))
+                "--seed", "1", "--time-limit", "3", "--quiet", "--no-catalog", "--out", str(out))
     assert r.returncode == 1, r.stderr
     assert "(ZT walk)" in r.stderr
     sch = load(out)
@@ -216,6 +216,7 @@ def test_ternary_missed_target_writes_the_best_proven_scheme_above_it(tmp_path):
     assert not (tmp_path / "best.z3.json").exists()  # the ZT walk's schemes are integer ones: no Z3 file
 
 
+@pytest.mark.slow
 def test_gf3_missed_target_writes_the_lifted_scheme_above_it_and_the_z3_one_beside(tmp_path):
     """Issue point 7 for the lifted GF(3) walk: a missed target exits 1; with --out F, F holds the best proven
     (3-adically lifted) scheme above the target, and F.z3.json the best scheme mod 3, each with target_rank;
@@ -225,7 +226,7 @@ def test_gf3_missed_target_writes_the_lifted_scheme_above_it_and_the_z3_one_besi
     from tests.conftest import run_cli
     out = tmp_path / "best.json"
     args = ("discover!", "--engine", "flip", "--field", "3", "--shape", "3x3x3", "--rank", "20", "--seed", "1",
-            "--time-limit", "8", "--quiet", "--no-catalog")
+            "--time-limit", "3", "--quiet", "--no-catalog")
     r = run_cli(*args, "--out", str(out))
     assert r.returncode == 1, r.stderr
     assert "mod 3" in r.stderr and "valid mod 3 only" in r.stderr
@@ -255,6 +256,7 @@ def test_a_gf3_result_replays_to_the_same_scheme(shape, rank, kw):
     assert any(canonical_key(x) == key for x in flip.replay(out.provenance, shape=shape, rank=rank))
 
 
+@pytest.mark.slow
 def test_cli_replays_a_zt_walk_from_a_start_two_moves_away(tmp_path):
     """End to end: a ZT walk from our <3,3,3>:23 (ZT) two moves away (<2,2,3>), written with --out, replays
     with exit 0; the start is re-made from the moves its record names."""
@@ -300,7 +302,7 @@ def test_parallel_missed_target_writes_the_best_scheme_of_all_walkers(tmp_path):
     from tests.conftest import run_cli
     out = tmp_path / "best.json"
     r = run_cli("discover!", "--engine", "flip", "--field", "3", "--shape", "3x3x3", "--rank", "20", "--workers",
-                "2", "--seed", "1", "--time-limit", "6", "--quiet", "--no-catalog", "--out", str(out),
+                "2", "--seed", "1", "--time-limit", "3", "--quiet", "--no-catalog", "--out", str(out),
                 "--checkpoint", str(tmp_path / "ck"))
     assert r.returncode == 1, r.stderr
     prov = json.loads(out.read_text())["provenance"]
