@@ -31,6 +31,28 @@ def pytest_runtest_makereport(item, call):
         rep.longrepr = f"skipped under CI (CI={os.environ.get('CI')!r}): {reason} -- install what it needs in .ci/run"
 
 
+# The numba kernels' cold compile is about 120 s of one core.  Left to the tests, the two xdist workers and
+# the processes they start (CLI runs, a LocalCluster's workers) compile the same kernels at once, three or
+# four processes on two cores (a clean clone: 61 s in one fixture, 57 s in the first cluster test).  So the
+# xdist controller first compiles them once, in two processes of about equal cost (tests/prewarm_kernels.py),
+# into numba's on-disk cache, which every later process loads in well under a second.
+def pytest_configure(config):
+    if hasattr(config, "workerinput") or os.environ.get("ALGODISCOVER_NO_PREWARM"):
+        return  # an xdist worker, or switched off
+    n = config.getoption("numprocesses", None) if config.pluginmanager.hasplugin("xdist") else None
+    if n in (None, 0, 1, "0", "1"):
+        return  # one test process compiles each kernel once anyway
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    script = str(Path(__file__).resolve().parent / "prewarm_kernels.py")
+    procs = [subprocess.Popen([sys.executable, script, g], env=env, cwd=str(REPO), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for g in ("a", "b")]
+    for p in procs:  # a failure here only means the tests compile for themselves (and fail there if broken)
+        try:
+            p.wait(timeout=900)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 @pytest.fixture(scope="module")
 def flip_kernels():
     """Compile the flip engine's numba kernels (GF(2), flip kernels, GF(3)) before a module's tests start a
