@@ -149,6 +149,7 @@ def test_cli_missed_target_writes_the_best_above_it(tmp_path):
     assert mod.verify(symbolic=False).ring in ("Z2", "ZT", "Z")
 
 
+@pytest.mark.slow
 def test_cli_stuck_at_a_proven_start_says_so_and_lifts_nothing(tmp_path):
     """A walk that never goes below its proven start: the final message names the start as the best proven
     scheme (not a new result); no best-above-target file is written for it, the mod-2 file is."""

@@ -389,7 +389,7 @@ def test_cli_missed_symmetric_target_reports_best_rank_and_levels(tmp_path):
     assert f"{int(m.group(1))}: " in m.group(3)
 
 
-@pytest.mark.parametrize("symmetry,workers", [("c3", "1"), ("t2", "2")])
+@pytest.mark.parametrize("symmetry,workers", [("c3", "1"), pytest.param("t2", "2", marks=pytest.mark.slow)])
 def test_a_missed_symmetric_target_writes_the_best_schemes(tmp_path, symmetry, workers):
     """Issue 12 point 7 for the symmetric walks (they wrote no file): with --out DIR/ a missed target writes the
     best proven scheme above it (lifted over Z, provenance target_rank / above_target) and the best mod-2
@@ -550,6 +550,7 @@ def test_parallel_checkpoint_survives_kill_9_of_the_run_and_resumes_every_walker
         assert b["counters"][0] > a["counters"][0] and b["seconds"] > a["seconds"] and b["best"] <= a["best"]
 
 
+@pytest.mark.slow
 def test_a_killed_walker_is_one_internal_error_and_its_schemes_stay(tmp_path):
     """A walker process killed by a signal ends the run with InternalError naming it (the CLI prints it as one
     line); what was proven before is kept in DIR/schemes/."""

@@ -111,6 +111,7 @@ def test_gf3_checkpoint_keeps_schemes_and_resume_continues(tmp_path):
     assert st2["seconds"] >= st["seconds"] and st2["counters"][0] >= st["counters"][0]
 
 
+@pytest.mark.slow
 def test_gf3_resume_survives_kill_9(tmp_path):
     import json
     import os

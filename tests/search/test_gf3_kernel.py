@@ -113,6 +113,7 @@ def test_kernel_option_is_checked():
     assert gf3.default_kernel(Shape(6, 6, 6)) == 1 and gf3.default_kernel(Shape(4, 4, 5)) == 2
 
 
+@pytest.mark.slow
 def test_a_checkpoint_without_a_kernel_resumes_with_the_scan_walk(tmp_path):
     """Checkpoints written before kernel 2 record no kernel: they were walked by kernel 1 and resume with it."""
     import json
@@ -198,6 +199,7 @@ def test_ternary_refuses_a_start_with_a_coefficient_two(tmp_path):
         next(gf3.search_gf3((2, 2, 2), 7, seed=0, ternary=True, start=str(f), budget=Budget(time_limit=5)))
 
 
+@pytest.mark.slow
 def test_ternary_missed_target_writes_the_best_proven_scheme_above_it(tmp_path):
     """A ZT walk that misses its rank (here <3,3,3>:20, below what any walk reaches in seconds) exits 1 and
     writes its best level's scheme, proven over Z, with target_rank and above_target in its provenance."""
