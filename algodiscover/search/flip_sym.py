@@ -1747,7 +1747,9 @@ def search_symmetric(shape, rank: int, *, seed: int | None = None, budget: Budge
         if max(s.a_size, s.c_size) > 64:
             raise ShapeError(f"the symmetric search packs each factor in 64 bits: m*k, m*m <= 64, got {s.angle()}")
     elif not (s.m == s.k == s.n):
-        raise ShapeError(f"--symmetry {symmetry} needs a square shape <n,n,n>, got {s.angle()}")
+        raise ShapeError(f"--symmetry {symmetry} needs a square shape <n,n,n>, got {s.angle()}"
+                         + (" (--init symmetric without --symmetry walks c3)" if symmetry == "c3" else "")
+                         + ("; a shape <m,k,m> takes --symmetry t2" if s.m == s.n else ""))
     elif s.n > 8:
         raise ShapeError(f"the symmetric search packs each factor in 64 bits: n <= 8, got {s.angle()}")
     from ._parallel import resolve_walkers

@@ -199,6 +199,7 @@ def test_cli_symmetric_search_end_to_end(tmp_path):
 @pytest.mark.parametrize("args,needle", [
     (["--shape", "3x3x3", "--rank", "23", "--symmetry", "s3"], "even n"),
     (["--shape", "2x2x3", "--rank", "11", "--symmetry", "c3"], "square"),
+    (["--shape", "4x5x4", "--rank", "60", "--init", "symmetric"], "without --symmetry walks c3); a shape <m,k,m> takes --symmetry t2"),
     (["--shape", "5x5x5", "--rank", "93", "--symmetry", "c3", "--cubes", "11000,00111,00001"], "cubes"),
 ])
 def test_cli_symmetric_bad_input_is_one_line(args, needle):
