@@ -265,11 +265,11 @@ class _ClusterRun:
         ``--checkpoint`` of the same walk -- takes it from DIR as it is; a local ``--resume DIR`` continues
         either."""
         import shutil
-        import tempfile
         from pathlib import Path
         from ..formats import load
         from ..formats.json_format import dump
         from ..search import flip, flip_sym, gf3
+        from .tasks import scratch_dir
         self.start_json = None
         ck_flip = (self.ck.manifest.get("flip") or {}) if self.ck else {}
         if ck_flip.get("walker_format") in (flip_sym.WALKER_FORMAT, gf3.WALKER_FORMAT):
@@ -290,7 +290,7 @@ class _ClusterRun:
                 if not isinstance(start, (str, os.PathLike)) or str(start).startswith("catalog"):
                     raise ClusterError(FILE_START)
                 self.start_json = json.loads(dump(load(start)))  # sent with every task: the workers need no file
-            d = Path(tempfile.mkdtemp(prefix="algodiscover-resolve-"))
+            d = scratch_dir("resolve")
             try:
                 run = flip.search(self.shape, self.rank, seed=self.seed, budget=Budget(restarts=0, count=None),
                                   **{**opts, "workers": 1, "checkpoint": str(d / "ck")})

@@ -578,6 +578,46 @@ def walk_summary(state: dict | None) -> dict:
             "lifts_failed": int(state.get("lifts_failed", 0)), "levels": levels}
 
 
+#: a task's scratch directory older than this (newest file inside), of a process no longer running, is litter
+SCRATCH_STALE_SECONDS = 600.0
+
+
+def scratch_dir(kind: str):
+    """A new temporary directory ``algodiscover-KIND-HOST-PID-XXXX`` for one task.
+
+    First removes this host's directories of the same kind left by processes that no longer run (a worker
+    killed with SIGKILL cannot remove its own) and untouched for :data:`SCRATCH_STALE_SECONDS`; a directory
+    of a live process, of another host or of another user is left alone."""
+    import os
+    import re
+    import shutil
+    import socket
+    import tempfile
+    from pathlib import Path
+    host = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())[:40] or "host"
+    root = Path(tempfile.gettempdir())
+    pat = re.compile(rf"algodiscover-{re.escape(kind)}-{re.escape(host)}-(\d+)-")
+    now = time.time()
+    for d in root.glob(f"algodiscover-{kind}-{host}-*"):
+        mt = pat.match(d.name)
+        if not mt or int(mt.group(1)) == os.getpid() or not d.is_dir():
+            continue
+        try:
+            os.kill(int(mt.group(1)), 0)
+            continue  # alive
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue  # another user's process, or cannot tell
+        try:
+            newest = max([d.stat().st_mtime] + [f.stat().st_mtime for f in d.rglob("*")])
+        except OSError:
+            continue
+        if now - newest >= SCRATCH_STALE_SECONDS:
+            shutil.rmtree(d, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"algodiscover-{kind}-{host}-{os.getpid()}-"))
+
+
 def walk_task(spec: str, state: str | None, walker: int, attempts: int, event: str | None = None,
               expect: dict | None = None) -> str:
     """Continue walker ``walker`` of a symmetric or GF(3) walk for ``attempts`` kernel attempts.
@@ -588,8 +628,6 @@ def walk_task(spec: str, state: str | None, walker: int, attempts: int, event: s
     ``walkers/walker-NNN.json``), or None for a walker that has not walked yet.  Returns JSON text
     ``{"complete", "candidates", "state", "stats", "worker", "seconds"}`` as :func:`flip_task`."""
     import shutil
-    import tempfile
-    from pathlib import Path
     from ..search import Budget
     _check(expect)
     t0 = time.monotonic()
@@ -598,7 +636,7 @@ def walk_task(spec: str, state: str | None, walker: int, attempts: int, event: s
     st0 = json.loads(state) if state else None
     before = walk_summary(st0)
     stop = _stopper(event)
-    d = Path(tempfile.mkdtemp(prefix="algodiscover-walk-"))
+    d = scratch_dir("walk")
     try:
         (d / "walkers").mkdir()
         (d / "schemes").mkdir()

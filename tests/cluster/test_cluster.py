@@ -451,3 +451,42 @@ def test_a_stopped_spn_range_and_flip_segment_end_early_and_lose_nothing():
         for k in ("seconds", "levels", "segments"):
             d.pop(k, None)
     assert rest == ref
+
+
+def test_scratch_dirs_of_killed_tasks_are_removed_by_the_next_task(tmp_path, monkeypatch):
+    """A worker killed with SIGKILL leaves its task's scratch directory; the next task on that host removes it
+    once it is stale, and never a directory of a live process, one touched recently, or another host's."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from algodiscover.cluster import tasks
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = []
+    for _ in range(2):
+        p = subprocess.Popen([sys.executable, "-c", "pass"])
+        p.wait()
+        dead.append(p.pid)
+    host = tasks.scratch_dir("walk").name.split("-")[2]  # as a task names it
+    old = tasks.time.time() - 2 * tasks.SCRATCH_STALE_SECONDS
+
+    def mk(name, stale):
+        d = tmp_path / name
+        (d / "walkers").mkdir(parents=True)
+        (d / "walkers" / "walker-000.json").write_text("{}")
+        if stale:
+            for f in (d / "walkers" / "walker-000.json", d / "walkers", d):
+                os.utime(f, (old, old))
+        return d
+
+    gone = mk(f"algodiscover-walk-{host}-{dead[0]}-abc", True)
+    fresh = mk(f"algodiscover-walk-{host}-{dead[1]}-abc", False)
+    live = mk(f"algodiscover-walk-{host}-{os.getppid()}-abc", True)
+    other = mk(f"algodiscover-walk-otherhost-{dead[0]}-abc", True)
+    resolve = mk(f"algodiscover-resolve-{host}-{dead[0]}-abc", True)  # another kind: its own sweep
+    d = tasks.scratch_dir("walk")
+    assert d.is_dir() and d.name.startswith(f"algodiscover-walk-{host}-{os.getpid()}-")
+    assert not gone.exists()
+    assert fresh.exists() and live.exists() and other.exists() and resolve.exists()
+    tasks.scratch_dir("resolve")
+    assert not resolve.exists()
