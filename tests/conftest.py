@@ -31,7 +31,7 @@ def pytest_runtest_makereport(item, call):
         rep.longrepr = f"skipped under CI (CI={os.environ.get('CI')!r}): {reason} -- install what it needs in .ci/run"
 
 
-# The numba kernels' cold compile is about 120 s of one core.  Left to the tests, the two xdist workers and
+# The numba kernels' cold compile is about a minute of one core.  Left to the tests, the two xdist workers and
 # the processes they start (CLI runs, a LocalCluster's workers) compile the same kernels at once, three or
 # four processes on two cores (a clean clone: 61 s in one fixture, 57 s in the first cluster test).  So the
 # xdist controller first compiles them once, in two processes of about equal cost (tests/prewarm_kernels.py),

@@ -78,6 +78,11 @@ def make_index(cap: int):
 
 
 # offsets into a row of I (H = hk.shape[1], c = cap = gval.shape[1])
+# Inlining: the accessors, the random draws, the hash probes and the per-flip _set/_partner are inlined at numba's
+# level (inline="always"); the larger index edits (_add, _add_at, _del, _hdelete) and the plus-transition
+# helpers are plain calls, which LLVM inlines where it pays.  Inlining those too made the cold compile about 3x
+# longer (29 s against 9 s) for no speed: paired 5-s walks from the standard algorithm ran 1.006x (<4,4,4>) and
+# 1.045x (<5,5,5>) as many flips per CPU second without it (benchmarks/results/flip-kernel-inline.md).
 @njit(cache=True, inline="always")
 def _o_gsz(H, c):
     return H
@@ -167,7 +172,7 @@ def _find(hk, s, v, mask):
         i = (i + 1) & mask
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _hdelete(hk, I, s, i, mask, gs):
     """Delete the key in slot i (backward-shift deletion keeps every probe chain unbroken); ``gs``:
     the offset of the groups' hash slots in I, kept up to date for every key that moves."""
@@ -194,13 +199,13 @@ def _hdelete(hk, I, s, i, mask, gs):
 
 
 # ---------------------------------------------------------------- group membership
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _add(hk, gval, I, gmem, s, t, v):
     """Enter product t with value v (nonzero) into slot s's index."""
     _add_at(hk, gval, I, gmem, s, t, v, _find(hk, s, v, hk.shape[1] - 1))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _add_at(hk, gval, I, gmem, s, t, v, i):
     """:func:`_add` with i = the hash slot of v (or the empty slot where v goes) already found."""
     H = hk.shape[1]
@@ -228,7 +233,7 @@ def _add_at(hk, gval, I, gmem, s, t, v, i):
         I[s, H + 6 * c + 1] = nl + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _del(hk, gval, I, gmem, s, t):
     """Take product t out of slot s's index."""
     H = hk.shape[1]
@@ -406,7 +411,7 @@ def _reduce(hk, gval, I, gmem, F, r, pend_t, pend_s, npend, counters):
     return r
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _every_entry(r):
     """A pending list of every (product, slot) entry of r products, with room for the merges it causes:
     (pend_t, pend_s, count)."""
@@ -436,7 +441,7 @@ def reduce_all(ix, F, r, counters=None):
     return _reduce_all(hk, gval, I, gmem, F, r, new_counters() if counters is None else counters)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _plus_draw(state, r):
     """A plus transition's random choices: two distinct products i, j of r and an order of the slots
     (p0 and p2 change, p1 stays); the GF(3) kernel draws them the same way."""
@@ -456,7 +461,7 @@ def _plus_draw(state, r):
     return i, j, p0, p1, p2
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _plus_pending(pend_t, pend_s, i, p0, j, p2, r):
     """The entries a plus transition changed (i in slot p0, j in slot p2, every slot of the new product
     r), written to the pending list; returns their count."""
