@@ -32,7 +32,7 @@ def _modules(*names):
 
 
 def _searches():
-    """A GF(2) and a GF(3) search to a lifted scheme (the lifting solvers), and the fused executor."""
+    """A GF(2), a GF(3) and a c3-symmetric search to a lifted scheme (the lifting solvers)."""
     from algodiscover.search import Budget, run_search
     from algodiscover.core.shape import Shape
     from algodiscover.search.gf2 import reduce_all, standard_bits
@@ -45,12 +45,10 @@ def _searches():
 
 
 def _fused():
+    """The fused executor's combine kernels."""
     import numpy as np
-    from algodiscover import Scheme
-    from algodiscover.core.shape import Shape
-    from algodiscover.search.gf2 import standard_bits  # noqa: F401
-    from tests.conftest import STRASSEN
-    f = Scheme((2, 2, 2), **STRASSEN).compile(backend="numpy", levels=1, cutoff=1, mode="fused")
+    from tests.tests_helpers import strassen_scheme
+    f = strassen_scheme().compile(backend="numpy", levels=1, cutoff=1, mode="fused")
     A = np.ones((4, 4))
     f(A, A), f(A.astype(np.float32), A.astype(np.float32))
 

@@ -276,21 +276,29 @@ def test_walk_task_segments_are_the_local_walk(tmp_path, shape, rank, opts):
     assert k1 == k2 and set(k1) == local and local  # each scheme once, all of the local walk's
 
 
-def test_symmetric_and_gf3_walks_on_the_cluster(dask_cluster, tmp_path, capsys):
-    """--symmetry and --field 3 run on the cluster: proven there, invariant, replayable; a missed target
-    says how far the walkers got (mod 3)."""
+def _symmetric_on_the_cluster(dask_cluster, tmp_path, shape, rank, symmetry, seed):
+    """``discover --symmetry SYMMETRY`` on the cluster: exit 0, the scheme written is exactly verified at the
+    rank asked and its recorded walk replays to it (stops at it); returns its provenance."""
     from algodiscover.formats import load
-    out = tmp_path / "c3.json"
-    rc = main(["discover", "--engine", "flip", "--shape", "3x3x3", "--rank", "23", "--symmetry", "c3", "--seed", "4",
-               "--cluster", dask_cluster.address, "--no-catalog", "--out", str(out)])
+    out = tmp_path / f"{symmetry}.json"
+    rc = main(["discover", "--engine", "flip", "--shape", "x".join(map(str, shape)), "--rank", str(rank),
+               "--symmetry", symmetry, "--seed", str(seed), "--cluster", dask_cluster.address, "--no-catalog",
+               "--out", str(out)])
     assert rc == 0
     sch = load(out)
     p = sch.provenance
-    assert sch.verify().ok and sch.rank == 23
+    assert sch.verify().ok and sch.rank == rank
+    want = canonical_key(sch)
+    assert any(canonical_key(x) == want for x in flip.replay(p, shape=shape, rank=rank))  # stops at it
+    return p
+
+
+def test_symmetric_and_gf3_walks_on_the_cluster(dask_cluster, tmp_path, capsys):
+    """--symmetry and --field 3 run on the cluster: proven there, invariant, replayable; a missed target
+    says how far the walkers got (mod 3)."""
+    p = _symmetric_on_the_cluster(dask_cluster, tmp_path, (3, 3, 3), 23, "c3", 4)
     assert p["strategy"] == "symmetric-c3" and p["invariant"] is True and p["seed"] == 4
     assert p["cluster"]["address"] == dask_cluster.address and p["options"]["workers"] == 2
-    want = canonical_key(sch)
-    assert any(canonical_key(x) == want for x in flip.replay(p, shape=(3, 3, 3), rank=23))  # stops at it
     capsys.readouterr()
     rc = main(["discover", "--engine", "flip", "--shape", "3x3x3", "--rank", "19", "--field", "3", "--seed", "4",
                "--time-limit", "2", "--cluster", dask_cluster.address, "--no-catalog", "--out", str(tmp_path) + "/"])
@@ -321,16 +329,8 @@ def test_a_missed_gf2_target_on_the_cluster_writes_the_best_schemes(dask_cluster
 def test_t2_walk_on_the_cluster_is_proven_invariant_and_replays(dask_cluster, tmp_path):
     """--symmetry t2 (a non-square shape) on the cluster: the workers resume the walk from the manifest, whose
     symmetry they must take before checking the shape (they checked it against the default c3 and failed)."""
-    from algodiscover.formats import load
-    out = tmp_path / "t2.json"
-    rc = main(["discover", "--engine", "flip", "--shape", "2x4x2", "--rank", "14", "--symmetry", "t2", "--seed", "3",
-               "--cluster", dask_cluster.address, "--no-catalog", "--out", str(out)])
-    assert rc == 0
-    sch = load(out)
-    p = sch.provenance
-    assert sch.verify().ok and sch.rank == 14 and p["options"]["symmetry"] == "t2" and "address" in p["cluster"]
-    want = canonical_key(sch)
-    assert any(canonical_key(x) == want for x in flip.replay(p, shape=(2, 4, 2), rank=14))
+    p = _symmetric_on_the_cluster(dask_cluster, tmp_path, (2, 4, 2), 14, "t2", 3)
+    assert p["options"]["symmetry"] == "t2" and "address" in p["cluster"]
 
 
 def test_a_missed_symmetric_target_on_the_cluster_writes_the_best_schemes(dask_cluster, tmp_path, capsys):
